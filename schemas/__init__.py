@@ -1,0 +1,1 @@
+"""Request and response models: pure pydantic, no ORM and no web framework."""

@@ -1,0 +1,88 @@
+"""Cases: intake, the case as read, transition commands and history events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from schemas.common import LabelRead, StrictModel
+from schemas.referral import ReferralCreate, ReferralRead
+from schemas.victim import VictimCreate, VictimRead
+
+
+class CaseCreate(StrictModel):
+    """A referral. The server owns `state`, `version`, `ministry` and the rest: sending them is a 422."""
+
+    victim: VictimCreate
+    referral: ReferralCreate
+    workflow: str | None = Field(
+        default=None, max_length=64, description="defaults to the national mechanism"
+    )
+
+
+class ActionRead(BaseModel):
+    """A trigger the caller's ministry may fire from the current state."""
+
+    trigger: str
+    dest: str
+    label: LabelRead
+    sensitive: bool
+
+
+class CaseRead(BaseModel):
+    id: str
+    reference: str
+    workflow: str
+    workflow_version: int
+    state: str
+    state_label: LabelRead
+    phase: str
+    ministry: str = Field(description="the lead ministry of the current state")
+    supporting: list[str]
+    version: int
+    due_at: datetime | None
+    state_entered_at: datetime
+    referring_ministry: str
+    closure_reason: str | None
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    legal: dict[str, Any]
+    victim: VictimRead
+    referral: ReferralRead
+    actions: list[ActionRead]
+
+
+class TransitionRequest(StrictModel):
+    trigger: str = Field(min_length=1, max_length=64)
+    expected_version: int = Field(ge=1, description="the case version the caller last saw")
+    payload: dict[str, Any] = Field(default_factory=dict)
+    note: str | None = Field(default=None, max_length=4000)
+    consent_override_reason: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=2000,
+        description="a supervisor's recorded reason to hand over without the victim's consent",
+    )
+
+
+class EventRead(BaseModel):
+    seq: int
+    kind: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    actor: str
+    actor_role: str
+    ministry: str | None
+    at: datetime
+    payload: dict[str, Any]
+    note: str | None
+    hash: str
+    prev_hash: str
+
+
+class HistoryRead(BaseModel):
+    items: list[EventRead]

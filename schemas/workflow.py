@@ -1,0 +1,60 @@
+"""The published workflow definition, as the contract shows it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from schemas.common import LabelRead
+
+
+class DeadlineRead(BaseModel):
+    amount: int
+    unit: str
+
+
+class StateRead(BaseModel):
+    name: str
+    phase: str
+    ministry: str
+    supporting: list[str]
+    terminal: bool
+    deadline: DeadlineRead | None
+    escalate_after: DeadlineRead | None
+    legal_basis: str
+    label: LabelRead
+
+
+class TransitionRead(BaseModel):
+    trigger: str
+    source: str
+    dest: str
+    ministries: list[str]
+    payload_schema: dict[str, Any]
+    guards: list[str]
+    sensitive: bool
+    consent: str | None
+    closes_with: list[str]
+    label: LabelRead
+
+
+class WorkflowSummary(BaseModel):
+    name: str
+    version: int
+    title: LabelRead
+    checksum: str
+    published_at: datetime
+    current: bool
+
+
+class WorkflowRead(BaseModel):
+    name: str
+    version: int
+    title: LabelRead
+    checksum: str
+    initial: str
+    ministries: dict[str, LabelRead]
+    states: list[StateRead]
+    transitions: list[TransitionRead]

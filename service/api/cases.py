@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+
+from schemas.case import CaseCreate, CaseRead, HistoryRead, TransitionRequest
+from schemas.common import ErrorRead
+from service import cases
+from service.api.deps import ContextDep, PrincipalDep, SessionDep
+from service.idempotency import Answer
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="retry safely: the same key answers once"),
+]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorRead} for code in (403, 404, 409, 422)
+}
+
+
+def _respond(answer: Answer) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+
+
+@router.post("", status_code=201, response_model=CaseRead, responses=_ERRORS)
+def register_case(
+    body: CaseCreate,
+    session: SessionDep,
+    context: ContextDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Register a referral; the case starts in the workflow's initial state."""
+    return _respond(cases.register_case(session, context, principal, body, idempotency_key))
+
+
+@router.get("/{case_id}", responses=_ERRORS)
+def read_case(
+    case_id: str, session: SessionDep, context: ContextDep, principal: PrincipalDep
+) -> CaseRead:
+    """A case, as far as the caller may see it (404 when they may not see it at all)."""
+    return cases.read_case(session, context, principal, case_id)
+
+
+@router.post("/{case_id}/transitions", response_model=CaseRead, responses=_ERRORS)
+def fire_transition(
+    case_id: str,
+    body: TransitionRequest,
+    session: SessionDep,
+    context: ContextDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Fire a trigger at `expected_version`; the state change and its event commit together."""
+    return _respond(
+        cases.fire_transition(session, context, principal, case_id, body, idempotency_key)
+    )
+
+
+@router.get("/{case_id}/history", responses=_ERRORS)
+def read_history(
+    case_id: str, session: SessionDep, context: ContextDep, principal: PrincipalDep
+) -> HistoryRead:
+    """Every event of the case, oldest first, each with its place in the hash chain."""
+    return cases.read_history(session, context, principal, case_id)

@@ -1,0 +1,91 @@
+"""The FastAPI application: routers, error handlers, and the context built at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+
+from service.api import auth, cases, health, users, workflows
+from service.config import Settings
+from service.context import AppContext, bootstrap
+from service.errors import DomainError
+
+log = logging.getLogger("nrm")
+_HTTP_CODES = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+DESCRIPTION = """
+The shared case record of Indonesia's National Referral Mechanism for victims of trafficking:
+identification, rehabilitation, repatriation and reintegration, each step owned by a ministry.
+
+Log in with **Authorize** (a demo user from `nrm demo`), register a referral with
+`POST /api/v1/cases`, then follow the `actions` a case lists for your ministry.
+"""
+
+
+def create_app(context: AppContext | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not hasattr(app.state, "context"):
+            app.state.context = bootstrap(Settings())
+        app.state.database = app.state.context.database
+        yield
+        app.state.context.database.engine.dispose()
+
+    app = FastAPI(
+        title="NRM case workflow service",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    if context is not None:
+        app.state.context = context
+        app.state.database = context.database
+    for module in (health, auth, workflows, cases, users):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.detail, "code": exc.code}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": _without_input(exc.errors()), "code": "validation_error"}, status_code=422
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"detail": exc.detail, "code": code}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(OperationalError)
+    async def database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again", "code": "database_unavailable"},
+            status_code=503,
+        )
+
+
+def _without_input(errors: Any) -> list[dict[str, Any]]:
+    """FastAPI's field list, minus the offending input: it may hold a victim's name."""
+    return [
+        jsonable_encoder({k: v for k, v in error.items() if k not in ("input", "url", "ctx")})
+        for error in errors
+    ]

@@ -1,0 +1,100 @@
+"""The `nrm` command line: the contract's commands, and a few for operators."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+
+from schemas.auth import UserCreate
+from service import accounts, migrate
+from service.config import ConfigError, Settings
+from service.context import AppContext, bootstrap
+from service.errors import DomainError
+from workflows import DefinitionError
+
+app = typer.Typer(help="NRM case workflow service.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+console = Console(stderr=True)
+
+
+def _context() -> AppContext:
+    try:
+        return bootstrap(Settings())
+    except (ConfigError, DefinitionError) as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (Alembic upgrade head) to NRM_DATABASE_URL."""
+    settings = Settings()
+    migrate.upgrade(settings.database_url)
+    console.print("database schema is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+) -> None:
+    """Serve the API (checks keys, schema and workflow files before any worker starts)."""
+    _context().database.engine.dispose()
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Load demonstration users and cases, and print how to log in."""
+    from service.demo import load_demo
+
+    summary = load_demo(_context())
+    typer.echo(summary)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="the login name")],
+    role: Annotated[str, typer.Option(help="case_worker, supervisor, auditor or admin")],
+    ministry: Annotated[str | None, typer.Option(help="ministry code (case workers, supervisors)")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a user; the password is read from standard input, never from the command line."""
+    if not password_stdin:
+        console.print("[red]give --password-stdin and pipe the password in[/red]")
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        data = UserCreate(username=name, role=role, ministry=ministry, password=password)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            console.print(f"[red]{field}:[/red] {error['msg']}")
+        raise typer.Exit(2) from exc
+    context = _context()
+    try:
+        with context.database.transaction() as session:
+            user = accounts.create_user(session, context, data)
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from exc
+    typer.echo(f"created {user.username} ({user.role}{', ' + user.ministry if user.ministry else ''})")

@@ -1,0 +1,65 @@
+"""The errors a use case may raise; one handler turns each into `{"detail", "code"}`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "error"
+
+    def __init__(self, detail: str | list[dict[str, Any]], headers: dict[str, str] | None = None):
+        super().__init__(detail if isinstance(detail, str) else self.code)
+        self.detail = detail
+        self.headers = headers
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    code = "not_authenticated"
+
+    def __init__(self, detail: str = "a valid bearer token is required") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class VersionConflict(Conflict):
+    code = "version_conflict"
+
+
+class Invalid(DomainError):
+    """Input that parses but cannot be accepted; the message names the field."""
+
+    status_code = 422
+    code = "invalid"
+
+
+class PayloadInvalid(Invalid):
+    code = "invalid_payload"
+
+
+class GuardRefused(Invalid):
+    code = "guard_refused"
+
+
+class IdempotencyKeyReused(Invalid):
+    code = "idempotency_key_reused"

@@ -1,0 +1,76 @@
+"""Appending to the log. Every event is hashed onto its stream's chain as it is written."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from service.chain import event_hash
+from service.models import CaseEvent, CaseFile
+from service.principal import Principal
+
+
+def append_case_event(
+    session: Session,
+    case: CaseFile,
+    *,
+    actor: Principal,
+    at: datetime,
+    kind: str,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    payload: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> CaseEvent:
+    """Chain an event onto `case` and bump its `event_count`, the row's compare-and-set.
+
+    The event and the case row are flushed together; if another writer changed the case since
+    it was read, the flush fails and nothing of either is written.
+    """
+    event = _build(
+        stream=case.id.hex,
+        stream_seq=case.event_count + 1,
+        prev_hash=case.head_hash,
+        case_id=case.id,
+        actor=actor,
+        at=at,
+        kind=kind,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        payload=payload or {},
+        note=note,
+    )
+    case.event_count = event.stream_seq
+    case.head_hash = event.hash
+    session.add(event)
+    return event
+
+
+def _build(
+    *, stream: str, stream_seq: int, prev_hash: str, case_id: uuid.UUID | None, actor: Principal,
+    at: datetime, kind: str, trigger: str | None, from_state: str | None, to_state: str | None,
+    payload: dict[str, Any], note: str | None,
+) -> CaseEvent:  # fmt: skip
+    fields: dict[str, Any] = {
+        "stream": stream,
+        "stream_seq": stream_seq,
+        "prev_hash": prev_hash,
+        "case_id": case_id,
+        "actor_id": actor.user_id,
+        "actor": actor.username,
+        "actor_role": actor.role,
+        "ministry": actor.ministry,
+        "at": at,
+        "kind": kind,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "payload": payload,
+        "note": note,
+    }
+    return CaseEvent(**fields, hash=event_hash(fields))

@@ -1,0 +1,95 @@
+"""Every query about cases. Visibility is decided here, once, for every read.
+
+A case is visible to the ministry leading its current state, to every ministry that referred
+or led it earlier (`case_ministry`), and to the ministries supporting its current state
+(read-only). Auditors see every case (never its identity); admins see none.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from service.models import CaseEvent, CaseFile, CaseMinistry, Consent, Victim
+from service.principal import Principal
+from service.registry import Registry
+
+
+def visibility(principal: Principal, registry: Registry) -> ColumnElement[bool]:
+    """The one predicate that says which case rows `principal` may read."""
+    if principal.role == "auditor":
+        return true()
+    if not principal.works_cases or principal.ministry is None:
+        return false()
+    ministry = principal.ministry
+    handled = exists().where(
+        col(CaseMinistry.case_id) == CaseFile.id, col(CaseMinistry.ministry) == ministry
+    )
+    supporting = [
+        and_(
+            col(CaseFile.workflow_name) == definition.name,
+            col(CaseFile.workflow_version) == definition.version,
+            col(CaseFile.state).in_(sorted(states)),
+        )
+        for definition in registry.definitions()
+        if (states := definition.supporting_states(ministry))
+    ]
+    return or_(col(CaseFile.ministry) == ministry, handled, *supporting)
+
+
+def readable_cases(principal: Principal, registry: Registry) -> SelectOfScalar[CaseFile]:
+    return select(CaseFile).where(visibility(principal, registry))
+
+
+def parse_case_id(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
+
+
+def get_readable(
+    session: Session, principal: Principal, registry: Registry, case_id: str
+) -> CaseFile | None:
+    parsed = parse_case_id(case_id)
+    if parsed is None:
+        return None
+    statement = readable_cases(principal, registry).where(col(CaseFile.id) == parsed)
+    return session.exec(statement).first()
+
+
+def handled_by(session: Session, case_id: uuid.UUID) -> set[str]:
+    """The ministries that referred or led the case: those who may see the victim's identity."""
+    statement = select(CaseMinistry.ministry).where(col(CaseMinistry.case_id) == case_id)
+    return set(session.exec(statement))
+
+
+def active_consent_recipients(session: Session, case_id: uuid.UUID) -> set[str]:
+    statement = select(Consent.recipient).where(
+        col(Consent.case_id) == case_id, col(Consent.withdrawn_at).is_(None)
+    )
+    return set(session.exec(statement))
+
+
+def active_consents(session: Session, case_id: uuid.UUID) -> Sequence[Consent]:
+    statement = select(Consent).where(
+        col(Consent.case_id) == case_id, col(Consent.withdrawn_at).is_(None)
+    )
+    return session.exec(statement).all()
+
+
+def victim_of(session: Session, case_id: uuid.UUID) -> Victim:
+    victim = session.get(Victim, case_id)
+    assert victim is not None, "every case has its victim row"
+    return victim
+
+
+def history(session: Session, case_id: uuid.UUID) -> Sequence[CaseEvent]:
+    statement = (
+        select(CaseEvent).where(col(CaseEvent.case_id) == case_id).order_by(col(CaseEvent.seq))
+    )
+    return session.exec(statement).all()

@@ -1,0 +1,56 @@
+"""Passwords (argon2id) and signed, short-lived access tokens (HS256 JWT)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+_DUMMY_HASH = _HASHER.hash("a password nobody has")
+ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the user exists: an unknown user checks a dummy hash."""
+    try:
+        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    session_id: str
+    expires_at: datetime
+
+
+def issue_token(secret: str, user_id: int, session_id: str, ttl: timedelta) -> tuple[str, int]:
+    now = datetime.now(UTC)
+    claims = {"sub": str(user_id), "sid": session_id, "iat": now, "exp": now + ttl, "typ": "access"}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM), int(ttl.total_seconds())
+
+
+def read_token(secret: str, token: str) -> TokenClaims | None:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "sid"]}
+        )
+    except jwt.PyJWTError:
+        return None
+    if claims.get("typ") != "access":
+        return None
+    return TokenClaims(
+        user_id=int(claims["sub"]),
+        session_id=str(claims["sid"]),
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+    )

@@ -1,0 +1,165 @@
+"""Test databases are built by the migrations; each test runs in a transaction that is rolled back.
+
+Backend: SQLite (a temporary file) by default. With NRM_TEST_DATABASE_URL set to a PostgreSQL
+server (any database the user may connect to), every test runs on PostgreSQL instead, in
+databases the suite creates and drops. If that server does not answer, the suite skips with the
+reason, or fails when NRM_REQUIRE_POSTGRES=1 (CI).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from service import migrate
+from service.app import create_app
+from service.config import Settings, generate_keys
+from service.context import AppContext
+from service.crypto import IdentityCipher
+from service.db import Database, create_db_engine
+from service.registry import publish
+from tests.factories import Actors
+from workflows import load_calendar, load_directory
+
+PG_URL = os.environ.get("NRM_TEST_DATABASE_URL")
+REQUIRE_PG = os.environ.get("NRM_REQUIRE_POSTGRES") == "1"
+
+
+def _check_postgres() -> None:
+    if PG_URL is None:
+        return
+    try:
+        with create_engine(PG_URL).connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = f"PostgreSQL at NRM_TEST_DATABASE_URL does not answer: {exc.orig}"
+        if REQUIRE_PG:
+            pytest.exit(reason, returncode=3)
+        pytest.skip(reason, allow_module_level=True)
+
+
+@contextmanager
+def fresh_database(tmp_dir: Path) -> Iterator[str]:
+    """A new, empty database URL on the test backend, dropped afterwards."""
+    if PG_URL is None:
+        yield f"sqlite:///{tmp_dir / f'nrm-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    name = f"nrm_test_{secrets.token_hex(4)}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_settings(url: str) -> Settings:
+    keys = generate_keys()
+    return Settings(
+        database_url=url,
+        secret_key=keys["secret_key"],
+        data_key=keys["data_key"],
+        audit_signing_key=keys["audit_signing_key"],
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+def build_context(settings: Settings, database: Database) -> AppContext:
+    with database.transaction() as session:
+        registry = publish(session, load_directory())
+    return AppContext(
+        settings=settings,
+        database=database,
+        registry=registry,
+        calendar=load_calendar(),
+        cipher=IdentityCipher(settings.keys.data_key),
+    )
+
+
+@pytest.fixture(scope="session")
+def migrated_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _check_postgres()
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(migrated_url: str) -> Settings:
+    return make_settings(migrated_url)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[object]:
+    engine = create_db_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: object) -> Iterator[Connection]:
+    """One connection per test, inside a transaction that is always rolled back."""
+    with engine.connect() as connection:  # type: ignore[attr-defined]
+        outer = connection.begin()
+        try:
+            yield connection
+        finally:
+            outer.rollback()
+
+
+@pytest.fixture
+def context(settings: Settings, connection: Connection) -> AppContext:
+    sessions = sessionmaker(
+        bind=connection,
+        class_=Session,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+    )
+    return build_context(settings, Database(connection.engine, sessions))
+
+
+@pytest.fixture
+def session(context: AppContext) -> Iterator[Session]:
+    with context.database.sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def client(context: AppContext) -> Iterator[TestClient]:
+    with TestClient(create_app(context), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def actors(client: TestClient, context: AppContext) -> Actors:
+    return Actors(client, context)
+
+
+@pytest.fixture
+def committed_context(tmp_path: Path) -> Iterator[Callable[[], AppContext]]:
+    """A context on its own real database, for tests that need real commits (concurrency)."""
+    with ExitStack() as stack:
+
+        def make() -> AppContext:
+            url = stack.enter_context(fresh_database(tmp_path))
+            migrate.upgrade(url)
+            database = Database(create_db_engine(url))
+            stack.callback(database.engine.dispose)
+            return build_context(make_settings(url), database)
+
+        yield make

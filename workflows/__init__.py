@@ -1,0 +1,42 @@
+"""The NRM workflow: definitions as data, the guards they name, and one engine per version.
+
+Pure by rule: nothing here imports a web framework, an ORM or the service, so ministries,
+lawyers and auditors can read and test it alone.
+"""
+
+from workflows.calendar import Calendar, load_calendar
+from workflows.diagram import mermaid
+from workflows.engine import Engine
+from workflows.errors import (
+    DefinitionError,
+    GuardRefused,
+    InvalidTransition,
+    PayloadInvalid,
+    WorkflowError,
+)
+from workflows.guards import Actor, CaseFacts
+from workflows.loader import load_directory, load_file, parse
+from workflows.model import PHASES, Deadline, Definition, Label, StateSpec, TransitionSpec
+
+__all__ = [
+    "PHASES",
+    "Actor",
+    "Calendar",
+    "CaseFacts",
+    "Deadline",
+    "Definition",
+    "DefinitionError",
+    "Engine",
+    "GuardRefused",
+    "InvalidTransition",
+    "Label",
+    "PayloadInvalid",
+    "StateSpec",
+    "TransitionSpec",
+    "WorkflowError",
+    "load_calendar",
+    "load_directory",
+    "load_file",
+    "mermaid",
+    "parse",
+]

@@ -1,0 +1,41 @@
+"""What the workflow layer refuses, in its own words; the service maps these to HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class WorkflowError(Exception):
+    """Base of everything the workflow layer refuses."""
+
+
+class DefinitionError(WorkflowError):
+    """A definition file that must not be loaded; the message names the culprit."""
+
+
+@dataclass
+class InvalidTransition(WorkflowError):
+    trigger: str
+    state: str
+
+    def __str__(self) -> str:
+        return f"trigger {self.trigger!r} does not leave state {self.state!r}"
+
+
+@dataclass
+class GuardRefused(WorkflowError):
+    guard: str
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@dataclass
+class PayloadInvalid(WorkflowError):
+    """The payload does not satisfy the transition's published JSON Schema."""
+
+    errors: list[dict[str, object]]
+
+    def __str__(self) -> str:
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in self.errors)
