@@ -13,7 +13,7 @@ from schemas.victim import VictimCreate, VictimRead
 
 
 class CaseCreate(StrictModel):
-    """A referral. The server owns `state`, `version`, `ministry` and the rest: sending them is a 422."""
+    """A referral. `state`, `version`, `ministry` and the rest belong to the server: 422 if sent."""
 
     victim: VictimCreate
     referral: ReferralCreate
@@ -50,6 +50,9 @@ class CaseRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     legal: dict[str, Any]
+    consent_recipients: list[str] = Field(
+        description="ministries the victim currently agrees to share the case with"
+    )
     victim: VictimRead
     referral: ReferralRead
     actions: list[ActionRead]

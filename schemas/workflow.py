@@ -36,6 +36,7 @@ class TransitionRead(BaseModel):
     guards: list[str]
     sensitive: bool
     consent: str | None
+    track: str | None
     closes_with: list[str]
     label: LabelRead
 

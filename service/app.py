@@ -20,7 +20,12 @@ from service.context import AppContext, bootstrap
 from service.errors import DomainError
 
 log = logging.getLogger("nrm")
-_HTTP_CODES = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+_HTTP_CODES = {
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
 DESCRIPTION = """
 The shared case record of Indonesia's National Referral Mechanism for victims of trafficking:
 identification, rehabilitation, repatriation and reintegration, each step owned by a ministry.
@@ -33,8 +38,11 @@ Log in with **Authorize** (a demo user from `nrm demo`), register a referral wit
 def create_app(context: AppContext | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not hasattr(app.state, "context"):
-            app.state.context = bootstrap(Settings())
+        """Build the context unless one was given; dispose only what this app built."""
+        if context is not None:
+            yield
+            return
+        app.state.context = bootstrap(Settings())
         app.state.database = app.state.context.database
         yield
         app.state.context.database.engine.dispose()
@@ -58,7 +66,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(
-            {"detail": exc.detail, "code": exc.code}, status_code=exc.status_code, headers=exc.headers
+            {"detail": exc.detail, "code": exc.code},
+            status_code=exc.status_code,
+            headers=exc.headers,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
@@ -123,7 +124,7 @@ def _register(
     session.flush()
     read = present_case(
         case, victim, principal=principal, definition=definition, handled=handled,
-        cipher=context.cipher,
+        consent_recipients=set(), cipher=context.cipher,
     )  # fmt: skip
     return Answer(status_code=201, body=read.model_dump(mode="json"))
 
@@ -193,10 +194,15 @@ def _transition(
     )  # fmt: skip
     try:
         session.flush()  # the compare-and-set: fails if another writer moved the case first
-    except StaleDataError as exc:
-        raise VersionConflict("the case changed while this transition was applied; read it again") from exc
+    except (StaleDataError, IntegrityError) as exc:
+        raise VersionConflict(
+            "the case changed while this transition was applied; read it again"
+        ) from exc
     _apply_consent(session, case, row, request.payload, now)
-    return Answer(status_code=200, body=_present(session, context, principal, case, handled).model_dump(mode="json"))
+    return Answer(
+        status_code=200,
+        body=_present(session, context, principal, case, handled).model_dump(mode="json"),
+    )
 
 
 def _fire(
@@ -240,10 +246,10 @@ def _apply(
     now: datetime,
     handled: set[str],
 ) -> None:
-    """Move the case row; a transition that stays in place records its payload on the legal track."""
-    if row.dest == row.source:
+    """Move the case row; a legal-track row also keeps its payload as the latest legal fact."""
+    if row.track == "legal":
         case.legal = {**case.legal, row.trigger: payload}
-    else:
+    if row.dest != row.source:
         case.state, case.phase, case.ministry = dest.name, dest.phase, dest.ministry
         case.state_entered_at = now
         case.due_at = _due(context, dest, now)
@@ -308,6 +314,7 @@ def _present(
         principal=principal,
         definition=context.registry.engine(case.workflow_name, case.workflow_version).definition,
         handled=handled if handled is not None else repo.handled_by(session, case.id),
+        consent_recipients=repo.active_consent_recipients(session, case.id),
         cipher=context.cipher,
     )
 
@@ -319,7 +326,11 @@ def _due(context: AppContext, state: StateSpec, now: datetime) -> datetime | Non
 def _age(birth_date: date | None, estimate: int | None, today: date) -> int | None:
     if birth_date is None:
         return estimate
-    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    return (
+        today.year
+        - birth_date.year
+        - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    )
 
 
 def _new_reference() -> str:

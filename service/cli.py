@@ -73,7 +73,9 @@ def demo() -> None:
 def users_add(
     name: Annotated[str, typer.Argument(help="the login name")],
     role: Annotated[str, typer.Option(help="case_worker, supervisor, auditor or admin")],
-    ministry: Annotated[str | None, typer.Option(help="ministry code (case workers, supervisors)")] = None,
+    ministry: Annotated[
+        str | None, typer.Option(help="ministry code (case workers, supervisors)")
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
@@ -84,7 +86,9 @@ def users_add(
         raise typer.Exit(2)
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        data = UserCreate(username=name, role=role, ministry=ministry, password=password)  # type: ignore[arg-type]
+        data = UserCreate.model_validate(
+            {"username": name, "role": role, "ministry": ministry, "password": password}
+        )
     except ValidationError as exc:
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"])
@@ -97,4 +101,10 @@ def users_add(
     except DomainError as exc:
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(2) from exc
-    typer.echo(f"created {user.username} ({user.role}{', ' + user.ministry if user.ministry else ''})")
+    typer.echo(
+        f"created {user.username} ({user.role}{', ' + user.ministry if user.ministry else ''})"
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -68,12 +68,16 @@ def resolve_keys(settings: Settings) -> Keys:
     if not all(given.values()):
         if not settings.is_sqlite:
             missing = ", ".join(f"NRM_{k.upper()}" for k, v in given.items() if not v)
-            raise ConfigError(f"{missing} must be set when the database is not the embedded SQLite file")
+            raise ConfigError(
+                f"{missing} must be set when the database is not the embedded SQLite file"
+            )
         stored = _embedded_keys(settings.database_url)
         given = {k: v or stored[k] for k, v in given.items()}
     secret = str(given["secret_key"])
     if len(secret) < MIN_SECRET_LENGTH or secret.lower() in KNOWN_WEAK_SECRETS:
-        raise ConfigError(f"NRM_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters")
+        raise ConfigError(
+            f"NRM_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters"
+        )
     return Keys(
         secret_key=secret,
         data_key=_decode_key(str(given["data_key"]), 32, "NRM_DATA_KEY"),

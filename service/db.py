@@ -1,4 +1,4 @@
-"""Engines and the unit of work: one request (or one CLI command) commits once, here, or not at all."""
+"""Engines and the unit of work: a request (or CLI command) commits once, here, or not at all."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class Database:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work; declared with scope="function" so it commits before responding."""
+    """The request's unit of work; used with scope="function", so it commits before responding."""
     database: Database = request.app.state.database
     with database.transaction() as session:
         yield session

@@ -90,6 +90,7 @@ def describe(definition: Definition) -> WorkflowRead:
                 guards=list(t.guards),
                 sensitive=t.sensitive,
                 consent=t.consent,
+                track=t.track,
                 closes_with=list(t.closes_with),
                 label=_label(t.label),
             )

@@ -43,6 +43,7 @@ def present_case(
     principal: Principal,
     definition: Definition,
     handled: set[str],
+    consent_recipients: set[str],
     cipher: IdentityCipher,
 ) -> CaseRead:
     state = definition.state(case.state)
@@ -65,6 +66,7 @@ def present_case(
         created_at=case.created_at,
         updated_at=case.updated_at,
         legal=case.legal,
+        consent_recipients=sorted(consent_recipients),
         victim=_victim(case, victim, may_see_identity(principal, handled), cipher),
         referral=_referral(case, victim),
         actions=_actions(case, principal, definition),
@@ -90,13 +92,15 @@ def present_event(event: CaseEvent) -> EventRead:
     )
 
 
-def _victim(case: CaseFile, victim: Victim, identity_visible: bool, cipher: IdentityCipher) -> VictimRead:
+def _victim(
+    case: CaseFile, victim: Victim, identity_visible: bool, cipher: IdentityCipher
+) -> VictimRead:
     identity: dict[str, Any] = {}
     if identity_visible:
         identity = cipher.open(victim.identity_ciphertext, case.id.bytes)
     return VictimRead(
         pseudonym=case.reference,
-        sex=case.sex,  # type: ignore[arg-type]
+        sex=case.sex,
         age_band=age_band(case.age_at_intake),
         is_child=case.is_child,
         nationality=case.nationality,

@@ -53,7 +53,9 @@ def publish(session: Session, definitions: Iterable[Definition]) -> Registry:
     for row in session.exec(select(WorkflowDefinitionRow)):
         definition = parse(row.body)
         if definition.checksum != row.checksum:
-            raise DefinitionError(f"{row.name} v{row.version}: stored body does not match its checksum")
+            raise DefinitionError(
+                f"{row.name} v{row.version}: stored body does not match its checksum"
+            )
         registry.engines[(row.name, row.version)] = Engine(definition)
     return registry
 

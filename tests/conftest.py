@@ -13,11 +13,12 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
@@ -40,14 +41,17 @@ REQUIRE_PG = os.environ.get("NRM_REQUIRE_POSTGRES") == "1"
 def _check_postgres() -> None:
     if PG_URL is None:
         return
+    probe = create_engine(PG_URL)
     try:
-        with create_engine(PG_URL).connect() as connection:
+        with probe.connect() as connection:
             connection.execute(text("SELECT 1"))
     except OperationalError as exc:
         reason = f"PostgreSQL at NRM_TEST_DATABASE_URL does not answer: {exc.orig}"
         if REQUIRE_PG:
             pytest.exit(reason, returncode=3)
         pytest.skip(reason, allow_module_level=True)
+    finally:
+        probe.dispose()
 
 
 @contextmanager
@@ -105,16 +109,16 @@ def settings(migrated_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def engine(settings: Settings) -> Iterator[object]:
+def engine(settings: Settings) -> Iterator[Engine]:
     engine = create_db_engine(settings.database_url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def connection(engine: object) -> Iterator[Connection]:
+def connection(engine: Engine) -> Iterator[Connection]:
     """One connection per test, inside a transaction that is always rolled back."""
-    with engine.connect() as connection:  # type: ignore[attr-defined]
+    with engine.connect() as connection:
         outer = connection.begin()
         try:
             yield connection
@@ -122,15 +126,21 @@ def connection(engine: object) -> Iterator[Connection]:
             outer.rollback()
 
 
+@pytest.fixture(scope="session")
+def published(settings: Settings, engine: Engine) -> AppContext:
+    """Workflows published once, committed, for the whole session."""
+    return build_context(settings, Database(engine))
+
+
 @pytest.fixture
-def context(settings: Settings, connection: Connection) -> AppContext:
+def context(published: AppContext, connection: Connection) -> AppContext:
     sessions = sessionmaker(
         bind=connection,
         class_=Session,
         expire_on_commit=False,
         join_transaction_mode="create_savepoint",
     )
-    return build_context(settings, Database(connection.engine, sessions))
+    return replace(published, database=Database(connection.engine, sessions))
 
 
 @pytest.fixture

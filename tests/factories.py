@@ -131,11 +131,14 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     "begin_screening_abroad": {"mission": "KBRI Yangon"},
     "identify": {"indicators": ["deceptive_recruitment", "exploitation"]},
     "decide_not_identified": {"grounds": "no indicators of exploitation were found"},
-    "request_reconsideration": {"new_information": "a co-worker's statement describes debt bondage"},
+    "request_reconsideration": {
+        "new_information": "a co-worker's statement describes debt bondage"
+    },
     "rescreen": {},
     "rescreen_abroad": {"mission": "KBRI Phnom Penh"},
     "close_not_victim": {"reason": "not_victim"},
     "record_consent": {"consent": consent()},
+    "update_consent": {"consent": consent()},
     "decline_services": {"reason": "consent_withdrawn", "statement_ref": "ST-001"},
     "admit_to_shelter": {"shelter": "RPTC Bambu Apus"},
     "admit_to_emergency_care": {"facility": "RS Polri"},
@@ -165,15 +168,23 @@ SAMPLE_BY_SOURCE: dict[tuple[str, str], dict[str, Any]] = {
         "case_conference_on": "2026-02-12",
         "signed_statement_ref": "SP-2026-014",
     },
-    ("close", "contact_lost"): {"reason": "lost_contact", "tracing_summary": "family and police traced for 30 days"},
-    ("reopen", "consent_withdrawn"): {"consent": consent(), "grounds": "the victim asked for help again"},
+    ("close", "contact_lost"): {
+        "reason": "lost_contact",
+        "tracing_summary": "family and police traced for 30 days",
+    },
+    ("reopen", "consent_withdrawn"): {
+        "consent": consent(),
+        "grounds": "the victim asked for help again",
+    },
     ("reopen", "contact_lost"): {"grounds": "the victim called the SAPA 129 hotline"},
     ("reopen", "monitoring"): {"grounds": "the recruiter contacted the victim again"},
 }
 
 
 def sample_payload(row: TransitionSpec, *, child: bool = False) -> dict[str, Any]:
-    payload = copy.deepcopy(SAMPLE_BY_SOURCE.get((row.trigger, row.source)) or SAMPLE_PAYLOADS[row.trigger])
+    payload = copy.deepcopy(
+        SAMPLE_BY_SOURCE.get((row.trigger, row.source)) or SAMPLE_PAYLOADS[row.trigger]
+    )
     if child and "consent" in payload:
         payload["consent"]["by"] = "parent"
     if child and row.trigger == "withdraw_consent":
@@ -230,7 +241,12 @@ def register(client: TestClient, user: User, body: dict[str, Any] | None = None)
 
 
 def step(
-    client: TestClient, actors: Actors, case: dict[str, Any], row: TransitionSpec, *, child: bool = False
+    client: TestClient,
+    actors: Actors,
+    case: dict[str, Any],
+    row: TransitionSpec,
+    *,
+    child: bool = False,
 ) -> dict[str, Any]:
     """Fire `row` as a worker of its first ministry, with its sample payload; return the case."""
     user = actors.worker(row.ministries[0])
@@ -238,6 +254,27 @@ def step(
     assert response.status_code == 200, (row.trigger, row.source, response.text)
     result: dict[str, Any] = response.json()
     return result
+
+
+def step_with_consent(
+    client: TestClient,
+    actors: Actors,
+    definition: Definition,
+    case: dict[str, Any],
+    row: TransitionSpec,
+) -> dict[str, Any]:
+    """Like `step`, first recording consent where a hand-over needs it and none was given yet
+    (a case can reach reassessment through `contact_lost` before any consent was recorded)."""
+    child = case["victim"]["is_child"]
+    update = definition.transition("update_consent", row.source)
+    recipient = definition.state(row.dest).ministry
+    if (
+        "consent_covers_recipient" in row.guards
+        and recipient not in case["consent_recipients"]
+        and update
+    ):
+        case = step(client, actors, case, update, child=child)
+    return step(client, actors, case, row, child=child)
 
 
 def walk_to(
@@ -248,8 +285,7 @@ def walk_to(
     body: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     case = register(client, actors.worker("KEMLU"), body)
-    child = case["victim"]["is_child"]
     for row in path_to(definition, target):
-        case = step(client, actors, case, row, child=child)
+        case = step_with_consent(client, actors, definition, case, row)
     assert case["state"] == target
     return case

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator
 from transitions import EventData, Machine
@@ -87,7 +87,7 @@ def _condition(name: str) -> Callable[[EventData], bool]:
         reason = check(event.kwargs["context"])
         if reason is None:
             return True
-        event.model.refusal = GuardRefused(guard=name, reason=reason)
+        cast(CaseView, event.model).refusal = GuardRefused(guard=name, reason=reason)
         return False
 
     condition.__name__ = name

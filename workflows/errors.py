@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class WorkflowError(Exception):
@@ -35,7 +36,7 @@ class GuardRefused(WorkflowError):
 class PayloadInvalid(WorkflowError):
     """The payload does not satisfy the transition's published JSON Schema."""
 
-    errors: list[dict[str, object]]
+    errors: list[dict[str, Any]]
 
     def __str__(self) -> str:
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in self.errors)
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in self.errors)

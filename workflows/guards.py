@@ -63,7 +63,9 @@ def consent_from_the_right_person(ctx: GuardContext) -> str | None:
         if given_by not in GUARDIANS:
             return "a child's consent must come from a parent or guardian"
         if consent.get("family_implicated") and given_by != "substitute_guardian":
-            return "the family is implicated: a child's consent must come from a substitute guardian"
+            return (
+                "the family is implicated: a child's consent must come from a substitute guardian"
+            )
         return None
     if given_by != "victim":
         return "an adult victim gives their own consent"
@@ -82,7 +84,9 @@ def requested_by_referrer_or_provider(ctx: GuardContext) -> str | None:
 @guard
 def indonesian_national(ctx: GuardContext) -> str | None:
     if ctx.case.nationality != INDONESIA:
-        return "this path is for Indonesian nationals; a foreign victim returns through their embassy"
+        return (
+            "this path is for Indonesian nationals; a foreign victim returns through their embassy"
+        )
     return None
 
 

@@ -1,4 +1,4 @@
-"""Read a definition file and refuse, naming the culprit, anything that would misbehave at run time."""
+"""Read a definition file; refuse, naming the culprit, anything that would misbehave at run time."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ _STATE_KEYS = {
     "terminal",
 }  # fmt: skip
 _TRANSITION_KEYS = {
-    "trigger", "source", "dest", "ministries", "guards", "sensitive", "consent", "label",
-    "payload",
+    "trigger", "source", "dest", "ministries", "guards", "sensitive", "consent", "track",
+    "label", "payload",
 }  # fmt: skip
 _UNITS = get_args(DeadlineUnit)
 
@@ -48,7 +48,9 @@ def load_directory(directory: Path = DEFINITIONS_DIR) -> list[Definition]:
     for path, definition in zip(sorted(directory.glob("*.yaml")), definitions, strict=True):
         key = (definition.name, definition.version)
         if key in seen:
-            raise DefinitionError(f"{path.name}: {key[0]} v{key[1]} is also defined in {seen[key].name}")
+            raise DefinitionError(
+                f"{path.name}: {key[0]} v{key[1]} is also defined in {seen[key].name}"
+            )
         seen[key] = path
     return sorted(definitions, key=lambda d: (d.name, d.version))
 
@@ -185,6 +187,9 @@ def _expand(
     consent = raw.get("consent")
     if consent not in (None, "record", "withdraw"):
         raise DefinitionError(f"{where}: consent must be 'record' or 'withdraw', not {consent!r}")
+    track = raw.get("track")
+    if track not in (None, "legal"):
+        raise DefinitionError(f"{where}: track must be 'legal', not {track!r}")
     schema = _closed(_mapping(raw.get("payload", {"type": "object"}), f"{where}.payload"))
     check_schema(schema, where)
     for source in sources:
@@ -199,7 +204,9 @@ def _expand(
                 raise DefinitionError(f"{where}: unknown ministry {code!r}")
         row_where = f"{where} from {source!r}"
         is_handover = (
-            src.phase != "identification" and dst.phase != "closure" and dst.ministry != src.ministry
+            src.phase != "identification"
+            and dst.phase != "closure"
+            and dst.ministry != src.ministry
         )
         yield TransitionSpec(
             trigger=trigger,
@@ -211,6 +218,7 @@ def _expand(
             label=_label(raw.get("label"), f"{where}.label"),
             sensitive=bool(raw.get("sensitive", False)),
             consent=consent,
+            track=track,
             closes_with=_closure_reasons(schema, row_where) if dst.terminal else (),
         )
 
@@ -218,7 +226,9 @@ def _expand(
 def _closure_reasons(schema: Mapping[str, Any], where: str) -> tuple[str, ...]:
     reason = schema.get("properties", {}).get("reason", {})
     if "reason" not in schema.get("required", ()) or not reason.get("enum"):
-        raise DefinitionError(f"{where} closes the case: its payload needs a required enum 'reason'")
+        raise DefinitionError(
+            f"{where} closes the case: its payload needs a required enum 'reason'"
+        )
     return tuple(reason["enum"])
 
 

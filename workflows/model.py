@@ -61,6 +61,7 @@ class TransitionSpec:
     label: Label
     sensitive: bool
     consent: ConsentEffect | None
+    track: Literal["legal"] | None = None
     closes_with: tuple[str, ...] = ()
 
 

@@ -40,7 +40,9 @@ def current_principal(
     user = session.get(UserAccount, claims.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("the token is invalid or has expired")
-    return Principal(user_id=user.id, username=user.username, role=user.role, ministry=user.ministry)
+    return Principal(
+        user_id=user.id, username=user.username, role=user.role, ministry=user.ministry
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

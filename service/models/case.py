@@ -40,7 +40,8 @@ class CaseFile(SQLModel, table=True):
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
-        return {"version_id_col": cls.__table__.c.event_count, "version_id_generator": False}
+        table = cls.__table__  # type: ignore[attr-defined]
+        return {"version_id_col": table.c.event_count, "version_id_generator": False}
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     reference: str = Field(max_length=24, unique=True)
@@ -68,8 +69,12 @@ class CaseFile(SQLModel, table=True):
     closure_reason: str | None = Field(default=None, max_length=32)
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     created_by_id: int = Field(foreign_key="user_account.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class Victim(SQLModel, table=True):
@@ -82,7 +87,9 @@ class Victim(SQLModel, table=True):
     )
     identity_ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    trafficking: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    trafficking: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
 
 
 class CaseMinistry(SQLModel, table=True):
@@ -110,5 +117,7 @@ class Consent(SQLModel, table=True):
     recipient: str = Field(max_length=20)
     given_by: str = Field(max_length=24)
     given_on: date
-    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    recorded_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     withdrawn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

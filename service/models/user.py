@@ -27,4 +27,6 @@ class UserAccount(SQLModel, table=True):
     role: str = Field(max_length=20)
     ministry: str | None = Field(default=None, max_length=20)
     is_active: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

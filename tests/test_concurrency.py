@@ -1,0 +1,62 @@
+"""Sixteen clients fire at the same version at once: exactly one wins, one event is written."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+
+from service.app import create_app
+from service.context import AppContext
+from service.models import CaseEvent
+from service.repositories import cases as repo
+from tests.factories import Actors, fire, register
+
+CLIENTS = 16
+
+
+def test_sixteen_concurrent_transitions_at_one_version_one_succeeds(
+    committed_context: Callable[[], AppContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = committed_context()
+    with TestClient(create_app(context), raise_server_exceptions=False) as client:
+        actors = Actors(client, context)
+        worker = actors.worker("KEMENPPPA")
+        case = register(client, actors.worker("KEMLU"))
+        real_handled_by = repo.handled_by
+        # PostgreSQL: hold every request between its read and its write until all have read, so
+        # that all sixteen race on the compare-and-set. SQLite queues writers before they read.
+        postgres = context.database.engine.dialect.name == "postgresql"
+        everyone_has_read = threading.Barrier(CLIENTS, timeout=10)
+
+        def handled_by_after_everyone_read(*args: Any) -> set[str]:
+            if postgres:
+                everyone_has_read.wait()
+            return real_handled_by(*args)
+
+        monkeypatch.setattr(repo, "handled_by", handled_by_after_everyone_read)
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            started = time.monotonic()
+            futures = [
+                pool.submit(fire, client, worker, case, "begin_screening", {})
+                for _ in range(CLIENTS)
+            ]
+            responses = [f.result() for f in futures]
+        assert time.monotonic() - started < 60
+        outcomes = Counter(r.status_code for r in responses)
+        assert outcomes == {200: 1, 409: CLIENTS - 1}, [r.text for r in responses]
+        assert {r.json()["code"] for r in responses if r.status_code == 409} == {"version_conflict"}
+        with context.database.transaction() as session:
+            events = session.exec(
+                select(func.count())
+                .select_from(CaseEvent)
+                .where(CaseEvent.case_id == repo.parse_case_id(case["id"]))
+            ).one()
+        assert events == 2  # the creation and the one transition that won
