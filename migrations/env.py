@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
+from sqlmodel.sql.sqltypes import AutoString
 
 from service.config import Settings
 from service.db import create_db_engine
 from service.models import metadata
+from service.models.base import UTCDateTime
 
 config = context.config
+
+
+def render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
+    """Render the models' own types as plain SQLAlchemy ones, so migrations never import them."""
+    if kind == "type" and isinstance(item, AutoString):
+        return f"sa.String(length={item.length})"
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run(connection: Connection) -> None:
@@ -18,6 +31,7 @@ def run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

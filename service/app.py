@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
+from service import jobs
 from service.api import auth, cases, health, users, workflows
 from service.config import Settings
 from service.context import AppContext, bootstrap
@@ -44,7 +45,10 @@ def create_app(context: AppContext | None = None) -> FastAPI:
             return
         app.state.context = bootstrap(Settings())
         app.state.database = app.state.context.database
+        tasks = jobs.start(app.state.context) if app.state.context.settings.run_jobs else []
         yield
+        for task in tasks:
+            task.cancel()
         app.state.context.database.engine.dispose()
 
     app = FastAPI(

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     refresh_token_hours: int = 12
     queue_page_max: int = 100
     pool_size: int = 10
+    run_jobs: bool = True
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from service.chain import event_hash
-from service.models import CaseEvent, CaseFile
+from service.chain import GENESIS, event_hash
+from service.models import AuditStream, CaseEvent, CaseFile
 from service.principal import Principal
 
 
@@ -47,6 +47,43 @@ def append_case_event(
     )
     case.event_count = event.stream_seq
     case.head_hash = event.hash
+    session.add(event)
+    return event
+
+
+def append_stream_event(
+    session: Session,
+    stream: str,
+    *,
+    actor: Principal,
+    at: datetime,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    note: str | None = None,
+    case_id: uuid.UUID | None = None,
+) -> CaseEvent:
+    """Chain an event onto a named stream such as "users"; the stream's head row is locked."""
+    head = session.exec(
+        select(AuditStream).where(col(AuditStream.stream) == stream).with_for_update()
+    ).first()
+    if head is None:
+        head = AuditStream(stream=stream, event_count=0, head_hash=GENESIS)
+        session.add(head)
+    event = _build(
+        stream=stream,
+        stream_seq=head.event_count + 1,
+        prev_hash=head.head_hash,
+        case_id=case_id,
+        actor=actor,
+        at=at,
+        kind=kind,
+        trigger=None,
+        from_state=None,
+        to_state=None,
+        payload=payload or {},
+        note=note,
+    )
+    head.event_count, head.head_hash = event.stream_seq, event.hash
     session.add(event)
     return event
 

@@ -2,13 +2,14 @@
 
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
-from service.models.event import CaseEvent
+from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
 from service.models.user import ROLES, UserAccount
 from service.models.workflow import WorkflowDefinitionRow
 
 __all__ = [
     "ROLES",
+    "AuditStream",
     "CaseEvent",
     "CaseFile",
     "CaseMinistry",

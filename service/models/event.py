@@ -39,3 +39,16 @@ class CaseEvent(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class AuditStream(SQLModel, table=True):
+    """The head of a named stream (not a case): its length and last hash, locked to append.
+
+    Cases keep their head on the case row itself, so that a transition locks one row only.
+    """
+
+    __tablename__ = "audit_stream"
+
+    stream: str = Field(primary_key=True, max_length=40)
+    event_count: int = Field(default=0)
+    head_hash: str = Field(max_length=64)

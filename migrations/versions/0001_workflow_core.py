@@ -1,6 +1,6 @@
 """workflow core: definitions, users, cases, events
 
-Revision ID: 418bc47f25fa
+Revision ID: 0001
 Revises: 
 Create Date: 2026-11-28 11:02:14.598508
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '418bc47f25fa'
+revision: str = '0001'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
