@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -15,6 +17,7 @@ from service import accounts, migrate
 from service.config import ConfigError, Settings
 from service.context import AppContext, bootstrap
 from service.errors import DomainError
+from service.principal import Principal
 from workflows import DefinitionError
 
 app = typer.Typer(help="NRM case workflow service.", no_args_is_help=True)
@@ -23,14 +26,21 @@ users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 console = Console(stderr=True)
+CLI = Principal(user_id=None, username="nrm-cli", role="system", ministry=None)
 
 
-def _context() -> AppContext:
+@contextmanager
+def _context() -> Iterator[AppContext]:
+    """The process context for one command; its connections are closed when the command ends."""
     try:
-        return bootstrap(Settings())
+        context = bootstrap(Settings())
     except (ConfigError, DefinitionError) as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(2) from exc
+    try:
+        yield context
+    finally:
+        context.database.engine.dispose()
 
 
 @db_app.command("upgrade")
@@ -48,7 +58,8 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
 ) -> None:
     """Serve the API (checks keys, schema and workflow files before any worker starts)."""
-    _context().database.engine.dispose()
+    with _context():
+        pass  # fail fast, before any worker starts
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -65,8 +76,8 @@ def demo() -> None:
     """Load demonstration users and cases, and print how to log in."""
     from service.demo import load_demo
 
-    summary = load_demo(_context())
-    typer.echo(summary)
+    with _context() as context:
+        typer.echo(load_demo(context))
 
 
 @users_app.command("add")
@@ -94,13 +105,13 @@ def users_add(
             field = ".".join(str(part) for part in error["loc"])
             console.print(f"[red]{field}:[/red] {error['msg']}")
         raise typer.Exit(2) from exc
-    context = _context()
-    try:
-        with context.database.transaction() as session:
-            user = accounts.create_user(session, context, data)
-    except DomainError as exc:
-        console.print(f"[red]{exc.detail}[/red]")
-        raise typer.Exit(2) from exc
+    with _context() as context:
+        try:
+            with context.database.transaction() as session:
+                user = accounts.create_user(session, context, CLI, data)
+        except DomainError as exc:
+            console.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(2) from exc
     typer.echo(
         f"created {user.username} ({user.role}{', ' + user.ministry if user.ministry else ''})"
     )

@@ -14,13 +14,14 @@ from typing import Any
 from sqlmodel import col, select
 
 from schemas.case import CaseCreate, TransitionRequest
-from service import cases
+from service import approvals, cases, transitions
 from service.context import AppContext
 from service.models import UserAccount, utcnow
 from service.principal import Principal
 from service.security import hash_password
 
 DEMO_PASSWORD = "nrm-demo-2026"
+ENDPOINT = "nrm demo"
 DAY = timedelta(days=1)
 _GIVEN = [
     "Siti",
@@ -103,7 +104,11 @@ class Demo:
     def intake(self, who: str, when: datetime, body: dict[str, Any]) -> dict[str, Any]:
         with self.context.database.transaction() as session:
             answer = cases.register_case(
-                session, self.at(when), self.user(who), CaseCreate.model_validate(body)
+                session,
+                self.at(when),
+                self.user(who),
+                CaseCreate.model_validate(body),
+                endpoint=ENDPOINT,
             )
         return answer.body
 
@@ -114,16 +119,28 @@ class Demo:
         when: datetime,
         trigger: str,
         payload: dict[str, Any] | None = None,
-        **extra: Any,
     ) -> dict[str, Any]:
+        """Fire as `who`; a sensitive step is approved an hour later by their supervisor."""
         request = TransitionRequest(
-            trigger=trigger, expected_version=case["version"], payload=payload or {}, **extra
+            trigger=trigger, expected_version=case["version"], payload=payload or {}
         )
         with self.context.database.transaction() as session:
-            answer = cases.fire_transition(
-                session, self.at(when), self.user(who), case["id"], request
+            answer = transitions.fire_transition(
+                session, self.at(when), self.user(who), case["id"], request, endpoint=ENDPOINT
             )
-        return answer.body
+        if answer.status_code != 202:
+            return answer.body
+        supervisor = who.replace(".worker", ".supervisor")
+        with self.context.database.transaction() as session:
+            read = approvals.approve(
+                session,
+                self.at(when + timedelta(hours=1)),
+                self.user(supervisor),
+                answer.body["approval"]["id"],
+                "checked against the case file",
+                ENDPOINT,
+            )
+        return read.model_dump(mode="json")
 
     def walk(
         self,

@@ -46,6 +46,15 @@ class VersionConflict(Conflict):
     code = "version_conflict"
 
 
+class ApprovalPending(Conflict):
+    code = "approval_pending"
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "too_many_requests"
+
+
 class Invalid(DomainError):
     """Input that parses but cannot be accepted; the message names the field."""
 

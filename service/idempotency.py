@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from service.crypto import IdentityCipher
 from service.errors import IdempotencyKeyReused, Invalid
 from service.models import IdempotencyRecord
 from service.principal import Principal
@@ -37,7 +39,9 @@ def check_key(key: str) -> str:
     return key
 
 
-def replay(session: Session, principal: Principal, key: str, request_hash: str) -> Answer | None:
+def replay(
+    session: Session, cipher: IdentityCipher, principal: Principal, key: str, request_hash: str
+) -> Answer | None:
     record = session.get(IdempotencyRecord, (principal.user_id, key))
     if record is None:
         return None
@@ -45,26 +49,39 @@ def replay(session: Session, principal: Principal, key: str, request_hash: str) 
         raise IdempotencyKeyReused(
             "Idempotency-Key: this key was already used with a different request"
         )
-    return Answer(status_code=record.status_code, body=record.response, replayed=True)
+    body = cipher.open(base64.b64decode(record.response["sealed"]), _bound_to(principal, key))
+    return Answer(status_code=record.status_code, body=body, replayed=True)
 
 
 def remember(
-    session: Session, principal: Principal, key: str, request_hash: str, answer: Answer
+    session: Session,
+    cipher: IdentityCipher,
+    principal: Principal,
+    key: str,
+    request_hash: str,
+    answer: Answer,
 ) -> None:
+    """Stored encrypted: an answer may hold a victim's identity, which never rests in clear."""
     assert principal.user_id is not None
+    sealed = cipher.seal(answer.body, _bound_to(principal, key))
     session.add(
         IdempotencyRecord(
             user_id=principal.user_id,
             key=key,
             request_hash=request_hash,
             status_code=answer.status_code,
-            response=answer.body,
+            response={"sealed": base64.b64encode(sealed).decode()},
         )
     )
 
 
+def _bound_to(principal: Principal, key: str) -> bytes:
+    return f"idempotency:{principal.user_id}:{key}".encode()
+
+
 def idempotent(
     session: Session,
+    cipher: IdentityCipher,
     principal: Principal,
     key: str | None,
     scope: str,
@@ -75,9 +92,9 @@ def idempotent(
     if key is None:
         return action()
     request_hash = fingerprint(scope, body)
-    previous = replay(session, principal, check_key(key), request_hash)
+    previous = replay(session, cipher, principal, check_key(key), request_hash)
     if previous is not None:
         return previous
     answer = action()
-    remember(session, principal, key, request_hash, answer)
+    remember(session, cipher, principal, key, request_hash, answer)
     return answer

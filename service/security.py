@@ -34,8 +34,10 @@ class TokenClaims:
     expires_at: datetime
 
 
-def issue_token(secret: str, user_id: int, session_id: str, ttl: timedelta) -> tuple[str, int]:
-    now = datetime.now(UTC)
+def issue_token(
+    secret: str, user_id: int, session_id: str, ttl: timedelta, now: datetime | None = None
+) -> tuple[str, int]:
+    now = now or datetime.now(UTC)
     claims = {"sub": str(user_id), "sid": session_id, "iat": now, "exp": now + ttl, "typ": "access"}
     return jwt.encode(claims, secret, algorithm=ALGORITHM), int(ttl.total_seconds())
 
@@ -47,7 +49,7 @@ def read_token(secret: str, token: str) -> TokenClaims | None:
         )
     except jwt.PyJWTError:
         return None
-    if claims.get("typ") != "access":
+    if claims.get("typ") != "access" or not str(claims["sub"]).isdigit():
         return None
     return TokenClaims(
         user_id=int(claims["sub"]),

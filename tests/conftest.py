@@ -8,6 +8,7 @@ reason, or fails when NRM_REQUIRE_POSTGRES=1 (CI).
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import uuid
@@ -173,3 +174,19 @@ def committed_context(tmp_path: Path) -> Iterator[Callable[[], AppContext]]:
             return build_context(make_settings(url), database)
 
         yield make
+
+
+VICTIM_NAMES = ("Siti Rahayu", "Dewi Lestari", "Nguyen Thi Lan", "Rahasia", "Aung Ko Ko")
+
+
+@pytest.fixture(autouse=True)
+def no_identity_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every test runs with every log captured, SQL and its parameters included: no victim's
+    name may appear in any of it (UU PDP; traffickers read logs too)."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    yield
+    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
+    text = "\n".join(record.getMessage() for record in records)
+    leaked = [name for name in VICTIM_NAMES if name in text]
+    assert leaked == [], f"victim names in the logs: {leaked}"

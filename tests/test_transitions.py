@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlmodel import Session, col, func, select
 
-from service import events
 from service.context import AppContext
 from service.models import CaseEvent, CaseFile, Consent
 from tests.factories import (
@@ -19,6 +18,7 @@ from tests.factories import (
     child_body,
     consent,
     fire,
+    fire_approved,
     foreign_body,
     path_to,
     register,
@@ -175,10 +175,9 @@ def test_an_exception_after_the_state_change_leaves_nothing_written(
     def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("service.cases.append_case_event", explode)
+    monkeypatch.setattr("service.transitions.append_case_event", explode)
     response = fire(client, actors.worker("KEMENPPPA"), case, "begin_screening", {})
     assert response.status_code == 500
-    monkeypatch.setattr("service.cases.append_case_event", events.append_case_event)
     session.expire_all()
     stored = session.get(CaseFile, case_id(case))
     assert stored is not None and stored.state == "referred" and stored.version == 1
@@ -220,8 +219,9 @@ def test_closing_records_the_reason_and_clears_the_deadline(
     client: TestClient, actors: Actors, context: AppContext
 ) -> None:
     case = walk_to(client, actors, _definition(context), "not_identified")
-    closed = fire(
-        client, actors.worker("KEMENPPPA"), case, "close_not_victim", {"reason": "not_victim"}
+    kemenpppa = actors.worker("KEMENPPPA")
+    closed = fire_approved(
+        client, actors, kemenpppa, case, "close_not_victim", {"reason": "not_victim"}
     )
     assert closed.status_code == 200
     body = closed.json()
@@ -307,7 +307,7 @@ def test_a_handover_without_consent_is_refused_unless_a_supervisor_overrides(
     history = client.get(f"/api/v1/cases/{case['id']}/history", headers=supervisor.headers).json()[
         "items"
     ]
-    assert history[-1]["payload"]["consent_override_reason"] == override
+    assert history[-1]["payload"]["_consent_override_reason"] == override
 
 
 def test_a_foreign_victim_goes_home_through_their_embassy(
@@ -324,8 +324,9 @@ def test_a_foreign_victim_goes_home_through_their_embassy(
         sample_payload_for("prepare_foreign_return"),
     )
     assert prepared.status_code == 200 and prepared.json()["ministry"] == "KEMLU"
-    done = fire(
+    done = fire_approved(
         client,
+        actors,
         actors.worker("KEMLU"),
         prepared.json(),
         "return_home_abroad",
@@ -361,8 +362,9 @@ def test_every_state_is_reached_over_http_and_every_exit_fires_with_a_valid_payl
 ) -> None:
     """Walk to each state once, then fire each of its exits inside a savepoint rolled back after."""
     definition = _definition(context)
-    for ministry in definition.ministries:
-        actors.worker(ministry)  # made before any savepoint, so no rollback takes them away
+    for ministry in definition.ministries:  # made before any savepoint: no rollback unmakes them
+        actors.worker(ministry)
+        actors.supervisor(ministry)
     for state in definition.states:
         if definition.state(state).terminal:
             continue
@@ -426,7 +428,7 @@ def test_the_whole_pathway_from_abroad_to_closure_through_four_phases(
     ]
     phases = []
     for user, trigger, payload in plan:
-        response = fire(client, user, case, trigger, payload)
+        response = fire_approved(client, actors, user, case, trigger, payload)
         assert response.status_code == 200, (trigger, response.text)
         case = response.json()
         phases.append(case["phase"])
@@ -437,7 +439,9 @@ def test_the_whole_pathway_from_abroad_to_closure_through_four_phases(
     history = client.get(
         f"/api/v1/cases/{case['id']}/history", headers=actors.auditor().headers
     ).json()["items"]
-    assert len(history) == len(plan) + 1 and case["version"] == len(plan) + 1
+    kinds = [e["kind"] for e in history]
+    assert kinds.count("transition") == len(plan) and case["version"] == len(plan) + 1
+    assert kinds.count("approval_requested") == 4  # identify, depart twice, close: four eyes
     assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(history))
 
 

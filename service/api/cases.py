@@ -5,10 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
+from schemas.approval import PendingTransitionRead
 from schemas.case import CaseCreate, CaseRead, HistoryRead, TransitionRequest
 from schemas.common import ErrorRead
-from service import cases
-from service.api.deps import ContextDep, PrincipalDep, SessionDep
+from service import cases, transitions
+from service.api.deps import ContextDep, EndpointDep, PrincipalDep, SessionDep
 from service.idempotency import Answer
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -21,7 +22,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _respond(answer: Answer) -> JSONResponse:
+def respond(answer: Answer) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
@@ -32,33 +33,49 @@ def register_case(
     session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
+    endpoint: EndpointDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Register a referral; the case starts in the workflow's initial state."""
-    return _respond(cases.register_case(session, context, principal, body, idempotency_key))
+    answer = cases.register_case(
+        session, context, principal, body, endpoint=endpoint, idempotency_key=idempotency_key
+    )
+    return respond(answer)
 
 
 @router.get("/{case_id}", responses=_ERRORS)
 def read_case(
-    case_id: str, session: SessionDep, context: ContextDep, principal: PrincipalDep
+    case_id: str,
+    session: SessionDep,
+    context: ContextDep,
+    principal: PrincipalDep,
+    endpoint: EndpointDep,
 ) -> CaseRead:
     """A case, as far as the caller may see it (404 when they may not see it at all)."""
-    return cases.read_case(session, context, principal, case_id)
+    return cases.read_case(session, context, principal, case_id, endpoint=endpoint)
 
 
-@router.post("/{case_id}/transitions", response_model=CaseRead, responses=_ERRORS)
+@router.post(
+    "/{case_id}/transitions",
+    response_model=CaseRead,
+    responses={**_ERRORS, 202: {"model": PendingTransitionRead}},
+)
 def fire_transition(
     case_id: str,
     body: TransitionRequest,
     session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
+    endpoint: EndpointDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Fire a trigger at `expected_version`; the state change and its event commit together."""
-    return _respond(
-        cases.fire_transition(session, context, principal, case_id, body, idempotency_key)
-    )
+    """Fire a trigger at `expected_version`: 200 with the moved case, its event written with it;
+    202 when the definition marks the trigger sensitive and it waits for a second person."""
+    answer = transitions.fire_transition(
+        session, context, principal, case_id, body, endpoint=endpoint,
+        idempotency_key=idempotency_key,
+    )  # fmt: skip
+    return respond(answer)
 
 
 @router.get("/{case_id}/history", responses=_ERRORS)

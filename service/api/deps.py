@@ -9,12 +9,12 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from service import accounts
 from service.context import AppContext
 from service.db import get_session
 from service.errors import Forbidden, NotAuthenticated
-from service.models import UserAccount
 from service.principal import Principal
-from service.security import read_token
+from service.security import TokenClaims, read_token
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -28,21 +28,26 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def current_principal(
-    session: SessionDep, context: ContextDep, token: Annotated[str | None, Depends(_bearer)]
-) -> Principal:
-    """A valid token of an active user; deactivation takes effect on the next request."""
+def token_claims(
+    context: ContextDep, token: Annotated[str | None, Depends(_bearer)]
+) -> TokenClaims:
     if not token:
         raise NotAuthenticated()
     claims = read_token(context.settings.keys.secret_key, token)
     if claims is None:
         raise NotAuthenticated("the token is invalid or has expired")
-    user = session.get(UserAccount, claims.user_id)
-    if user is None or not user.is_active:
+    return claims
+
+
+ClaimsDep = Annotated[TokenClaims, Depends(token_claims)]
+
+
+def current_principal(session: SessionDep, context: ContextDep, claims: ClaimsDep) -> Principal:
+    """A valid token of an active user in an open session: logout and deactivation act at once."""
+    principal = accounts.principal_for(session, claims.user_id, claims.session_id, context.clock())
+    if principal is None:
         raise NotAuthenticated("the token is invalid or has expired")
-    return Principal(
-        user_id=user.id, username=user.username, role=user.role, ministry=user.ministry
-    )
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -55,3 +60,12 @@ def require_role(*roles: str) -> Callable[[Principal], Principal]:
         return principal
 
     return check
+
+
+def endpoint(request: Request) -> str:
+    """The route as a template ("GET /api/v1/cases/{case_id}"): never the ids themselves."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
+EndpointDep = Annotated[str, Depends(endpoint)]

@@ -1,5 +1,7 @@
 """The tables. Import from here so that every model is registered on the shared metadata."""
 
+from service.models.access import AuthSession, IdentityAccess, LoginFailure
+from service.models.approval import Approval
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
 from service.models.event import AuditStream, CaseEvent
@@ -9,12 +11,16 @@ from service.models.workflow import WorkflowDefinitionRow
 
 __all__ = [
     "ROLES",
+    "Approval",
     "AuditStream",
+    "AuthSession",
     "CaseEvent",
     "CaseFile",
     "CaseMinistry",
     "Consent",
     "IdempotencyRecord",
+    "IdentityAccess",
+    "LoginFailure",
     "UserAccount",
     "Victim",
     "WorkflowDefinitionRow",

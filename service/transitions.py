@@ -1,0 +1,222 @@
+"""Firing a transition: check, then move the case and write its event in one unit of work.
+
+A sensitive transition (the definition says which) does not move the case: it becomes an
+approval request that a second person, a supervisor of the same ministry, decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col
+
+import workflows
+from schemas.case import TransitionRequest
+from service import approvals
+from service.cases import due, logged_replay, present, readable
+from service.context import AppContext
+from service.errors import (
+    Forbidden,
+    GuardRefused,
+    InvalidTransition,
+    PayloadInvalid,
+    VersionConflict,
+)
+from service.events import append_case_event
+from service.idempotency import Answer, idempotent
+from service.models import Approval, CaseFile, CaseMinistry, Consent
+from service.principal import Principal
+from service.repositories import cases as repo
+from workflows import StateSpec, TransitionSpec
+
+
+@dataclass(frozen=True)
+class Command:
+    """A transition as asked for: by whom, with what; approvals replay it later."""
+
+    trigger: str
+    payload: dict[str, Any]
+    note: str | None
+    consent_override_reason: str | None
+
+
+def fire_transition(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    case_id: str,
+    request: TransitionRequest,
+    *,
+    endpoint: str,
+    idempotency_key: str | None = None,
+) -> Answer:
+    answer = idempotent(
+        session, context.cipher, principal, idempotency_key,
+        f"POST /cases/{case_id}/transitions", request.model_dump(mode="json"),
+        lambda: _transition(session, context, principal, case_id, request, endpoint),
+    )  # fmt: skip
+    return logged_replay(session, context, principal, answer, endpoint)
+
+
+def _transition(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    case_id: str,
+    request: TransitionRequest,
+    endpoint: str,
+) -> Answer:
+    case = readable(session, context, principal, case_id)
+    if case.version != request.expected_version:
+        raise VersionConflict(
+            f"expected_version is {request.expected_version} but the case is at version "
+            f"{case.version}; read it again"
+        )
+    command = Command(
+        request.trigger, request.payload, request.note, request.consent_override_reason
+    )
+    row, dest, handled = check(session, context, principal, case, command)
+    if row.sensitive:
+        return approvals.request(session, context, principal, case, row, command, endpoint)
+    apply(session, context, principal, case, row, dest, handled, command)
+    read = present(session, context, principal, case, endpoint, handled=handled)
+    return Answer(status_code=200, body=read.model_dump(mode="json"))
+
+
+def check(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    case: CaseFile,
+    command: Command,
+) -> tuple[TransitionSpec, StateSpec, set[str]]:
+    """409 if the trigger does not leave the state, 403 if not the caller's, 422 if refused."""
+    engine = context.registry.engine(case.workflow_name, case.workflow_version)
+    try:
+        row = engine.resolve(case.state, command.trigger)
+    except workflows.InvalidTransition as exc:
+        raise InvalidTransition(f"trigger: {exc}") from exc
+    if not (principal.works_cases and principal.ministry in row.ministries):
+        raise Forbidden(
+            f"{principal.ministry or principal.role} may not fire {row.trigger!r} from "
+            f"{row.source!r}; that belongs to {', '.join(row.ministries)}"
+        )
+    handled = repo.handled_by(session, case.id)
+    facts = workflows.CaseFacts(
+        is_child=case.is_child,
+        nationality=case.nationality,
+        referring_ministry=case.referring_ministry,
+        ministries_involved=frozenset(handled),
+        consent_recipients=frozenset(repo.active_consent_recipients(session, case.id)),
+        objects_to_country_notification=case.objects_to_country_notification,
+    )
+    try:
+        dest = engine.fire(
+            row,
+            facts=facts,
+            actor=workflows.Actor(ministry=principal.ministry, role=principal.role),
+            payload=command.payload,
+            override_reason=command.consent_override_reason,
+        )
+    except workflows.PayloadInvalid as exc:
+        raise PayloadInvalid(exc.errors) from exc
+    except workflows.GuardRefused as exc:
+        raise GuardRefused(exc.reason) from exc
+    return row, dest, handled
+
+
+def apply(
+    session: Session,
+    context: AppContext,
+    actor: Principal,
+    case: CaseFile,
+    row: TransitionSpec,
+    dest: StateSpec,
+    handled: set[str],
+    command: Command,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Move the case and write its one event; the flush is the compare-and-set on the row."""
+    now = context.clock()
+    _move(session, context, case, row, dest, command.payload, now, handled)
+    payload = dict(command.payload)
+    if command.consent_override_reason:
+        payload["_consent_override_reason"] = command.consent_override_reason
+    payload.update(extra or {})
+    append_case_event(
+        session, case, actor=actor, at=now, kind="transition", trigger=row.trigger,
+        from_state=row.source, to_state=row.dest, payload=payload, note=command.note,
+    )  # fmt: skip
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise VersionConflict(
+            "the case changed while this transition was applied; read it again"
+        ) from exc
+    _apply_consent(session, case, row, command.payload, now)
+    if row.dest != row.source:
+        session.execute(
+            update(Approval)
+            .where(col(Approval.case_id) == case.id, col(Approval.status) == "pending")
+            .values(status="superseded", decided_at=now)
+        )
+
+
+def _move(
+    session: Session,
+    context: AppContext,
+    case: CaseFile,
+    row: TransitionSpec,
+    dest: StateSpec,
+    payload: dict[str, Any],
+    now: datetime,
+    handled: set[str],
+) -> None:
+    """Move the case row; a legal-track row also keeps its payload as the latest legal fact."""
+    if row.track == "legal":
+        case.legal = {**case.legal, row.trigger: payload}
+    if row.dest != row.source:
+        case.state, case.phase, case.ministry = dest.name, dest.phase, dest.ministry
+        case.state_entered_at = now
+        case.due_at = due(context, dest, now)
+        if dest.ministry not in handled:
+            session.add(CaseMinistry(case_id=case.id, ministry=dest.ministry, since=now))
+            handled.add(dest.ministry)
+        if dest.terminal:
+            case.closure_reason, case.closed_at = payload["reason"], now
+    if row.consent == "record":
+        case.objects_to_country_notification = bool(
+            payload["consent"].get("objects_to_country_notification")
+        )
+    case.version += 1
+    case.updated_at = now
+
+
+def _apply_consent(
+    session: Session, case: CaseFile, row: TransitionSpec, payload: dict[str, Any], now: datetime
+) -> None:
+    """Consent given or withdrawn is part of the transition: nothing is ever deleted."""
+    if row.consent == "record":
+        consent = payload["consent"]
+        session.add_all(
+            Consent(
+                case_id=case.id,
+                purpose=purpose,
+                recipient=recipient,
+                given_by=consent["by"],
+                given_on=date.fromisoformat(consent["given_on"]),
+            )
+            for purpose in consent["purposes"]
+            for recipient in consent["recipients"]
+        )
+    elif row.consent == "withdraw":
+        session.execute(
+            update(Consent)
+            .where(col(Consent.case_id) == case.id, col(Consent.withdrawn_at).is_(None))
+            .values(withdrawn_at=now)
+        )

@@ -1,0 +1,301 @@
+"""Every endpoint x every role x every relation to the case, generated from the app's routes.
+
+A route without a rule here fails the suite: a new endpoint cannot ship without deciding who
+may call it. Relations to the case under test (now in `screening`, led by PEMDA):
+lead = PEMDA, earlier = KEMENPPPA (led `referred`), referrer = KEMLU, supporting = POLRI
+(supports `screening`, read-only), other = KEMNAKER (never involved).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from service.context import AppContext
+from tests.factories import Actors, User, fire, intake_body, register
+
+RELATIONS = {
+    "lead": "PEMDA",
+    "earlier": "KEMENPPPA",
+    "referrer": "KEMLU",
+    "supporting": "POLRI",
+    "other": "KEMNAKER",
+}
+
+
+@dataclass(frozen=True)
+class Who:
+    role: str  # case_worker, supervisor, auditor, admin, anonymous
+    relation: str | None = None
+
+    @property
+    def works(self) -> bool:
+        return self.role in ("case_worker", "supervisor")
+
+    @property
+    def sees_case(self) -> bool:
+        return self.role == "auditor" or (self.works and self.relation != "other")
+
+    def __str__(self) -> str:
+        return f"{self.role}/{self.relation}" if self.relation else self.role
+
+
+EVERYONE = [
+    *(Who(role, rel) for role, rel in itertools.product(("case_worker", "supervisor"), RELATIONS)),
+    Who("auditor"),
+    Who("admin"),
+    Who("anonymous"),
+]
+
+
+class World:
+    """The case under test, and fresh objects for probes that change what they touch."""
+
+    def __init__(self, client: TestClient, actors: Actors) -> None:
+        self.client, self.actors = client, actors
+        self.counter = itertools.count()
+        self.case = self.new_case()
+
+    def user(self, who: Who) -> User | None:
+        if who.role == "anonymous":
+            return None
+        if who.works:
+            assert who.relation is not None
+            return self.actors.get(who.role, RELATIONS[who.relation])
+        return self.actors.get(who.role)
+
+    def new_case(self) -> dict[str, Any]:
+        case = register(self.client, self.actors.worker("KEMLU"), intake_body())
+        moved = fire(self.client, self.actors.worker("KEMENPPPA"), case, "begin_screening", {})
+        assert moved.status_code == 200
+        result: dict[str, Any] = moved.json()
+        return result
+
+    def new_approval(self) -> str:
+        case = self.new_case()
+        pending = fire(
+            self.client,
+            self.actors.worker("PEMDA"),
+            case,
+            "identify",
+            {"indicators": ["exploitation"]},
+        )
+        assert pending.status_code == 202, pending.text
+        approval_id: str = pending.json()["approval"]["id"]
+        return approval_id
+
+    def version(self) -> int:
+        case = self.client.get(
+            f"/api/v1/cases/{self.case['id']}", headers=self.actors.auditor().headers
+        )
+        version: int = case.json()["version"]
+        return version
+
+
+Call = Callable[[TestClient, dict[str, str], World], Response]
+Expect = Callable[[Who], int]
+
+
+def _authenticated(ok: int) -> Expect:
+    return lambda who: 401 if who.role == "anonymous" else ok
+
+
+def _roles(ok: int, *roles: str) -> Expect:
+    return lambda who: 401 if who.role == "anonymous" else ok if who.role in roles else 403
+
+
+def _case_read(ok: int = 200) -> Expect:
+    return lambda who: 401 if who.role == "anonymous" else ok if who.sees_case else 404
+
+
+def _transition(who: Who) -> int:
+    if who.role == "anonymous":
+        return 401
+    if not who.sees_case:
+        return 404
+    return 200 if who.works and who.relation == "supporting" else 403  # POLRI's legal track
+
+
+def _decide(who: Who) -> int:
+    if who.role == "anonymous":
+        return 401
+    if not who.sees_case:
+        return 404
+    return 200 if who == Who("supervisor", "lead") else 403
+
+
+def _cancel(who: Who) -> int:
+    if who.role == "anonymous":
+        return 401
+    if not who.sees_case:
+        return 404
+    return 200 if who == Who("case_worker", "lead") else 403
+
+
+def _case_url(world: World, suffix: str = "") -> str:
+    return f"/api/v1/cases/{world.case['id']}{suffix}"
+
+
+def _police_report(c: TestClient, h: dict[str, str], w: World) -> Response:
+    body = {
+        "trigger": "record_police_report",
+        "expected_version": w.version(),
+        "payload": {"report_number": "LP/1/2026", "filed_on": "2026-01-02"},
+    }
+    return c.post(_case_url(w, "/transitions"), json=body, headers=h)
+
+
+def _decision(verb: str) -> Call:
+    def call(c: TestClient, h: dict[str, str], w: World) -> Response:
+        return c.post(
+            f"/api/v1/approvals/{w.new_approval()}/{verb}", json={"reason": "checked"}, headers=h
+        )
+
+    return call
+
+
+def _new_user(c: TestClient, h: dict[str, str], w: World) -> Response:
+    body = {
+        "username": f"probe.{next(w.counter)}",
+        "role": "auditor",
+        "password": "a long probe passphrase",
+    }
+    return c.post("/api/v1/users", json=body, headers=h)
+
+
+RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
+    ("GET", "/health"): (lambda c, h, w: c.get("/health", headers=h), lambda who: 200),
+    ("POST", "/api/v1/auth/token"): (
+        lambda c, h, w: c.post(
+            "/api/v1/auth/token",
+            data={"username": f"nobody{next(w.counter)}", "password": "y" * 12},
+        ),
+        lambda who: 401,
+    ),
+    ("POST", "/api/v1/auth/refresh"): (
+        lambda c, h, w: c.post("/api/v1/auth/refresh", json={"refresh_token": "z" * 43}),
+        lambda who: 401,
+    ),
+    ("POST", "/api/v1/auth/logout"): (
+        lambda c, h, w: c.post("/api/v1/auth/logout", headers=h),
+        _authenticated(204),
+    ),
+    ("GET", "/api/v1/workflows"): (
+        lambda c, h, w: c.get("/api/v1/workflows", headers=h),
+        _authenticated(200),
+    ),
+    ("GET", "/api/v1/workflows/{name}"): (
+        lambda c, h, w: c.get("/api/v1/workflows/nrm-indonesia", headers=h),
+        _authenticated(200),
+    ),
+    ("GET", "/api/v1/workflows/{name}/diagram"): (
+        lambda c, h, w: c.get(
+            f"/api/v1/workflows/nrm-indonesia/diagram?case={w.case['id']}", headers=h
+        ),
+        _case_read(),
+    ),
+    ("POST", "/api/v1/cases"): (
+        lambda c, h, w: c.post("/api/v1/cases", json=intake_body(), headers=h),
+        _roles(201, "case_worker", "supervisor"),
+    ),
+    ("GET", "/api/v1/cases/{case_id}"): (
+        lambda c, h, w: c.get(_case_url(w), headers=h),
+        _case_read(),
+    ),
+    ("GET", "/api/v1/cases/{case_id}/history"): (
+        lambda c, h, w: c.get(_case_url(w, "/history"), headers=h),
+        _case_read(),
+    ),
+    ("POST", "/api/v1/cases/{case_id}/transitions"): (_police_report, _transition),
+    ("GET", "/api/v1/approvals"): (
+        lambda c, h, w: c.get("/api/v1/approvals", headers=h),
+        _roles(200, "case_worker", "supervisor", "auditor"),
+    ),
+    ("POST", "/api/v1/approvals/{approval_id}/approve"): (_decision("approve"), _decide),
+    ("POST", "/api/v1/approvals/{approval_id}/reject"): (_decision("reject"), _decide),
+    ("POST", "/api/v1/approvals/{approval_id}/cancel"): (
+        lambda c, h, w: c.post(f"/api/v1/approvals/{w.new_approval()}/cancel", headers=h),
+        _cancel,
+    ),
+    ("GET", "/api/v1/users"): (
+        lambda c, h, w: c.get("/api/v1/users", headers=h),
+        _roles(200, "admin"),
+    ),
+    ("POST", "/api/v1/users"): (_new_user, _roles(201, "admin")),
+    ("PATCH", "/api/v1/users/{user_id}"): (
+        lambda c, h, w: c.patch(
+            f"/api/v1/users/{w.actors.worker('KEMNAKER').id}", json={"is_active": True}, headers=h
+        ),
+        _roles(200, "admin"),
+    ),
+    ("GET", "/api/v1/audit/identity-access"): (
+        lambda c, h, w: c.get("/api/v1/audit/identity-access", headers=h),
+        _roles(200, "auditor"),
+    ),
+}
+LAST = {("POST", "/api/v1/auth/logout")}  # it ends the caller's session
+
+
+def _routes(client: TestClient) -> list[tuple[str, str]]:
+    """Every operation the app serves, read from its own OpenAPI document."""
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    return sorted((method.upper(), path) for path, item in paths.items() for method in item)
+
+
+def test_every_route_has_an_access_rule(client: TestClient) -> None:
+    missing = [route for route in _routes(client) if route not in RULES]
+    assert missing == [], "add a rule to RULES for each new endpoint"
+    assert set(RULES) == set(_routes(client)), "a rule names a route that no longer exists"
+
+
+def test_every_endpoint_answers_every_role_and_relation_as_its_rule_says(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    world = World(client, actors)
+    for who in EVERYONE:  # made up front: the logout probe must not meet a half-made user
+        world.user(who)
+    failures = []
+    ordered = sorted(RULES, key=lambda route: route in LAST)
+    for route, who in itertools.product(ordered, EVERYONE):
+        call, expect = RULES[route]
+        user = world.user(who)
+        response = call(client, user.headers if user else {}, world)
+        if response.status_code != expect(who):
+            failures.append(f"{route} as {who}: {response.status_code}, expected {expect(who)}")
+        elif response.status_code >= 400:
+            assert "code" in response.json(), (route, who)
+    assert failures == []
+
+
+@pytest.mark.parametrize("relation", ["lead", "earlier", "referrer"])
+def test_ministries_that_led_or_referred_see_the_identity(
+    client: TestClient, actors: Actors, relation: str
+) -> None:
+    world = World(client, actors)
+    for role in ("case_worker", "supervisor"):
+        user = world.user(Who(role, relation))
+        assert user is not None
+        victim = client.get(_case_url(world), headers=user.headers).json()["victim"]
+        assert victim["identity_visible"] is True and victim["full_name"] == "Siti Rahayu"
+
+
+def test_supporting_ministries_and_auditors_see_a_pseudonym_an_age_band_sex_and_province(
+    client: TestClient, actors: Actors
+) -> None:
+    world = World(client, actors)
+    for who in (Who("case_worker", "supporting"), Who("supervisor", "supporting"), Who("auditor")):
+        user = world.user(who)
+        assert user is not None
+        response = client.get(_case_url(world), headers=user.headers)
+        victim = response.json()["victim"]
+        assert victim["identity_visible"] is False
+        assert victim["pseudonym"].startswith("NRM-") and victim["age_band"] == "18-29"
+        assert victim["sex"] == "female" and victim["province_of_origin"] == "Nusa Tenggara Timur"
+        assert victim["full_name"] is None and victim["birth_date"] is None
+        assert "Siti" not in response.text and "2003-04-12" not in response.text
