@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from schemas.case import CaseCreate, TransitionRequest
 from service import approvals, cases, transitions
 from service.context import AppContext
+from service.idempotency import Answer
 from service.models import UserAccount, utcnow
 from service.principal import Principal
 from service.security import hash_password
@@ -119,15 +120,10 @@ class Demo:
         when: datetime,
         trigger: str,
         payload: dict[str, Any] | None = None,
+        override: str | None = None,
     ) -> dict[str, Any]:
         """Fire as `who`; a sensitive step is approved an hour later by their supervisor."""
-        request = TransitionRequest(
-            trigger=trigger, expected_version=case["version"], payload=payload or {}
-        )
-        with self.context.database.transaction() as session:
-            answer = transitions.fire_transition(
-                session, self.at(when), self.user(who), case["id"], request, endpoint=ENDPOINT
-            )
+        answer = self.request(case, who, when, trigger, payload, override)
         if answer.status_code != 202:
             return answer.body
         supervisor = who.replace(".worker", ".supervisor")
@@ -141,6 +137,30 @@ class Demo:
                 ENDPOINT,
             )
         return read.model_dump(mode="json")
+
+    def request(
+        self,
+        case: dict[str, Any],
+        who: str,
+        when: datetime,
+        trigger: str,
+        payload: dict[str, Any] | None = None,
+        override: str | None = None,
+    ) -> Answer:
+        request = TransitionRequest(
+            trigger=trigger,
+            expected_version=case["version"],
+            payload=payload or {},
+            consent_override_reason=override,
+        )
+        with self.context.database.transaction() as session:
+            return transitions.fire_transition(
+                session, self.at(when), self.user(who), case["id"], request, endpoint=ENDPOINT
+            )
+
+    def reject(self, approval_id: str, who: str, when: datetime, reason: str) -> None:
+        with self.context.database.transaction() as session:
+            approvals.reject(session, self.at(when), self.user(who), approval_id, reason)
 
     def walk(
         self,
@@ -168,6 +188,7 @@ def load_demo(context: AppContext) -> str:
     _fisherman_goes_home(demo, now - 40 * DAY)
     _not_identified(demo, now - 10 * DAY)
     _contact_lost(demo, now - 25 * DAY)
+    _consent_withdrawn(demo, now - 15 * DAY)
     _mass_intake_from_myanmar(demo, now - 9 * DAY)
     return "demo data loaded\n" + _how_to_log_in()
 
@@ -291,6 +312,7 @@ def _siti_comes_home(demo: Demo, start: datetime) -> None:
 
 
 def _child_in_batam(demo: Demo, start: datetime) -> None:
+    """A child: consent from a parent, and a supervisor's recorded override to reach a shelter."""
     body = _body(
         "Dewi Lestari",
         birth="2011-09-30",
@@ -301,30 +323,28 @@ def _child_in_batam(demo: Demo, start: datetime) -> None:
         places_of_exploitation=["Batam"],
     )
     case = demo.intake("polri.worker", start, body)
-    demo.walk(
+    report = {"report_number": "LP/B/301/XI/2026/Polda Kepri", "filed_on": start.date().isoformat()}
+    parents_only = ["PEMDA", "KEMENKES", "POLRI", "LPSK"]  # they never agreed to KEMENSOS
+    case = demo.walk(
         case,
         start,
         [
             ("kemenpppa.worker", "begin_screening", {"screening_unit": "UPTD PPA Kepulauan Riau"}),
             ("pemda.worker", "identify", {"indicators": ["child_in_exploitation"]}),
-            ("pemda.worker", "record_consent", consent(by="parent")),
-            (
-                "polri.worker",
-                "record_police_report",
-                {
-                    "report_number": "LP/B/301/XI/2026/Polda Kepri",
-                    "filed_on": start.date().isoformat(),
-                },
-            ),
-            ("kemenkes.worker", "admit_to_shelter", {"shelter": "RPTC Batam"}),
-            (
-                "kemensos.worker",
-                "begin_social_rehabilitation",
-                {"programme": "child-friendly counselling"},
-            ),
+            ("pemda.worker", "record_consent", consent(by="parent", recipients=parents_only)),
+            ("polri.worker", "record_police_report", report),
         ],
         gap=2 * DAY,
     )
+    case = demo.fire(
+        case,
+        "kemenkes.supervisor",
+        start + 9 * DAY,
+        "admit_to_shelter",
+        {"shelter": "RPTC Batam"},
+        override="the hospital must discharge her and the recruiter knows where she is",
+    )
+    demo.fire(case, "kemensos.worker", start + 11 * DAY, "begin_social_rehabilitation", {})
 
 
 def _fisherman_goes_home(demo: Demo, start: datetime) -> None:
@@ -365,31 +385,27 @@ def _fisherman_goes_home(demo: Demo, start: datetime) -> None:
 
 
 def _not_identified(demo: Demo, start: datetime) -> None:
-    case = demo.intake(
-        "kp2mi.worker",
-        start,
-        _body(
-            "Wahyu Santoso",
-            sex="male",
-            birth="1990-01-20",
-            province="Jawa Timur",
-            channel="labour_office",
-            country="MY",
-            types=["forced_labour"],
-        ),
+    """A first decision sent back by the supervisor, a second one approved."""
+    body = _body(
+        "Wahyu Santoso",
+        sex="male",
+        birth="1990-01-20",
+        province="Jawa Timur",
+        channel="labour_office",
+        country="MY",
+        types=["forced_labour"],
     )
-    demo.walk(
-        case,
-        start,
-        [
-            ("kemenpppa.worker", "begin_screening", {}),
-            (
-                "pemda.worker",
-                "decide_not_identified",
-                {"grounds": "a labour dispute over wages; no indicators of trafficking found"},
-            ),
-        ],
+    case = demo.intake("kp2mi.worker", start, body)
+    case = demo.fire(case, "kemenpppa.worker", start + DAY, "begin_screening", {})
+    grounds = {"grounds": "a labour dispute over wages; no indicators of trafficking found"}
+    first = demo.request(case, "pemda.worker", start + 2 * DAY, "decide_not_identified", grounds)
+    demo.reject(
+        first.body["approval"]["id"],
+        "pemda.supervisor",
+        start + 2 * DAY + timedelta(hours=2),
+        "ask the employer for the contract and the passport first",
     )
+    demo.fire(case, "pemda.worker", start + 4 * DAY, "decide_not_identified", grounds)
 
 
 def _contact_lost(demo: Demo, start: datetime) -> None:
@@ -424,6 +440,33 @@ def _contact_lost(demo: Demo, start: datetime) -> None:
     )
 
 
+def _consent_withdrawn(demo: Demo, start: datetime) -> None:
+    """She wants to go home on her own: the withdrawal is an event; a case conference closes."""
+    body = _body("Maria Seran", birth="1997-06-14", channel="ngo", country="SA",
+                 types=["domestic_servitude"], means_of_control=["withheld_wages"])  # fmt: skip
+    case = demo.intake("kp2mi.worker", start, body)
+    demo.walk(
+        case,
+        start,
+        [
+            ("kemenpppa.worker", "begin_screening", {}),
+            ("pemda.worker", "identify", {"indicators": ["withheld_documents", "exploitation"]}),
+            ("pemda.worker", "record_consent", consent()),
+            ("kemenkes.worker", "admit_to_shelter", {"shelter": "RPTC Bambu Apus"}),
+            (
+                "kemensos.worker",
+                "withdraw_consent",
+                {
+                    "by": "victim",
+                    "withdrawn_on": start.date().isoformat(),
+                    "wishes": "to travel home to her family alone",
+                },
+            ),
+        ],
+        gap=2 * DAY,
+    )
+
+
 def _mass_intake_from_myanmar(demo: Demo, start: datetime) -> None:
     """A mass arrival like March 2025: many referrals in one day, some already late."""
     for index in range(24):
@@ -437,7 +480,13 @@ def _mass_intake_from_myanmar(demo: Demo, start: datetime) -> None:
         )
         when = start + timedelta(minutes=7 * index)
         case = demo.intake("kemlu.worker", when, body)
-        if index % 3 == 0:
+        if index == 0:  # screened, identified, waiting for the KEMLU supervisor's approval
+            mission = {"mission": "KBRI Yangon"}
+            later = when + timedelta(hours=3)
+            case = demo.fire(case, "kemlu.worker", later, "begin_screening_abroad", mission)
+            indicators = {"indicators": ["deceptive_recruitment", "restricted_movement"]}
+            demo.request(case, "kemlu.worker", when + DAY, "identify", indicators)
+        elif index % 3 == 0:
             demo.fire(
                 case,
                 "kemlu.worker",
