@@ -14,6 +14,7 @@ from sqlmodel import Session, col
 import workflows
 from schemas.case import CaseCreate, CaseRead, HistoryRead, TransitionRequest
 from schemas.common import WIB
+from service import assignments, sla
 from service.chain import GENESIS
 from service.context import AppContext
 from service.errors import (
@@ -97,6 +98,7 @@ def _register(
         created_at=now,
         updated_at=now,
     )
+    sla.start_clock(context, case)
     victim_data = data.victim.model_dump(mode="json")
     victim = Victim(
         case_id=case.id,
@@ -192,6 +194,7 @@ def _transition(
         session, case, actor=principal, at=now, kind="transition", trigger=row.trigger,
         from_state=row.source, to_state=row.dest, payload=event_payload, note=request.note,
     )  # fmt: skip
+    assignments.end_on_handover(session, context, principal, case, row, now)
     try:
         session.flush()  # the compare-and-set: fails if another writer moved the case first
     except (StaleDataError, IntegrityError) as exc:
@@ -253,6 +256,7 @@ def _apply(
         case.state, case.phase, case.ministry = dest.name, dest.phase, dest.ministry
         case.state_entered_at = now
         case.due_at = _due(context, dest, now)
+        sla.start_clock(context, case)
         if dest.ministry not in handled:
             session.add(CaseMinistry(case_id=case.id, ministry=dest.ministry, since=now))
             handled.add(dest.ministry)
