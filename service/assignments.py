@@ -78,12 +78,13 @@ def release(
 ) -> CaseSummary:
     """Hand the case back to its ministry's queue: its assignee, or a lead-ministry supervisor."""
     case = _open_case(session, context, principal, case_id)
-    is_assignee = case.assigned_to_id is not None and case.assigned_to_id == principal.user_id
-    is_supervisor = principal.role == "supervisor" and principal.ministry == case.ministry
-    if not (is_assignee or is_supervisor):
-        raise Forbidden(f"only the assignee or a supervisor of {case.ministry} hands the case back")
+    refusal = f"only the assignee or a supervisor of {case.ministry} hands the case back"
+    if not (principal.works_cases and principal.ministry == case.ministry):
+        raise Forbidden(refusal)
     if case.assigned_to_id is None:
         raise NotAssigned("the case is not assigned to anyone")
+    if not (case.assigned_to_id == principal.user_id or principal.role == "supervisor"):
+        raise Forbidden(refusal)
     previous = repo.username_of(session, case.assigned_to_id)
     case.assigned_to_id, case.assigned_at = None, None
     append_case_event(

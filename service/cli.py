@@ -20,8 +20,10 @@ from workflows import DefinitionError
 app = typer.Typer(help="NRM case workflow service.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+sla_app = typer.Typer(help="Deadlines: warnings, breaches and escalations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(sla_app, name="sla")
 console = Console(stderr=True)
 
 
@@ -104,6 +106,19 @@ def users_add(
     typer.echo(
         f"created {user.username} ({user.role}{', ' + user.ministry if user.ministry else ''})"
     )
+
+
+@sla_app.command("sweep")
+def sla_sweep(
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="cases per transaction (default NRM_SLA_SWEEP_BATCH)")
+    ] = None,
+) -> None:
+    """Record every warning, breach and escalation due by now (idempotent; safe under cron)."""
+    from service.sweep import sweep
+
+    report = sweep(_context(), batch_size=batch_size)
+    typer.echo(f"SLA sweep: {report}")
 
 
 if __name__ == "__main__":
