@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from service import jobs, sweep
-from service.api import assignments, auth, cases, health, queues, users, workflows
+from service.api import assignments, auth, cases, health, ministries, queues, users, workflows
 from service.config import Settings
 from service.context import AppContext, bootstrap
 from service.errors import DomainError
@@ -61,7 +61,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     if context is not None:
         app.state.context = context
         app.state.database = context.database
-    for module in (health, auth, workflows, cases, assignments, queues, users):
+    for module in (health, auth, workflows, cases, assignments, queues, ministries, users):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app
