@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -33,6 +35,16 @@ def _context() -> AppContext:
     except (ConfigError, DefinitionError) as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(2) from exc
+
+
+@contextmanager
+def _running() -> Iterator[AppContext]:
+    """A context for one command; its connections are closed when the command ends."""
+    context = _context()
+    try:
+        yield context
+    finally:
+        context.database.engine.dispose()
 
 
 @db_app.command("upgrade")
@@ -67,7 +79,8 @@ def demo() -> None:
     """Load demonstration users and cases, and print how to log in."""
     from service.demo import load_demo
 
-    summary = load_demo(_context())
+    with _running() as context:
+        summary = load_demo(context)
     typer.echo(summary)
 
 
@@ -96,9 +109,8 @@ def users_add(
             field = ".".join(str(part) for part in error["loc"])
             console.print(f"[red]{field}:[/red] {error['msg']}")
         raise typer.Exit(2) from exc
-    context = _context()
     try:
-        with context.database.transaction() as session:
+        with _running() as context, context.database.transaction() as session:
             user = accounts.create_user(session, context, data)
     except DomainError as exc:
         console.print(f"[red]{exc.detail}[/red]")
@@ -117,7 +129,8 @@ def sla_sweep(
     """Record every warning, breach and escalation due by now (idempotent; safe under cron)."""
     from service.sweep import sweep
 
-    report = sweep(_context(), batch_size=batch_size)
+    with _running() as context:
+        report = sweep(context, batch_size=batch_size)
     typer.echo(f"SLA sweep: {report}")
 
 
