@@ -22,6 +22,7 @@ from service.models.base import UTCDateTime, utcnow
 OPEN_CASES = text("due_at IS NOT NULL")
 ASSIGNED_CASES = text("assigned_to_id IS NOT NULL")
 SLA_PENDING = text("sla_next_at IS NOT NULL")
+ESCALATED_CASES = text("sla_level >= 2")  # workflows.SlaLevel.BREACHED and above
 
 
 class CaseFile(SQLModel, table=True):
@@ -47,6 +48,8 @@ class CaseFile(SQLModel, table=True):
               sqlite_where=ASSIGNED_CASES, postgresql_where=ASSIGNED_CASES),
         Index("ix_case_file_sla_next", "sla_next_at", "id", sqlite_where=SLA_PENDING,
               postgresql_where=SLA_PENDING),
+        Index("ix_case_file_escalated", "due_at", "id", sqlite_where=ESCALATED_CASES,
+              postgresql_where=ESCALATED_CASES),
     )  # fmt: skip
 
     @declared_attr.directive

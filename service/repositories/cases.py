@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, true
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -57,7 +57,8 @@ def escalated_to(registry: Registry, ministry: str) -> ColumnElement[bool]:
     ]
     if not clauses:
         return false()
-    return and_(col(CaseFile.sla_level) >= int(SlaLevel.ESCALATED), or_(*clauses))
+    escalated = col(CaseFile.sla_level) >= literal(int(SlaLevel.ESCALATED), literal_execute=True)
+    return and_(escalated, or_(*clauses))
 
 
 def readable_cases(principal: Principal, registry: Registry) -> SelectOfScalar[CaseFile]:
