@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from service.app import create_app
+from service.context import AppContext
+from service.repositories import cases as repo
 from tests.factories import Actors, User, fire, register
 
 CASES = "/api/v1/cases"
@@ -236,3 +243,39 @@ def test_closing_a_case_ends_its_assignment_and_it_cannot_be_assigned_again(
 def test_my_cases_is_for_case_workers_and_supervisors(client: TestClient, actors: Actors) -> None:
     for user in (actors.auditor(), actors.admin()):
         assert client.get("/api/v1/me/cases", headers=user.headers).status_code == 403
+
+
+CLIENTS = 4
+
+
+def test_concurrent_hand_overs_of_an_assigned_case_one_wins_the_others_409(
+    committed_context: Callable[[], AppContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ending the assignment inside the transition must not flush before the compare-and-set."""
+    context = committed_context()
+    with TestClient(create_app(context), raise_server_exceptions=False) as client:
+        actors = Actors(client, context)
+        worker = actors.worker("KEMENPPPA")
+        case = register(client, actors.worker("KEMLU"))
+        assert _claim(client, worker, case).status_code == 200
+        real_handled_by = repo.handled_by
+        postgres = context.database.engine.dialect.name == "postgresql"
+        everyone_has_read = threading.Barrier(CLIENTS, timeout=10)
+
+        def handled_by_after_everyone_read(*args: Any) -> set[str]:
+            if postgres:
+                everyone_has_read.wait()
+            return real_handled_by(*args)
+
+        monkeypatch.setattr(repo, "handled_by", handled_by_after_everyone_read)
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            futures = [
+                pool.submit(fire, client, worker, case, "begin_screening", {})
+                for _ in range(CLIENTS)
+            ]
+            responses = [f.result() for f in futures]
+        outcomes = Counter(r.status_code for r in responses)
+        assert outcomes == {200: 1, 409: CLIENTS - 1}, [r.text for r in responses]
+        monkeypatch.undo()
+        kinds = [e["kind"] for e in _history(client, worker, case)]
+        assert kinds == ["created", "assigned", "transition", "unassigned"]

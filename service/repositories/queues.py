@@ -119,9 +119,11 @@ def active_case_worker(session: Session, username: str, ministry: str) -> UserAc
 
 
 def username_of(session: Session, user_id: int | None) -> str | None:
+    """Never flushes: inside a transition the case row must reach its compare-and-set intact."""
     if user_id is None:
         return None
-    user = session.get(UserAccount, user_id)
+    with session.no_autoflush:
+        user = session.get(UserAccount, user_id)
     return user.username if user else None
 
 
