@@ -2,6 +2,7 @@
 
 Passwords are argon2id hashes and never leave this module. Access tokens live minutes and name a
 session; logging out or deactivating a user ends the session, and with it every token, at once.
+Sessions and login limits run on real time (`utcnow`), never on the simulated case clock.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from service.context import AppContext
 from service.errors import Conflict, Invalid, NotAuthenticated, NotFound, TooManyRequests
 from service.events import append_stream_event
 from service.jobs import PeriodicJob, register
-from service.models import AuthSession, LoginFailure, UserAccount
+from service.models import AuthSession, LoginFailure, UserAccount, utcnow
 from service.principal import MINISTRY_ROLES, Principal
 from service.security import hash_password, issue_token, verify_password
 
@@ -44,7 +45,7 @@ def log_in(
     session: Session, context: AppContext, username: str, password: str, client: str
 ) -> TokenRead | LoginRefused:
     """The same answer whether the user is unknown, inactive or mistyped their password."""
-    now = context.clock()
+    now = utcnow()
     _check_rate(session, username, client, now)
     user = session.exec(select(UserAccount).where(col(UserAccount.username) == username)).first()
     ok = verify_password(user.password_hash if user else None, password)
@@ -58,7 +59,7 @@ def log_in(
 
 def refresh(session: Session, context: AppContext, refresh_token: str) -> TokenRead | LoginRefused:
     """Rotate: the old refresh token stops working; presenting it again ends the session."""
-    now = context.clock()
+    now = utcnow()
     digest = _digest(refresh_token)
     login = session.exec(select(AuthSession).where(col(AuthSession.refresh_hash) == digest)).first()
     if login is None:
@@ -81,7 +82,7 @@ def refresh(session: Session, context: AppContext, refresh_token: str) -> TokenR
 def log_out(session: Session, context: AppContext, session_id: str) -> None:
     login = session.get(AuthSession, session_id)
     if login is not None and login.revoked_at is None:
-        login.revoked_at = context.clock()
+        login.revoked_at = utcnow()
 
 
 def create_user(
@@ -120,7 +121,7 @@ def update_user(
     if "is_active" in changes:
         user.is_active = changes["is_active"]
     if not user.is_active or "role" in changes or "ministry" in changes:
-        _revoke_sessions(session, user_id, context.clock())
+        _revoke_sessions(session, user_id, utcnow())
     _record(session, context, actor, "user_updated", user, changes=sorted(changes))
     return user
 
@@ -170,8 +171,7 @@ def _tokens(
         login.user_id,
         login.id,
         timedelta(minutes=context.settings.access_token_minutes),
-        now=now,
-    )
+    )  # the token's own expiry is real time, whatever clock the service runs on
     return TokenRead(
         access_token=access,
         expires_in=expires_in,
@@ -251,7 +251,7 @@ def _digest(token: str) -> str:
 
 def _prune_login_failures(context: AppContext) -> None:
     with context.database.transaction() as session:
-        cutoff = context.clock() - 4 * FAILURE_WINDOW
+        cutoff = utcnow() - 4 * FAILURE_WINDOW
         session.execute(delete(LoginFailure).where(col(LoginFailure.at) < cutoff))
 
 

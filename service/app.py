@@ -14,8 +14,20 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
+import service.sweep  # noqa: F401  (registers the SLA sweep as a job of `nrm serve`)
 from service import jobs
-from service.api import access_log, approvals, auth, cases, health, users, workflows
+from service.api import (
+    access_log,
+    approvals,
+    assignments,
+    auth,
+    cases,
+    health,
+    ministries,
+    queues,
+    users,
+    workflows,
+)
 from service.config import Settings
 from service.context import AppContext, bootstrap
 from service.errors import DomainError
@@ -60,7 +72,8 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     if context is not None:
         app.state.context = context
         app.state.database = context.database
-    for module in (health, auth, workflows, cases, approvals, users, access_log):
+    routers = (health, auth, workflows, cases, approvals, assignments, queues, ministries, users)
+    for module in (*routers, access_log):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from schemas.case import CaseCreate, CaseRead, HistoryRead
 from schemas.common import WIB
-from service import identity_log
+from service import identity_log, sla
 from service.chain import GENESIS
 from service.context import AppContext
 from service.errors import Forbidden, Invalid, NotFound
@@ -157,6 +157,7 @@ def _register(
         created_at=now,
         updated_at=now,
     )
+    sla.start_clock(context, case)
     victim = _victim(context, case, data)
     session.add(case)
     session.flush()  # the case row exists before anything that refers to it

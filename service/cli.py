@@ -23,8 +23,10 @@ from workflows import DefinitionError
 app = typer.Typer(help="NRM case workflow service.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+sla_app = typer.Typer(help="Deadlines: warnings, breaches and escalations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(sla_app, name="sla")
 console = Console(stderr=True)
 CLI = Principal(user_id=None, username="nrm-cli", role="system", ministry=None)
 
@@ -115,6 +117,20 @@ def users_add(
     typer.echo(
         f"created {user.username} ({user.role}{', ' + user.ministry if user.ministry else ''})"
     )
+
+
+@sla_app.command("sweep")
+def sla_sweep(
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="cases per transaction (default NRM_SLA_SWEEP_BATCH)")
+    ] = None,
+) -> None:
+    """Record every warning, breach and escalation due by now (idempotent; safe under cron)."""
+    from service.sweep import sweep
+
+    with _context() as context:
+        report = sweep(context, batch_size=batch_size)
+    typer.echo(f"SLA sweep: {report}")
 
 
 if __name__ == "__main__":

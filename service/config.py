@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     holidays_file: Path | None = None
     access_token_minutes: int = 15
     refresh_token_hours: int = 12
-    queue_page_max: int = 100
+    queue_page_max: int = Field(default=100, ge=1)
+    sla_sweep_seconds: float = Field(default=60.0, gt=0)
+    sla_sweep_batch: int = Field(default=500, ge=1)
     pool_size: int = 10
     run_jobs: bool = True
 

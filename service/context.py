@@ -30,10 +30,14 @@ def bootstrap(settings: Settings) -> AppContext:
     """Check keys and schema, publish the workflow files, and load what every request reads."""
     keys = settings.keys
     database = Database(create_db_engine(settings.database_url, pool_size=settings.pool_size))
-    if not inspect(database.engine).has_table("alembic_version"):
-        raise ConfigError("the database has no schema yet: run `nrm db upgrade` first")
-    with database.transaction() as session:
-        registry = publish(session, load_directory())
+    try:
+        if not inspect(database.engine).has_table("alembic_version"):
+            raise ConfigError("the database has no schema yet: run `nrm db upgrade` first")
+        with database.transaction() as session:
+            registry = publish(session, load_directory())
+    except BaseException:
+        database.engine.dispose()  # a refusal leaves no pooled connection behind
+        raise
     extra = [settings.holidays_file] if settings.holidays_file else []
     return AppContext(
         settings=settings,

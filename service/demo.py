@@ -14,12 +14,14 @@ from typing import Any
 from sqlmodel import col, select
 
 from schemas.case import CaseCreate, TransitionRequest
-from service import approvals, cases, transitions
+from schemas.queue import AssignRequest
+from service import approvals, assignments, cases, transitions
 from service.context import AppContext
 from service.idempotency import Answer
 from service.models import UserAccount, utcnow
 from service.principal import Principal
 from service.security import hash_password
+from service.sweep import sweep
 
 DEMO_PASSWORD = "nrm-demo-2026"
 ENDPOINT = "nrm demo"
@@ -162,6 +164,17 @@ class Demo:
         with self.context.database.transaction() as session:
             approvals.reject(session, self.at(when), self.user(who), approval_id, reason)
 
+    def assign(self, case: dict[str, Any], supervisor: str, worker: str, when: datetime) -> None:
+        with self.context.database.transaction() as session:
+            assignments.assign(
+                session, self.at(when), self.user(supervisor), case["id"],
+                AssignRequest(assignee=worker),
+            )  # fmt: skip
+
+    def claim(self, case: dict[str, Any], worker: str, when: datetime) -> None:
+        with self.context.database.transaction() as session:
+            assignments.claim(session, self.at(when), self.user(worker), case["id"])
+
     def walk(
         self,
         case: dict[str, Any],
@@ -189,8 +202,11 @@ def load_demo(context: AppContext) -> str:
     _not_identified(demo, now - 10 * DAY)
     _contact_lost(demo, now - 25 * DAY)
     _consent_withdrawn(demo, now - 15 * DAY)
+    _shelter_deadline_near(demo, now - 6 * DAY)
+    _emergency_care_overdue(demo, now - 8 * DAY)
     _mass_intake_from_myanmar(demo, now - 9 * DAY)
-    return "demo data loaded\n" + _how_to_log_in()
+    report = sweep(context)  # on the real clock: the warnings and escalations of the above
+    return f"demo data loaded (SLA sweep: {report})\n" + _how_to_log_in()
 
 
 def _make_users(demo: Demo) -> None:
@@ -344,7 +360,8 @@ def _child_in_batam(demo: Demo, start: datetime) -> None:
         {"shelter": "RPTC Batam"},
         override="the hospital must discharge her and the recruiter knows where she is",
     )
-    demo.fire(case, "kemensos.worker", start + 11 * DAY, "begin_social_rehabilitation", {})
+    case = demo.fire(case, "kemensos.worker", start + 11 * DAY, "begin_social_rehabilitation", {})
+    demo.assign(case, "kemensos.supervisor", "kemensos.worker", start + 13 * DAY)
 
 
 def _fisherman_goes_home(demo: Demo, start: datetime) -> None:
@@ -487,13 +504,48 @@ def _mass_intake_from_myanmar(demo: Demo, start: datetime) -> None:
             indicators = {"indicators": ["deceptive_recruitment", "restricted_movement"]}
             demo.request(case, "kemlu.worker", when + DAY, "identify", indicators)
         elif index % 3 == 0:
-            demo.fire(
+            case = demo.fire(
                 case,
                 "kemlu.worker",
                 when + timedelta(hours=3),
                 "begin_screening_abroad",
                 {"mission": "KBRI Yangon"},
             )
+            if index % 2 == 0:
+                demo.claim(case, "kemlu.worker", when + timedelta(hours=4))
+        elif index % 4 == 1:
+            demo.assign(case, "kemenpppa.supervisor", "kemenpppa.worker", when + DAY)
+
+
+def _to_emergency_care(demo: Demo, name: str, start: datetime, gap: timedelta) -> dict[str, Any]:
+    body = _body(name, birth="2001-03-14", province="Jawa Barat", channel="police", country="MY",
+                 types=["domestic_servitude"])  # fmt: skip
+    case = demo.intake("polri.worker", start, body)
+    return demo.walk(
+        case,
+        start,
+        [
+            ("kemenpppa.worker", "begin_screening", {"screening_unit": "UPTD PPA Jawa Barat"}),
+            ("pemda.worker", "identify", {"indicators": ["withheld_documents", "exploitation"]}),
+            ("pemda.worker", "record_consent", consent()),
+        ],
+        gap=gap,
+    )
+
+
+def _shelter_deadline_near(demo: Demo, entered_shelter: datetime) -> None:
+    """Six days into a seven-day shelter step: past 75%, so the sweep warns KEMENSOS."""
+    start = entered_shelter - 4 * timedelta(hours=6)
+    case = _to_emergency_care(demo, "Rina Wulandari", start, timedelta(hours=6))
+    case = demo.fire(case, "kemenkes.worker", entered_shelter, "admit_to_shelter",
+                     {"shelter": "RPTC Bambu Apus"})  # fmt: skip
+    demo.claim(case, "kemensos.worker", entered_shelter + timedelta(hours=2))
+
+
+def _emergency_care_overdue(demo: Demo, entered_care: datetime) -> None:
+    """Eight days in emergency care (due in seven): breached, with KEMENKES's supervisors."""
+    _to_emergency_care(demo, "Ayu Saragih", entered_care - 3 * timedelta(hours=5),
+                       timedelta(hours=5))  # fmt: skip
 
 
 def _random_birth_date(rng: random.Random) -> str:

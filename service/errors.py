@@ -72,3 +72,19 @@ class GuardRefused(Invalid):
 
 class IdempotencyKeyReused(Invalid):
     code = "idempotency_key_reused"
+
+
+class InvalidCursor(Invalid):
+    code = "invalid_cursor"
+
+
+class AlreadyAssigned(Conflict):
+    code = "already_assigned"
+
+
+class NotAssigned(Conflict):
+    code = "not_assigned"
+
+
+class CaseClosed(Conflict):
+    code = "case_closed"

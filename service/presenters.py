@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from schemas.case import ActionRead, CaseRead, EventRead
 from schemas.common import LabelRead
+from schemas.queue import CaseSummary, VictimSummary
 from schemas.referral import ReferralRead
 from schemas.victim import VictimRead
 from service.crypto import IdentityCipher
 from service.models import CaseEvent, CaseFile, Victim
 from service.principal import Principal
-from workflows import Definition
+from workflows import Definition, SlaLevel
 
 # The referral fields that live as columns (to be queried); the rest stay in `victim.trafficking`.
 REFERRAL_COLUMNS = {
@@ -130,3 +132,31 @@ def _actions(case: CaseFile, principal: Principal, definition: Definition) -> li
         for row in definition.exits(case.state)
         if principal.ministry in row.ministries
     ]
+
+
+def present_summary(case: CaseFile, assignee: str | None, now: datetime) -> CaseSummary:
+    """A list view's case: pseudonymous whoever asks, so a list never carries an identity."""
+    return CaseSummary(
+        id=str(case.id),
+        reference=case.reference,
+        workflow=case.workflow_name,
+        workflow_version=case.workflow_version,
+        state=case.state,
+        phase=case.phase,
+        ministry=case.ministry,
+        version=case.version,
+        due_at=case.due_at,
+        state_entered_at=case.state_entered_at,
+        overdue=case.due_at is not None and case.due_at <= now,
+        sla=SlaLevel(case.sla_level).label,
+        assigned_to=assignee,
+        referral_date=case.referral_date,
+        victim=VictimSummary(
+            pseudonym=case.reference,
+            sex=case.sex,
+            age_band=age_band(case.age_at_intake),
+            is_child=case.is_child,
+            nationality=case.nationality,
+            province_of_origin=case.province_of_origin,
+        ),
+    )

@@ -34,10 +34,8 @@ class TokenClaims:
     expires_at: datetime
 
 
-def issue_token(
-    secret: str, user_id: int, session_id: str, ttl: timedelta, now: datetime | None = None
-) -> tuple[str, int]:
-    now = now or datetime.now(UTC)
+def issue_token(secret: str, user_id: int, session_id: str, ttl: timedelta) -> tuple[str, int]:
+    now = datetime.now(UTC)
     claims = {"sub": str(user_id), "sid": session_id, "iat": now, "exp": now + ttl, "typ": "access"}
     return jwt.encode(claims, secret, algorithm=ALGORITHM), int(ttl.total_seconds())
 

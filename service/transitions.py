@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 
 import workflows
 from schemas.case import TransitionRequest
-from service import approvals
+from service import approvals, assignments, sla
 from service.cases import due, logged_replay, present, readable
 from service.context import AppContext
 from service.errors import (
@@ -152,6 +152,7 @@ def apply(
         session, case, actor=actor, at=now, kind="transition", trigger=row.trigger,
         from_state=row.source, to_state=row.dest, payload=payload, note=command.note,
     )  # fmt: skip
+    assignments.end_on_handover(session, context, actor, case, row, now)
     try:
         session.flush()
     except (StaleDataError, IntegrityError) as exc:
@@ -184,6 +185,7 @@ def _move(
         case.state, case.phase, case.ministry = dest.name, dest.phase, dest.ministry
         case.state_entered_at = now
         case.due_at = due(context, dest, now)
+        sla.start_clock(context, case)
         if dest.ministry not in handled:
             session.add(CaseMinistry(case_id=case.id, ministry=dest.ministry, since=now))
             handled.add(dest.ministry)

@@ -14,7 +14,7 @@ from httpx import Response
 
 from service.accounts import open_session
 from service.context import AppContext
-from service.models import UserAccount
+from service.models import UserAccount, utcnow
 from service.security import hash_password
 from workflows import Definition, TransitionSpec
 
@@ -62,7 +62,7 @@ class Actors:
             session.flush()
             assert account.id is not None
             user_id = account.id
-            tokens = open_session(session, self.context, user_id, self.context.clock())
+            tokens = open_session(session, self.context, user_id, utcnow())
         return User(
             id=user_id, username=name, role=role, ministry=ministry, token=tokens.access_token
         )

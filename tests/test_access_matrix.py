@@ -138,6 +138,52 @@ def _cancel(who: Who) -> int:
     return 200 if who == Who("case_worker", "lead") else 403
 
 
+def _lists_of_lead(who: Who) -> int:
+    if who.role == "anonymous":
+        return 401
+    return 200 if who.role == "auditor" or (who.works and who.relation == "lead") else 403
+
+
+def _escalations(who: Who) -> int:
+    if who.role == "anonymous":
+        return 401
+    return 200 if who.role in ("auditor", "supervisor") else 403
+
+
+def _stats_of_lead(who: Who) -> int:
+    if who.role == "anonymous":
+        return 401
+    return 200 if who.role == "auditor" or who == Who("supervisor", "lead") else 403
+
+
+def _lead_only(ok_for: set[Who]) -> Expect:
+    """Case-bound actions of the lead ministry: 404 unless visible, else 403 unless allowed."""
+
+    def expect(who: Who) -> int:
+        if who.role == "anonymous":
+            return 401
+        if not who.sees_case:
+            return 404
+        return 200 if who in ok_for else 403
+
+    return expect
+
+
+def _assignee(w: World, case: dict[str, Any]) -> None:
+    response = w.client.put(
+        f"/api/v1/cases/{case['id']}/assignee",
+        json={"assignee": w.actors.worker("PEMDA").username},
+        headers=w.actors.supervisor("PEMDA").headers,
+    )
+    assert response.status_code == 200, response.text
+
+
+def _release(c: TestClient, h: dict[str, str], w: World) -> Response:
+    case = w.new_case()
+    _assignee(w, case)
+    return c.delete(f"/api/v1/cases/{case['id']}/assignee", headers=h)
+
+
 def _case_url(world: World, suffix: str = "") -> str:
     return f"/api/v1/cases/{world.case['id']}{suffix}"
 
@@ -233,6 +279,42 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
             f"/api/v1/users/{w.actors.worker('KEMNAKER').id}", json={"is_active": True}, headers=h
         ),
         _roles(200, "admin"),
+    ),
+    ("GET", "/api/v1/queues/{ministry}"): (
+        lambda c, h, w: c.get("/api/v1/queues/PEMDA", headers=h),
+        _lists_of_lead,
+    ),
+    ("GET", "/api/v1/queues/{ministry}/watching"): (
+        lambda c, h, w: c.get("/api/v1/queues/PEMDA/watching", headers=h),
+        _lists_of_lead,
+    ),
+    ("GET", "/api/v1/me/cases"): (
+        lambda c, h, w: c.get("/api/v1/me/cases", headers=h),
+        _roles(200, "case_worker", "supervisor"),
+    ),
+    ("GET", "/api/v1/escalations"): (
+        lambda c, h, w: c.get("/api/v1/escalations", headers=h),
+        _escalations,
+    ),
+    ("GET", "/api/v1/ministries/{code}/stats"): (
+        lambda c, h, w: c.get("/api/v1/ministries/PEMDA/stats", headers=h),
+        _stats_of_lead,
+    ),
+    ("PUT", "/api/v1/cases/{case_id}/assignee"): (
+        lambda c, h, w: c.put(
+            f"/api/v1/cases/{w.new_case()['id']}/assignee",
+            json={"assignee": w.actors.worker("PEMDA").username},
+            headers=h,
+        ),
+        _lead_only({Who("supervisor", "lead")}),
+    ),
+    ("POST", "/api/v1/cases/{case_id}/claim"): (
+        lambda c, h, w: c.post(f"/api/v1/cases/{w.new_case()['id']}/claim", headers=h),
+        _lead_only({Who("case_worker", "lead")}),
+    ),
+    ("DELETE", "/api/v1/cases/{case_id}/assignee"): (
+        _release,
+        _lead_only({Who("case_worker", "lead"), Who("supervisor", "lead")}),
     ),
     ("GET", "/api/v1/audit/identity-access"): (
         lambda c, h, w: c.get("/api/v1/audit/identity-access", headers=h),

@@ -123,3 +123,12 @@ def test_sqlite_default_generates_keys_once_beside_the_database(tmp_path: Path) 
     before = keys.read_text()
     assert nrm(env, "demo", cwd=tmp_path).returncode == 0
     assert keys.read_text() == before
+
+
+def test_nrm_sla_sweep_runs_once_and_reports(cli_env: dict[str, str]) -> None:
+    code, _out, err = nrm_here(cli_env, "sla", "sweep")
+    assert code == 2 and "nrm db upgrade" in err  # no schema yet: it says what to do
+    nrm_here(cli_env, "db", "upgrade")
+    code, out, err = nrm_here(cli_env, "sla", "sweep", "--batch-size", "50")
+    assert code == 0, err
+    assert "SLA sweep: 0 cases" in out

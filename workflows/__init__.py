@@ -17,12 +17,15 @@ from workflows.errors import (
 from workflows.guards import Actor, CaseFacts
 from workflows.loader import load_directory, load_file, parse
 from workflows.model import PHASES, Deadline, Definition, Label, StateSpec, TransitionSpec
+from workflows.sla import SLA_LABELS, Checkpoints, SlaLevel, checkpoints
 
 __all__ = [
     "PHASES",
+    "SLA_LABELS",
     "Actor",
     "Calendar",
     "CaseFacts",
+    "Checkpoints",
     "Deadline",
     "Definition",
     "DefinitionError",
@@ -31,9 +34,11 @@ __all__ = [
     "InvalidTransition",
     "Label",
     "PayloadInvalid",
+    "SlaLevel",
     "StateSpec",
     "TransitionSpec",
     "WorkflowError",
+    "checkpoints",
     "load_calendar",
     "load_directory",
     "load_file",

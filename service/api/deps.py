@@ -13,6 +13,7 @@ from service import accounts
 from service.context import AppContext
 from service.db import get_session
 from service.errors import Forbidden, NotAuthenticated
+from service.models import utcnow
 from service.principal import Principal
 from service.security import TokenClaims, read_token
 
@@ -42,9 +43,9 @@ def token_claims(
 ClaimsDep = Annotated[TokenClaims, Depends(token_claims)]
 
 
-def current_principal(session: SessionDep, context: ContextDep, claims: ClaimsDep) -> Principal:
+def current_principal(session: SessionDep, claims: ClaimsDep) -> Principal:
     """A valid token of an active user in an open session: logout and deactivation act at once."""
-    principal = accounts.principal_for(session, claims.user_id, claims.session_id, context.clock())
+    principal = accounts.principal_for(session, claims.user_id, claims.session_id, utcnow())
     if principal is None:
         raise NotAuthenticated("the token is invalid or has expired")
     return principal

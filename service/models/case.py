@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     LargeBinary,
+    SmallInteger,
     text,
 )
 from sqlalchemy.orm import declared_attr
@@ -19,6 +20,9 @@ from sqlmodel import Field, SQLModel
 from service.models.base import UTCDateTime, utcnow
 
 OPEN_CASES = text("due_at IS NOT NULL")
+ASSIGNED_CASES = text("assigned_to_id IS NOT NULL")
+SLA_PENDING = text("sla_next_at IS NOT NULL")
+ESCALATED_CASES = text("sla_level >= 2")  # workflows.SlaLevel.BREACHED and above
 
 
 class CaseFile(SQLModel, table=True):
@@ -36,6 +40,16 @@ class CaseFile(SQLModel, table=True):
         ),
         Index("ix_case_file_queue", "ministry", "due_at", "id", sqlite_where=OPEN_CASES,
               postgresql_where=OPEN_CASES),
+        # Queues, deadlines and escalation: the watch and escalation lists (open cases by due
+        # time), "my cases", and the sweep's candidates (the next SLA checkpoint).
+        Index("ix_case_file_open", "due_at", "id", sqlite_where=OPEN_CASES,
+              postgresql_where=OPEN_CASES),
+        Index("ix_case_file_assignee", "assigned_to_id", "due_at", "id",
+              sqlite_where=ASSIGNED_CASES, postgresql_where=ASSIGNED_CASES),
+        Index("ix_case_file_sla_next", "sla_next_at", "id", sqlite_where=SLA_PENDING,
+              postgresql_where=SLA_PENDING),
+        Index("ix_case_file_escalated", "due_at", "id", sqlite_where=ESCALATED_CASES,
+              postgresql_where=ESCALATED_CASES),
     )  # fmt: skip
 
     @declared_attr.directive
@@ -75,6 +89,15 @@ class CaseFile(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # The case worker of the lead ministry working the case; ends when the case changes hands.
+    assigned_to_id: int | None = Field(default=None, foreign_key="user_account.id")
+    assigned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # What the SLA sweep has recorded for the current step (workflows.SlaLevel), and when the
+    # next level is due; both restart when the case enters a state. Null: nothing left to record.
+    sla_level: int = Field(
+        default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0")
+    )
+    sla_next_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class Victim(SQLModel, table=True):

@@ -2,7 +2,8 @@
 
 A case is visible to the ministry leading its current state, to every ministry that referred
 or led it earlier (`case_ministry`), and to the ministries supporting its current state
-(read-only). Auditors see every case (never its identity); admins see none.
+(read-only), and to the national escalation target (the Task Force) while the case is escalated
+to it (read-only). Auditors see every case (never its identity); admins see none.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, true
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service.models import CaseEvent, CaseFile, CaseMinistry, Consent, Victim
 from service.principal import Principal
 from service.registry import Registry
+from workflows import SlaLevel
 
 
 def visibility(principal: Principal, registry: Registry) -> ColumnElement[bool]:
@@ -38,7 +40,25 @@ def visibility(principal: Principal, registry: Registry) -> ColumnElement[bool]:
         for definition in registry.definitions()
         if (states := definition.supporting_states(ministry))
     ]
-    return or_(col(CaseFile.ministry) == ministry, handled, *supporting)
+    return or_(
+        col(CaseFile.ministry) == ministry, handled, *supporting, escalated_to(registry, ministry)
+    )
+
+
+def escalated_to(registry: Registry, ministry: str) -> ColumnElement[bool]:
+    """Cases escalated to `ministry` as their definition's national escalation target."""
+    clauses = [
+        and_(
+            col(CaseFile.workflow_name) == definition.name,
+            col(CaseFile.workflow_version) == definition.version,
+        )
+        for definition in registry.definitions()
+        if definition.escalate_to == ministry
+    ]
+    if not clauses:
+        return false()
+    escalated = col(CaseFile.sla_level) >= literal(int(SlaLevel.ESCALATED), literal_execute=True)
+    return and_(escalated, or_(*clauses))
 
 
 def readable_cases(principal: Principal, registry: Registry) -> SelectOfScalar[CaseFile]:

@@ -1,0 +1,153 @@
+"""Queries of the work lists: ministry queues, watch lists, escalations, "my cases", the sweep.
+
+Every list is a keyset page over open cases (`due_at IS NOT NULL`) ordered by (`due_at`, `id`),
+read through the one visibility predicate; each matches an index of `case_file` (see the
+model). The sweep's candidates come from `ix_case_file_sla_next`: only cases with something
+due are read, however many cases are open.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, false, literal, or_, true, tuple_
+from sqlmodel import Session, col, select
+
+from schemas.queue import QueueQuery
+from service.cursor import Position
+from service.models import CaseFile, UserAccount
+from service.principal import Principal
+from service.registry import Registry
+from service.repositories.cases import visibility
+from workflows import SlaLevel
+
+Row = tuple[CaseFile, str | None]
+
+
+def page(
+    session: Session,
+    principal: Principal,
+    registry: Registry,
+    criteria: Sequence[ColumnElement[bool]],
+    after: Position | None,
+    limit: int,
+) -> list[Row]:
+    """One page of open cases matching `criteria`, with the username of each one's assignee."""
+    due_at, case_id = col(CaseFile.due_at), col(CaseFile.id)
+    statement = (
+        select(CaseFile, UserAccount.username)
+        .outerjoin(UserAccount, col(UserAccount.id) == col(CaseFile.assigned_to_id))
+        .where(due_at.is_not(None), visibility(principal, registry), *criteria)
+        .order_by(due_at, case_id)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(tuple_(due_at, case_id) > tuple_(after.due_at, after.id))
+    return [(case, username) for case, username in session.exec(statement)]
+
+
+def led_by(ministry: str) -> ColumnElement[bool]:
+    return col(CaseFile.ministry) == ministry
+
+
+def supported_by(registry: Registry, ministry: str) -> ColumnElement[bool]:
+    """Cases whose current state lists `ministry` among its supporting ministries."""
+    clauses = [
+        and_(
+            col(CaseFile.workflow_name) == definition.name,
+            col(CaseFile.workflow_version) == definition.version,
+            col(CaseFile.state).in_(sorted(states)),
+        )
+        for definition in registry.definitions()
+        if (states := definition.supporting_states(ministry))
+    ]
+    return or_(false(), *clauses)
+
+
+def at_least(level: SlaLevel) -> ColumnElement[bool]:
+    """Inlined, not bound: the planner proves the partial index `ix_case_file_escalated`."""
+    return col(CaseFile.sla_level) >= literal(int(level), literal_execute=True)
+
+
+def at_level(level: SlaLevel) -> ColumnElement[bool]:
+    return col(CaseFile.sla_level) == literal(int(level), literal_execute=True)
+
+
+def assigned_to(user_id: int | None) -> ColumnElement[bool]:
+    return col(CaseFile.assigned_to_id) == user_id if user_id is not None else false()
+
+
+def queue_filters(
+    query: QueueQuery, principal: Principal, now: datetime
+) -> list[ColumnElement[bool]]:
+    """The filters of a queue request, as conditions on `case_file`."""
+    due_at = col(CaseFile.due_at)
+    conditions: list[ColumnElement[bool]] = []
+    if query.state is not None:
+        conditions.append(col(CaseFile.state) == query.state)
+    if query.phase is not None:
+        conditions.append(col(CaseFile.phase) == query.phase)
+    if query.overdue is not None:
+        conditions.append(due_at <= now if query.overdue else due_at > now)
+    if query.assigned == "me":
+        conditions.append(assigned_to(principal.user_id))
+    elif query.assigned == "unassigned":
+        conditions.append(col(CaseFile.assigned_to_id).is_(None))
+    if query.child is not None:
+        conditions.append(col(CaseFile.is_child) == query.child)
+    if query.nationality is not None:
+        conditions.append(col(CaseFile.nationality) == query.nationality)
+    if query.province is not None:
+        conditions.append(col(CaseFile.province_of_origin) == query.province)
+    if query.referral_from is not None:
+        conditions.append(col(CaseFile.referral_date) >= query.referral_from)
+    if query.referral_to is not None:
+        conditions.append(col(CaseFile.referral_date) <= query.referral_to)
+    return conditions or [true()]
+
+
+def active_case_worker(session: Session, username: str, ministry: str) -> UserAccount | None:
+    statement = select(UserAccount).where(
+        col(UserAccount.username) == username,
+        col(UserAccount.role) == "case_worker",
+        col(UserAccount.ministry) == ministry,
+        col(UserAccount.is_active).is_(True),
+    )
+    return session.exec(statement).first()
+
+
+def username_of(session: Session, user_id: int | None) -> str | None:
+    """Never flushes: inside a transition the case row must reach its compare-and-set intact."""
+    if user_id is None:
+        return None
+    with session.no_autoflush:
+        user = session.get(UserAccount, user_id)
+    return user.username if user else None
+
+
+def sla_due(
+    session: Session, now: datetime, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> Sequence[CaseFile]:
+    """Cases with an SLA level due by `now`, locked; rows another sweeper holds are skipped."""
+    next_at, case_id = col(CaseFile.sla_next_at), col(CaseFile.id)
+    statement = (
+        select(CaseFile)
+        .where(next_at.is_not(None), next_at <= now)
+        .order_by(next_at, case_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if after is not None:
+        statement = statement.where(tuple_(next_at, case_id) > tuple_(*after))
+    return session.exec(statement).all()
+
+
+def sla_due_case(session: Session, case_id: uuid.UUID, now: datetime) -> CaseFile | None:
+    statement = (
+        select(CaseFile)
+        .where(col(CaseFile.id) == case_id, col(CaseFile.sla_next_at) <= now)
+        .with_for_update()
+    )
+    return session.exec(statement).first()
