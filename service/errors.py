@@ -63,3 +63,10 @@ class GuardRefused(Invalid):
 
 class IdempotencyKeyReused(Invalid):
     code = "idempotency_key_reused"
+
+
+class LogBusy(DomainError):
+    """A checkpoint could not lock the log in time (long-running writers); try again."""
+
+    status_code = 503
+    code = "log_busy"

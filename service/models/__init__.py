@@ -2,6 +2,7 @@
 
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
+from service.models.checkpoint import AuditCheckpoint
 from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
 from service.models.user import ROLES, UserAccount
@@ -9,6 +10,7 @@ from service.models.workflow import WorkflowDefinitionRow
 
 __all__ = [
     "ROLES",
+    "AuditCheckpoint",
     "AuditStream",
     "CaseEvent",
     "CaseFile",
