@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from service import jobs
-from service.api import auth, cases, health, users, workflows
+from service.api import audit, auth, cases, health, users, workflows
 from service.config import Settings
 from service.context import AppContext, bootstrap
 from service.errors import DomainError
@@ -60,7 +60,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     if context is not None:
         app.state.context = context
         app.state.database = context.database
-    for module in (health, auth, workflows, cases, users):
+    for module in (health, auth, workflows, cases, users, audit):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app

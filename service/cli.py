@@ -12,6 +12,7 @@ from rich.console import Console
 
 from schemas.auth import UserCreate
 from service import accounts, migrate
+from service.cli_audit import audit_app
 from service.config import ConfigError, Settings
 from service.context import AppContext, bootstrap
 from service.errors import DomainError
@@ -22,6 +23,7 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 
