@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-
 from typer.testing import CliRunner
 
 from service.cli import app
@@ -54,8 +53,8 @@ def test_users_add_reads_the_password_from_stdin_and_stores_only_a_hash(
 ) -> None:
     assert nrm(cli_env, "db", "upgrade").returncode == 0
     secret = "a password from stdin"
-    done = nrm(cli_env, "users", "add", "rina.kemensos", "--role", "case_worker", "--ministry", "KEMENSOS",
-               "--password-stdin", stdin=secret + "\n")  # fmt: skip
+    done = nrm(cli_env, "users", "add", "rina.kemensos", "--role", "case_worker",
+               "--ministry", "KEMENSOS", "--password-stdin", stdin=secret + "\n")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "created rina.kemensos (case_worker, KEMENSOS)" in done.stdout
     engine = create_engine(cli_env["NRM_DATABASE_URL"])

@@ -12,7 +12,9 @@ from service.principal import SYSTEM
 
 def test_a_named_stream_chains_its_events_in_order(session: Session) -> None:
     for n in range(3):
-        append_stream_event(session, "users", actor=SYSTEM, at=utcnow(), kind="test", payload={"n": n})
+        append_stream_event(
+            session, "users", actor=SYSTEM, at=utcnow(), kind="test", payload={"n": n}
+        )
     session.flush()
     events = session.exec(
         select(CaseEvent).where(col(CaseEvent.stream) == "users").order_by(col(CaseEvent.seq))
