@@ -22,6 +22,7 @@ checkpoint that refuses its range.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -224,7 +225,11 @@ class Verifier:
         state = self._streams.get(stream) or _Stream(h["case_id"])
         where = {"seq": state.last_seq, "stream": stream, "case_id": h["case_id"]}
         recorded = h["event_count"]
-        if recorded != state.count or h["head_hash"] != state.head:
+        if _case_of(stream) != h["case_id"] or (
+            h["case_id"] is None and (h["version"], h["state"]) != (None, None)
+        ):
+            self.problem(Broken("head_mismatch", "the head names another case", **where))
+        elif recorded != state.count or h["head_hash"] != state.head:
             self.problem(Broken("head_mismatch", _head_reason(recorded, state), **where))
         elif h["case_id"] is not None:
             if h["version"] != 1 + state.transitions:
@@ -356,3 +361,10 @@ def _proof_problems(proof: Mapping[str, Any], public_keys: Mapping[str, bytes]) 
     if key is None or not signature_valid(key, checkpoint, checkpoint["signature"]):
         problems.append("the checkpoint's signature does not verify with the public key")
     return problems
+
+
+def _case_of(stream: str) -> str | None:
+    """A case's stream is its id in hex; any other stream is a named one."""
+    if len(stream) != 32 or not all(c in "0123456789abcdef" for c in stream):
+        return None
+    return str(uuid.UUID(hex=stream))

@@ -7,6 +7,7 @@ endpoint. A verifier that accepts a forged log is worse than none.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -165,7 +166,7 @@ def test_events_of_two_cases_swapped_in_the_global_order_are_caught_by_the_check
     everything = events(connection)
     adjacent = next(
         (a, b)
-        for a, b in zip(everything, everything[1:], strict=False)
+        for a, b in itertools.pairwise(everything)
         if a["stream"] != b["stream"] and b["seq"] <= sealed_until
     )
     first, second = adjacent[0]["seq"], adjacent[1]["seq"]
@@ -280,9 +281,7 @@ def test_a_checkpoint_root_that_does_not_match_its_events_is_caught(
     assert verdict["first_broken"]["checkpoint"] == 2
 
 
-def test_the_verify_endpoint_is_for_auditors_only(
-    client: TestClient, actors: Actors
-) -> None:
+def test_the_verify_endpoint_is_for_auditors_only(client: TestClient, actors: Actors) -> None:
     for user in (actors.worker("KEMENSOS"), actors.supervisor("POLRI"), actors.admin()):
         response = client.get("/api/v1/audit/verify", headers=user.headers)
         assert response.status_code == 403
