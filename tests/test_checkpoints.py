@@ -33,9 +33,7 @@ class Clock:
 
 
 def at(context: AppContext, clock: Clock, **settings: object) -> AppContext:
-    return replace(
-        context, clock=clock, settings=context.settings.model_copy(update=settings)
-    )
+    return replace(context, clock=clock, settings=context.settings.model_copy(update=settings))
 
 
 def add_events(session: Session, count: int) -> None:
@@ -142,9 +140,7 @@ def test_concurrent_writers_and_sealers_never_fork_or_skip(
             checkpoints.seal_pending(session, context)
         with context.database.sessions() as session:
             total = session.scalar(select(func.count()).select_from(CaseEvent))
-            chain = session.scalars(
-                select(AuditCheckpoint).order_by(AuditCheckpoint.number)
-            ).all()
+            chain = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.number)).all()
     assert total == 48
     assert [c.number for c in chain] == list(range(1, len(chain) + 1))
     assert sum(c.event_count for c in chain) == total
