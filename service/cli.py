@@ -67,7 +67,11 @@ def demo() -> None:
     """Load demonstration users and cases, and print how to log in."""
     from service.demo import load_demo
 
-    summary = load_demo(_context())
+    context = _context()
+    try:
+        summary = load_demo(context)
+    finally:
+        context.database.engine.dispose()
     typer.echo(summary)
 
 
@@ -103,6 +107,8 @@ def users_add(
     except DomainError as exc:
         console.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(2) from exc
+    finally:
+        context.database.engine.dispose()
     typer.echo(
         f"created {user.username} ({user.role}{', ' + user.ministry if user.ministry else ''})"
     )

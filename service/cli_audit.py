@@ -19,6 +19,7 @@ from service import audit, checkpoints, seal
 from service.auditfile import verify_export
 from service.config import ConfigError, Settings
 from service.context import AppContext, bootstrap
+from service.errors import DomainError
 from service.principal import SYSTEM
 from service.verifier import Record, Verdict, check_proof
 from workflows import DefinitionError
@@ -129,6 +130,19 @@ def public_key(
     """Print the public key that verifies checkpoints; keep it outside the system."""
     raw = seal.public_key_of(Settings().keys.audit_signing_key)
     typer.echo(seal.public_key_pem(raw) if pem else seal.encode_public_key(raw))
+
+
+@audit_app.command("proof")
+def proof(seq: Annotated[int, typer.Argument(min=1, help="the event's seq")]) -> None:
+    """Print an inclusion proof of event SEQ (sealing it first if need be), as JSON."""
+    with _context() as context:
+        try:
+            with context.database.transaction() as session:
+                result = audit.prove(session, context, seq)
+        except DomainError as exc:
+            console.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(1) from exc
+    typer.echo(result.model_dump_json(indent=2))
 
 
 @audit_app.command("check-proof")

@@ -147,3 +147,34 @@ def test_concurrent_writers_and_sealers_never_fork_or_skip(
     verdict = audit.verify(context)
     assert verdict.ok, verdict.problems
     assert verdict.unsealed_events == 0
+
+
+def test_verifying_while_writers_write_never_raises_a_false_alarm(
+    committed_context: Callable[[], AppContext],
+) -> None:
+    """Verify reads events and case rows from one snapshot: a transition committing between
+    the two reads must not look like a deleted or forged event."""
+    context = committed_context()
+    done = threading.Event()
+    with TestClient(create_app(context), raise_server_exceptions=False) as client:
+        actors = Actors(client, context)
+        worker, screener = actors.worker("KEMLU"), actors.worker("KEMENPPPA")
+
+        def write() -> None:
+            for _ in range(3):
+                case = register(client, worker)
+                assert fire(client, screener, case, "begin_screening", {}).status_code == 200
+
+        def check() -> list[str]:
+            alarms = []
+            while not done.is_set():
+                verdict = audit.verify(context)
+                alarms += [p.describe() for p in verdict.problems]
+            return alarms
+
+        with ThreadPoolExecutor(6) as pool:
+            checking = [pool.submit(check) for _ in range(2)]
+            for future in [pool.submit(write) for _ in range(4)]:
+                future.result()
+            done.set()
+            assert [alarm for f in checking for alarm in f.result()] == []
