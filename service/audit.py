@@ -32,7 +32,7 @@ def verify(context: AppContext, trusted: Iterable[Record] = ()) -> Verdict:
     """Check the whole log against itself, its checkpoints and the case rows."""
     verifier = Verifier(public_keys(context), trusted)
     with context.database.snapshot() as session:
-        log = interleave(repo.event_rows(session), repo.checkpoint_records(session))
+        log = interleave(repo.event_records(session), repo.checkpoint_records(session))
         for kind, record in log:
             if kind == "event":
                 verifier.event(record)
@@ -115,10 +115,10 @@ def export(context: AppContext, fmt: ExportFormat) -> Iterator[str]:
     """The log as JSON Lines (events, checkpoints, heads: verifiable offline) or CSV (events)."""
     with context.database.snapshot() as session:
         if fmt == "csv":
-            yield from csv_lines(repo.event_rows(session))
+            yield from csv_lines(repo.event_records(session))
             return
         key = seal.key_id(seal.public_key_of(context.settings.keys.audit_signing_key))
-        log = interleave(repo.event_rows(session), repo.checkpoint_records(session))
+        log = interleave(repo.event_records(session), repo.checkpoint_records(session))
         yield from export_lines(key, log, repo.heads(session))
 
 

@@ -125,22 +125,31 @@ class Verifier:
             self._first = broken
 
     def event(self, e: Record) -> None:
+        """One event; the hot path, so the problem's details are only gathered if there is one."""
         self.events_checked += 1
-        seq, stream, stream_seq, stored = e["seq"], e["stream"], e["stream_seq"], e["hash"]
-        case_id = None if e["case_id"] is None else str(e["case_id"])
-        where = {"seq": seq, "stream": stream, "stream_seq": stream_seq, "case_id": case_id}
+        try:
+            self._event(e)
+        except (TypeError, ValueError, AttributeError, OverflowError):  # garbage stored
+            self.problem(Broken("malformed", "a field of the wrong type", **_where(e)))
+
+    def _event(self, e: Record) -> None:
+        seq, stored = e["seq"], e["hash"]
         if event_hash(e) != stored:
-            self.problem(Broken("hash_mismatch", "its content does not match its hash", **where))
-        if seq <= self._last_seq:
             self.problem(
-                Broken("seq_order", f"it comes after seq {self._last_seq}: out of order", **where)
+                Broken("hash_mismatch", "its content does not match its hash", **_where(e))
             )
+        if seq <= self._last_seq:
+            reason = f"it comes after seq {self._last_seq}: out of order"
+            self.problem(Broken("seq_order", reason, **_where(e)))
         else:
             self._last_seq = seq
+        stream, stream_seq = e["stream"], e["stream_seq"]
         state = self._streams.get(stream)
         if state is None:
-            state = self._streams[stream] = _Stream(case_id)
-        self._link(state, e, where)
+            case_id = e["case_id"]
+            state = self._streams[stream] = _Stream(None if case_id is None else str(case_id))
+        if stream_seq != state.count + 1 or e["prev_hash"] != state.head:
+            self._link(state, e, _where(e))
         state.count, state.head, state.last_seq = stream_seq, stored, seq
         if e["to_state"] is not None:
             state.state = e["to_state"]
@@ -178,6 +187,15 @@ class Verifier:
 
     def checkpoint(self, c: Record) -> None:
         self.checkpoints_checked += 1
+        try:
+            self._checkpoint(c)
+        except (TypeError, ValueError, AttributeError, OverflowError):  # garbage stored
+            number = c.get("number")
+            self.problem(Broken("checkpoint_malformed", "a field of the wrong type",
+                                checkpoint=number if type(number) is int else None))  # fmt: skip
+            self._pending, self._pending_last = TreeBuilder(), None
+
+    def _checkpoint(self, c: Record) -> None:
         number = c["number"]
 
         def report(code: str, reason: str) -> None:
@@ -220,6 +238,13 @@ class Verifier:
         self._pending, self._pending_last = TreeBuilder(), None
 
     def head(self, h: Record) -> None:
+        try:
+            self._head(h)
+        except (TypeError, ValueError, AttributeError, OverflowError):  # garbage stored
+            self.problem(Broken("head_mismatch", "a field of the wrong type",
+                                stream=str(h.get("stream")), case_id=h.get("case_id")))  # fmt: skip
+
+    def _head(self, h: Record) -> None:
         stream = h["stream"]
         self._headed.add(stream)
         state = self._streams.get(stream) or _Stream(h["case_id"])
@@ -289,13 +314,30 @@ def interleave(
     pending = iter(checkpoints)
     upcoming = next(pending, None)
     for event in events:
-        while upcoming is not None and event["seq"] > upcoming["last_seq"]:
+        while upcoming is not None and event["seq"] > _last_seq(upcoming):
             yield "checkpoint", upcoming
             upcoming = next(pending, None)
         yield "event", event
     while upcoming is not None:
         yield "checkpoint", upcoming
         upcoming = next(pending, None)
+
+
+def _last_seq(checkpoint: Record) -> int:
+    """Where a checkpoint goes in the log; one whose range is garbage goes first (and fails)."""
+    last = checkpoint["last_seq"]
+    return last if type(last) is int else -1
+
+
+def _where(e: Record) -> dict[str, Any]:
+    """Where an event is, as far as its (perhaps garbage) fields can say."""
+    seq, stream_seq, case_id = e.get("seq"), e.get("stream_seq"), e.get("case_id")
+    return {
+        "seq": seq if type(seq) is int else None,
+        "stream": str(e.get("stream")),
+        "stream_seq": stream_seq if type(stream_seq) is int else None,
+        "case_id": None if case_id is None else str(case_id),
+    }
 
 
 def leaf_of(seq: int, stored_hash: str) -> bytes:

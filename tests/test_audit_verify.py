@@ -308,3 +308,28 @@ def _another_key() -> bytes:
     return Ed25519PrivateKey.generate().private_bytes(
         Encoding.Raw, PrivateFormat.Raw, NoEncryption()
     )
+
+
+@pytest.mark.parametrize(
+    ("sql", "code"),
+    [
+        ("UPDATE case_event SET at = 'last tuesday' WHERE seq = :s", "hash_mismatch"),
+        ("UPDATE case_event SET payload = '{not json' WHERE seq = :s", "hash_mismatch"),
+        ("UPDATE case_event SET trigger = 42 WHERE seq = :s", "hash_mismatch"),
+        ("UPDATE case_event SET note = x'00ff' WHERE seq = :s", "malformed"),
+        ("UPDATE case_event SET stream_seq = 'two' WHERE seq = :s", "malformed"),
+        ("UPDATE case_event SET hash = 12345 WHERE seq = :s", "hash_mismatch"),
+        ("UPDATE audit_checkpoint SET created_at = 'soon' WHERE number = 1", "checkpoint_hash"),
+        ("UPDATE audit_checkpoint SET last_seq = 'x' WHERE number = 1", "checkpoint_malformed"),
+        ("UPDATE case_file SET version = 'many'", "head_version"),
+    ],
+)
+def test_garbage_stored_in_any_column_is_reported_not_crashed_on(
+    client: TestClient, log: Log, connection: Connection, sql: str, code: str
+) -> None:
+    """SQLite keeps whatever it is given in any column: the verifier must still answer."""
+    if connection.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL refuses values of the wrong type")
+    execute(connection, sql, s=events(connection)[1]["seq"])
+    verdict = verify(client, log)
+    assert verdict["ok"] is False and code in codes(verdict)

@@ -6,13 +6,14 @@ server-side cursor, so verifying or exporting a log of any length holds one batc
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Text, cast, func, select, text, type_coerce
 from sqlmodel import Session, col
 
 from service import seal
@@ -37,38 +38,91 @@ class EventFilter:
     until: datetime | None = None
 
 
-def event_rows(session: Session) -> Iterator[Mapping[str, Any]]:
-    """Every event, in seq order, streamed."""
-    statement = select(*_events.c).order_by(_events.c.seq)
-    rows = session.execute(statement, execution_options={"yield_per": BATCH}).mappings()
-    return cast(Iterator[Mapping[str, Any]], iter(rows))
+def event_records(session: Session) -> Iterator[dict[str, Any]]:
+    """Every event in seq order, streamed, as the verifier and the export read it: `at` as its
+    canonical text and `case_id` as text, formatted by the database, the payload parsed here.
+
+    Nothing is trusted to be well-formed (SQLite stores anything in any column): a payload that
+    is not JSON stays text, an id that is not one stays as stored, and both fail their hash.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    t = _events
+    as_text = _as_text(postgres)
+    replaced = {
+        "at": _instant_text(postgres, t.c.at),
+        "case_id": as_text(t.c.case_id),
+        "payload": as_text(t.c.payload),
+    }
+    columns = [replaced.get(c.name, c) for c in t.c]
+    names = [c.name for c in t.c]
+    statement = select(*columns).order_by(t.c.seq)
+    for row in session.execute(statement, execution_options={"yield_per": BATCH}):
+        record = dict(zip(names, row, strict=True))
+        record["payload"] = _json(record["payload"])
+        if not postgres and record["case_id"] is not None:
+            record["case_id"] = _uuid_text(record["case_id"])
+        yield record
 
 
 def checkpoint_records(session: Session) -> Iterator[dict[str, Any]]:
     """Every checkpoint, oldest first, in the shape that is hashed and signed."""
-    statement = select(*_checkpoints.c).order_by(_checkpoints.c.number)
-    for row in session.execute(statement, execution_options={"yield_per": BATCH}).mappings():
-        yield seal.record(cast(Mapping[str, Any], row))
+    t = _checkpoints
+    created = _instant_text(session.get_bind().dialect.name == "postgresql", t.c.created_at)
+    columns = [created if c.name == "created_at" else c for c in t.c]
+    statement = select(*columns).order_by(t.c.number)
+    for row in session.execute(statement, execution_options={"yield_per": BATCH}):
+        yield seal.record(dict(zip([c.name for c in t.c], row, strict=True)))
 
 
 def heads(session: Session) -> Iterator[dict[str, Any]]:
     """Each case row's and named stream's count and last hash, as the verifier reads them."""
+    postgres = session.get_bind().dialect.name == "postgresql"
     cases = select(
-        col(CaseFile.id),
+        _as_text(postgres)(col(CaseFile.id)),
         col(CaseFile.event_count),
         col(CaseFile.head_hash),
         col(CaseFile.version),
         col(CaseFile.state),
     ).order_by(col(CaseFile.id))
-    for case_id, count, head, version, state in session.execute(
+    for raw_id, count, head, version, state in session.execute(
         cases, execution_options={"yield_per": BATCH}
     ):
-        yield head_record(case_id.hex, count, head, str(case_id), version, state)
+        text_id = raw_id if postgres else _uuid_text(raw_id)
+        stream = text_id.replace("-", "")
+        yield head_record(stream, count, head, text_id, version, state)
     streams = select(
         col(AuditStream.stream), col(AuditStream.event_count), col(AuditStream.head_hash)
     )
     for stream, count, head in session.execute(streams.order_by(col(AuditStream.stream))):
         yield head_record(stream, count, head)
+
+
+def _instant_text(postgres: bool, column: Any) -> Any:
+    """The instant as service/chain.py's format_instant writes it, formatted by the database
+    (SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS.ffffff")."""
+    if postgres:
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    return func.replace(type_coerce(column, Text), " ", "T").concat("Z")
+
+
+def _as_text(postgres: bool) -> Callable[[Any], Any]:
+    """The stored text, unprocessed: PostgreSQL casts (uuid, json), SQLite already has text."""
+    return (lambda column: cast(column, Text)) if postgres else (lambda c: type_coerce(c, Text))
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _uuid_text(raw: Any) -> Any:
+    """SQLite keeps a UUID as 32 hex digits; the canonical form has dashes."""
+    try:
+        return str(uuid.UUID(hex=raw))
+    except (TypeError, ValueError, AttributeError):
+        return raw
 
 
 def lock_log(session: Session) -> None:
