@@ -21,7 +21,8 @@ from service.config import ConfigError, Settings
 from service.context import AppContext, bootstrap
 from service.errors import DomainError
 from service.principal import SYSTEM
-from service.verifier import Record, Verdict, check_proof
+from service.proofs import check_proof
+from service.verifier import Record, Verdict
 from workflows import DefinitionError
 
 audit_app = typer.Typer(help="The audit trail: verify, export, seal, publish the key.",

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from service import seal
 from service.context import AppContext
-from service.verifier import check_proof
+from service.proofs import check_proof
 from tests.auditlog import Log, build_log, events
 from tests.factories import Actors
 

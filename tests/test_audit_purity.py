@@ -10,7 +10,7 @@ import pytest
 
 from tests.test_architecture import ROOT, _imports
 
-PURE = ["chain", "merkle", "seal", "verifier", "auditfile"]
+PURE = ["chain", "merkle", "seal", "verifier", "auditfile", "proofs"]
 DATABASE_OR_WEB = {"sqlalchemy", "sqlmodel", "fastapi", "starlette", "alembic", "psycopg"}
 
 
