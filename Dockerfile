@@ -1,4 +1,5 @@
-# The API image: the locked dependencies, then the project. Used by compose.yaml.
+# The API image: the locked dependencies, then the project. compose.yaml runs it twice: once as
+# `nrm db upgrade` (service migrate, as the schema owner), then as the API (as nrm_app).
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the settings (or the caller), the schema from the models."""
+"""Alembic environment: the URL comes from the settings (or the caller), the schema from models."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from service.api import (
     access_log,
     approvals,
     assignments,
+    audit,
     auth,
     cases,
     health,
@@ -73,7 +74,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         app.state.context = context
         app.state.database = context.database
     routers = (health, auth, workflows, cases, approvals, assignments, queues, ministries, users)
-    for module in (*routers, access_log):
+    for module in (*routers, audit, access_log):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app

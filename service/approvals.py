@@ -57,8 +57,8 @@ def request(
     session.add(approval)
     append_case_event(
         session, case, actor=principal, at=now, kind="approval_requested", trigger=row.trigger,
-        from_state=row.source, to_state=row.dest,
-        payload={"approval_id": str(approval.id), **command.payload}, note=command.note,
+        payload={"approval_id": str(approval.id), "dest": row.dest, **command.payload},
+        note=command.note,
     )  # fmt: skip
     _flush_or_conflict(session)
     body = PendingTransitionRead(
@@ -152,8 +152,7 @@ def _close(
     approval.decided_at, approval.decision_reason = now, reason
     append_case_event(
         session, case, actor=principal, at=now, kind=f"approval_{status}", trigger=approval.trigger,
-        from_state=approval.source, to_state=approval.dest,
-        payload={"approval_id": str(approval.id)}, note=reason,
+        payload={"approval_id": str(approval.id), "dest": approval.dest}, note=reason,
     )  # fmt: skip
     _flush_or_conflict(session)
     return _read(session, approval, case)

@@ -30,13 +30,16 @@ def format_instant(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def canonical(fields: Mapping[str, Any]) -> bytes:
     body = {name: fields[name] for name in HASHED_FIELDS}
     if isinstance(body["at"], datetime):
         body["at"] = format_instant(body["at"])
     if body["case_id"] is not None:
         body["case_id"] = str(body["case_id"])
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _encode(body).encode()
 
 
 def event_hash(fields: Mapping[str, Any]) -> str:

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 import uvicorn
 from pydantic import ValidationError
-from rich.console import Console
 
 from schemas.auth import UserCreate
 from service import accounts, migrate
-from service.config import ConfigError, Settings
-from service.context import AppContext, bootstrap
+from service.cli_audit import audit_app
+from service.commands import command_context, console
+from service.config import Settings
 from service.errors import DomainError
 from service.principal import Principal
-from workflows import DefinitionError
 
 app = typer.Typer(help="NRM case workflow service.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -27,22 +24,8 @@ sla_app = typer.Typer(help="Deadlines: warnings, breaches and escalations.", no_
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(sla_app, name="sla")
-console = Console(stderr=True)
+app.add_typer(audit_app, name="audit")
 CLI = Principal(user_id=None, username="nrm-cli", role="system", ministry=None)
-
-
-@contextmanager
-def _context() -> Iterator[AppContext]:
-    """The process context for one command; its connections are closed when the command ends."""
-    try:
-        context = bootstrap(Settings())
-    except (ConfigError, DefinitionError) as exc:
-        console.print(f"[red]cannot start:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    try:
-        yield context
-    finally:
-        context.database.engine.dispose()
 
 
 @db_app.command("upgrade")
@@ -60,7 +43,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
 ) -> None:
     """Serve the API (checks keys, schema and workflow files before any worker starts)."""
-    with _context():
+    with command_context():
         pass  # fail fast, before any worker starts
     uvicorn.run(
         "service.app:create_app",
@@ -78,7 +61,7 @@ def demo() -> None:
     """Load demonstration users and cases, and print how to log in."""
     from service.demo import load_demo
 
-    with _context() as context:
+    with command_context() as context:
         typer.echo(load_demo(context))
 
 
@@ -107,7 +90,7 @@ def users_add(
             field = ".".join(str(part) for part in error["loc"])
             console.print(f"[red]{field}:[/red] {error['msg']}")
         raise typer.Exit(2) from exc
-    with _context() as context:
+    with command_context() as context:
         try:
             with context.database.transaction() as session:
                 user = accounts.create_user(session, context, CLI, data)
@@ -128,7 +111,7 @@ def sla_sweep(
     """Record every warning, breach and escalation due by now (idempotent; safe under cron)."""
     from service.sweep import sweep
 
-    with _context() as context:
+    with command_context() as context:
         report = sweep(context, batch_size=batch_size)
     typer.echo(f"SLA sweep: {report}")
 

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     sla_sweep_batch: int = Field(default=500, ge=1)
     pool_size: int = 10
     run_jobs: bool = True
+    checkpoint_every: int = Field(default=1000, ge=1)
+    checkpoint_seconds: float = Field(default=60.0, gt=0)
+    checkpoint_max_events: int = Field(default=50_000, ge=1)
+    audit_page_max: int = Field(default=500, ge=1)
+    db_app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
 
     @property
     def is_sqlite(self) -> bool:

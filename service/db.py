@@ -13,6 +13,8 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# An execution option: the transaction only reads, from one snapshot (see Database.snapshot).
+SNAPSHOT = "nrm_snapshot"
 
 
 def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
@@ -27,9 +29,11 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+    _configure_postgres(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -45,7 +49,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        snapshot = connection.get_execution_options().get(SNAPSHOT)
+        connection.exec_driver_sql("BEGIN DEFERRED" if snapshot else "BEGIN IMMEDIATE")
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(SNAPSHOT):
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
 
 class Database:
@@ -63,6 +75,21 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A unit of work that only reads, all of it from one consistent snapshot; never commits.
+
+        For long reads (verifying, exporting the log) that must see events and case rows as of
+        one instant while writers carry on: PostgreSQL REPEATABLE READ READ ONLY; SQLite a
+        deferred transaction, which in WAL mode reads one snapshot without blocking writers.
+        """
+        with self.sessions() as session:
+            session.connection(execution_options={SNAPSHOT: True})
+            try:
+                yield session
+            finally:
+                session.rollback()
 
 
 def get_session(request: Request) -> Iterator[Session]:

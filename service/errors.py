@@ -88,3 +88,10 @@ class NotAssigned(Conflict):
 
 class CaseClosed(Conflict):
     code = "case_closed"
+
+
+class LogBusy(DomainError):
+    """A checkpoint could not lock the log in time (long-running writers); try again."""
+
+    status_code = 503
+    code = "log_busy"

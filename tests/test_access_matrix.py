@@ -90,6 +90,13 @@ class World:
         approval_id: str = pending.json()["approval"]["id"]
         return approval_id
 
+    def first_seq(self) -> int:
+        history = self.client.get(
+            f"/api/v1/cases/{self.case['id']}/history", headers=self.actors.auditor().headers
+        )
+        seq: int = history.json()["items"][0]["seq"]
+        return seq
+
     def version(self) -> int:
         case = self.client.get(
             f"/api/v1/cases/{self.case['id']}", headers=self.actors.auditor().headers
@@ -315,6 +322,34 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("DELETE", "/api/v1/cases/{case_id}/assignee"): (
         _release,
         _lead_only({Who("case_worker", "lead"), Who("supervisor", "lead")}),
+    ),
+    ("GET", "/api/v1/audit/verify"): (
+        lambda c, h, w: c.get("/api/v1/audit/verify", headers=h),
+        _roles(200, "auditor"),
+    ),
+    ("GET", "/api/v1/audit/checkpoints"): (
+        lambda c, h, w: c.get("/api/v1/audit/checkpoints", headers=h),
+        _roles(200, "auditor"),
+    ),
+    ("POST", "/api/v1/audit/checkpoints"): (
+        lambda c, h, w: c.post("/api/v1/audit/checkpoints", headers=h),
+        _roles(201, "auditor"),
+    ),
+    ("GET", "/api/v1/audit/public-key"): (
+        lambda c, h, w: c.get("/api/v1/audit/public-key", headers=h),
+        _roles(200, "auditor"),
+    ),
+    ("GET", "/api/v1/audit/events"): (
+        lambda c, h, w: c.get(f"/api/v1/audit/events?case_id={w.case['id']}", headers=h),
+        _roles(200, "auditor"),
+    ),
+    ("GET", "/api/v1/audit/events/{seq}/proof"): (
+        lambda c, h, w: c.get(f"/api/v1/audit/events/{w.first_seq()}/proof", headers=h),
+        _roles(200, "auditor"),
+    ),
+    ("GET", "/api/v1/audit/export"): (
+        lambda c, h, w: c.get("/api/v1/audit/export?format=jsonl", headers=h),
+        _roles(200, "auditor"),
     ),
     ("GET", "/api/v1/audit/identity-access"): (
         lambda c, h, w: c.get("/api/v1/audit/identity-access", headers=h),

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from migrations import append_only
+
 
 revision: str = '0003'
 down_revision: str | Sequence[str] | None = '0002'
@@ -91,11 +93,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_identity_access_case_id_at', ['case_id', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_identity_access_user_id'), ['user_id'], unique=False)
 
-    _append_only("identity_access")
+    append_only.create(op, "identity_access")
 
 
 def downgrade() -> None:
-    _drop_append_only("identity_access")
+    append_only.drop(op, "identity_access")
     with op.batch_alter_table('identity_access', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_access_user_id'))
         batch_op.drop_index('ix_identity_access_case_id_at')
@@ -118,30 +120,3 @@ def downgrade() -> None:
 
     op.drop_table('login_failure')
 
-
-def _append_only(table: str) -> None:
-    """The database itself refuses to rewrite or delete who looked at a victim's identity."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE OR REPLACE FUNCTION nrm_refuse_identity_access_change() RETURNS trigger "
-            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION nrm_refuse_identity_access_change()"
-        )
-        return
-    for action in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-        )
-
-
-def _drop_append_only(table: str) -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute("DROP FUNCTION IF EXISTS nrm_refuse_identity_access_change()")
-        return
-    for action in ("update", "delete"):
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")

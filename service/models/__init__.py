@@ -4,6 +4,7 @@ from service.models.access import AuthSession, IdentityAccess, LoginFailure
 from service.models.approval import Approval
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
+from service.models.checkpoint import AuditCheckpoint
 from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
 from service.models.user import ROLES, UserAccount
@@ -12,6 +13,7 @@ from service.models.workflow import WorkflowDefinitionRow
 __all__ = [
     "ROLES",
     "Approval",
+    "AuditCheckpoint",
     "AuditStream",
     "AuthSession",
     "CaseEvent",

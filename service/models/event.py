@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.models.base import BigIntegerPK, UTCDateTime
@@ -18,7 +18,13 @@ class CaseEvent(SQLModel, table=True):
     """
 
     __tablename__ = "case_event"
-    __table_args__ = (UniqueConstraint("stream", "stream_seq"),)
+    __table_args__ = (
+        UniqueConstraint("stream", "stream_seq"),
+        # the auditor's searches (service/repositories/audit.py), each in seq order
+        Index("ix_case_event_actor_seq", "actor", "seq"),
+        Index("ix_case_event_ministry_seq", "ministry", "seq"),
+        Index("ix_case_event_at", "at"),
+    )
 
     seq: int | None = Field(default=None, sa_column=Column(BigIntegerPK, primary_key=True))
     stream: str = Field(max_length=40)

@@ -1,0 +1,66 @@
+"""A throwaway, migrated database and an application context on it, for the benchmarks."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from service import migrate
+from service.config import Settings, generate_keys
+from service.context import AppContext
+from service.crypto import IdentityCipher
+from service.db import Database, create_db_engine
+from service.registry import publish
+from workflows import load_calendar, load_directory
+
+
+@contextmanager
+def fresh_context(server_url: str | None) -> Iterator[AppContext]:
+    """SQLite in a temporary directory, or a new database on the PostgreSQL server given."""
+    with _fresh_url(server_url) as url:
+        migrate.upgrade(url)
+        keys = generate_keys()
+        settings = Settings(
+            database_url=url,
+            secret_key=keys["secret_key"],
+            data_key=keys["data_key"],
+            audit_signing_key=keys["audit_signing_key"],
+            _env_file=None,  # type: ignore[call-arg]
+        )
+        database = Database(create_db_engine(url, pool_size=8))
+        try:
+            with database.transaction() as session:
+                registry = publish(session, load_directory())
+            yield AppContext(
+                settings=settings,
+                database=database,
+                registry=registry,
+                calendar=load_calendar(),
+                cipher=IdentityCipher(settings.keys.data_key),
+            )
+        finally:
+            database.engine.dispose()
+
+
+@contextmanager
+def _fresh_url(server_url: str | None) -> Iterator[str]:
+    if server_url is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    name = f"nrm_bench_{secrets.token_hex(4)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
