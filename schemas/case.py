@@ -44,6 +44,8 @@ class CaseRead(BaseModel):
     version: int
     due_at: datetime | None
     state_entered_at: datetime
+    sla: str = Field(description="on_track, warning, breached or escalated (the SLA sweep's level)")
+    assigned_to: str | None = Field(description="the case worker on the case, if any")
     referring_ministry: str
     closure_reason: str | None
     closed_at: datetime | None

@@ -8,20 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.common import CountryCode, Province, StrictModel
-from schemas.victim import Sex
+from schemas.victim import VictimSummary
 from workflows.model import Phase
 from workflows.sla import SlaLabel
-
-
-class VictimSummary(BaseModel):
-    """The pseudonymous victim of a list view: no name, no birth date, no document."""
-
-    pseudonym: str = Field(description="the case reference; never the victim's name")
-    sex: Sex
-    age_band: str
-    is_child: bool
-    nationality: str
-    province_of_origin: str | None
 
 
 class CaseSummary(BaseModel):

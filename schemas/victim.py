@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from schemas.common import CountryCode, PastDate, Province, StrictModel
 
@@ -60,8 +60,8 @@ class VictimCreate(StrictModel):
         return self
 
 
-class VictimRead(StrictModel):
-    """Identity fields are null, and `identity_visible` false, for whoever may not see them."""
+class VictimSummary(BaseModel):
+    """What anyone who may see the case sees of the victim: no name, birth date or document."""
 
     pseudonym: str = Field(description="the case reference; never the victim's name")
     sex: Sex
@@ -69,6 +69,11 @@ class VictimRead(StrictModel):
     is_child: bool
     nationality: str
     province_of_origin: str | None
+
+
+class VictimRead(VictimSummary):
+    """Identity fields are null, and `identity_visible` false, for whoever may not see them."""
+
     languages: list[str]
     has_disability: bool | None
     identity_visible: bool

@@ -24,6 +24,7 @@ from service.presenters import REFERRAL_COLUMNS, present_case, present_event
 from service.principal import Principal
 from service.registry import DEFAULT_WORKFLOW
 from service.repositories import cases as repo
+from service.repositories.queues import username_of
 from workflows import Definition, StateSpec
 
 ADULT_AGE = 18
@@ -102,6 +103,7 @@ def present(
             if consent_recipients is not None
             else repo.active_consent_recipients(session, case.id)
         ),
+        assignee=username_of(session, case.assigned_to_id),
         cipher=context.cipher,
     )
     if read.victim.identity_visible:

@@ -7,9 +7,9 @@ from typing import Any
 
 from schemas.case import ActionRead, CaseRead, EventRead
 from schemas.common import LabelRead
-from schemas.queue import CaseSummary, VictimSummary
+from schemas.queue import CaseSummary
 from schemas.referral import ReferralRead
-from schemas.victim import VictimRead
+from schemas.victim import VictimRead, VictimSummary
 from service.crypto import IdentityCipher
 from service.models import CaseEvent, CaseFile, Victim
 from service.principal import Principal
@@ -34,6 +34,17 @@ def age_band(age: int | None) -> str:
     return f"{AGE_BANDS[-1][1] + 1}+"
 
 
+def pseudonymous(case: CaseFile) -> VictimSummary:
+    return VictimSummary(
+        pseudonym=case.reference,
+        sex=case.sex,
+        age_band=age_band(case.age_at_intake),
+        is_child=case.is_child,
+        nationality=case.nationality,
+        province_of_origin=case.province_of_origin,
+    )
+
+
 def may_see_identity(principal: Principal, handled: set[str]) -> bool:
     return principal.works_cases and principal.ministry in handled
 
@@ -46,6 +57,7 @@ def present_case(
     definition: Definition,
     handled: set[str],
     consent_recipients: set[str],
+    assignee: str | None,
     cipher: IdentityCipher,
 ) -> CaseRead:
     state = definition.state(case.state)
@@ -62,6 +74,8 @@ def present_case(
         version=case.version,
         due_at=case.due_at,
         state_entered_at=case.state_entered_at,
+        sla=SlaLevel(case.sla_level).label,
+        assigned_to=assignee,
         referring_ministry=case.referring_ministry,
         closure_reason=case.closure_reason,
         closed_at=case.closed_at,
@@ -101,12 +115,7 @@ def _victim(
     if identity_visible:
         identity = cipher.open(victim.identity_ciphertext, case.id.bytes)
     return VictimRead(
-        pseudonym=case.reference,
-        sex=case.sex,
-        age_band=age_band(case.age_at_intake),
-        is_child=case.is_child,
-        nationality=case.nationality,
-        province_of_origin=case.province_of_origin,
+        **pseudonymous(case).model_dump(),
         languages=victim.profile.get("languages", []),
         has_disability=victim.profile.get("has_disability"),
         identity_visible=identity_visible,
@@ -151,12 +160,5 @@ def present_summary(case: CaseFile, assignee: str | None, now: datetime) -> Case
         sla=SlaLevel(case.sla_level).label,
         assigned_to=assignee,
         referral_date=case.referral_date,
-        victim=VictimSummary(
-            pseudonym=case.reference,
-            sex=case.sex,
-            age_band=age_band(case.age_at_intake),
-            is_child=case.is_child,
-            nationality=case.nationality,
-            province_of_origin=case.province_of_origin,
-        ),
+        victim=pseudonymous(case),
     )

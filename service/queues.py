@@ -20,7 +20,7 @@ from service.errors import Forbidden, Invalid, NotFound
 from service.presenters import present_summary
 from service.principal import Principal
 from service.repositories import queues as repo
-from service.repositories.cases import escalated_to
+from service.repositories.cases import escalated_to, supported_by
 from workflows import SlaLevel
 
 _LEVELS = {"breached": SlaLevel.BREACHED, "escalated": SlaLevel.ESCALATED}
@@ -51,7 +51,7 @@ def list_watching(
     ministry = _known_ministry(context, ministry)
     _may_read_lists_of(principal, ministry)
     scope = scope_of(list="watching", ministry=ministry)
-    criteria = [repo.supported_by(context.registry, ministry)]
+    criteria = [supported_by(context.registry, ministry)]
     return _page(session, context, principal, criteria, scope, query, context.clock())
 
 

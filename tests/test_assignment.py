@@ -281,3 +281,14 @@ def test_concurrent_hand_overs_of_an_assigned_case_one_wins_the_others_409(
         monkeypatch.undo()
         kinds = [e["kind"] for e in _history(client, worker, case)]
         assert kinds == ["created", "assigned", "transition", "unassigned"]
+
+
+def test_the_case_itself_shows_who_works_it_and_its_service_level(
+    client: TestClient, actors: Actors, case: dict[str, Any]
+) -> None:
+    kemenpppa = actors.worker("KEMENPPPA")
+    before = client.get(f"{CASES}/{case['id']}", headers=kemenpppa.headers).json()
+    assert before["assigned_to"] is None and before["sla"] == "on_track"
+    assert _claim(client, kemenpppa, case).status_code == 200
+    after = client.get(f"{CASES}/{case['id']}", headers=kemenpppa.headers).json()
+    assert after["assigned_to"] == kemenpppa.username

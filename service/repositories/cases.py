@@ -31,7 +31,17 @@ def visibility(principal: Principal, registry: Registry) -> ColumnElement[bool]:
     handled = exists().where(
         col(CaseMinistry.case_id) == CaseFile.id, col(CaseMinistry.ministry) == ministry
     )
-    supporting = [
+    return or_(
+        col(CaseFile.ministry) == ministry,
+        handled,
+        supported_by(registry, ministry),
+        escalated_to(registry, ministry),
+    )
+
+
+def supported_by(registry: Registry, ministry: str) -> ColumnElement[bool]:
+    """Cases whose current state lists `ministry` among its supporting ministries."""
+    clauses = [
         and_(
             col(CaseFile.workflow_name) == definition.name,
             col(CaseFile.workflow_version) == definition.version,
@@ -40,9 +50,7 @@ def visibility(principal: Principal, registry: Registry) -> ColumnElement[bool]:
         for definition in registry.definitions()
         if (states := definition.supporting_states(ministry))
     ]
-    return or_(
-        col(CaseFile.ministry) == ministry, handled, *supporting, escalated_to(registry, ministry)
-    )
+    return or_(false(), *clauses)
 
 
 def escalated_to(registry: Registry, ministry: str) -> ColumnElement[bool]:

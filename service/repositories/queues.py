@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, literal, or_, true, tuple_
+from sqlalchemy import ColumnElement, false, literal, true, tuple_
 from sqlmodel import Session, col, select
 
 from schemas.queue import QueueQuery
@@ -50,20 +50,6 @@ def page(
 
 def led_by(ministry: str) -> ColumnElement[bool]:
     return col(CaseFile.ministry) == ministry
-
-
-def supported_by(registry: Registry, ministry: str) -> ColumnElement[bool]:
-    """Cases whose current state lists `ministry` among its supporting ministries."""
-    clauses = [
-        and_(
-            col(CaseFile.workflow_name) == definition.name,
-            col(CaseFile.workflow_version) == definition.version,
-            col(CaseFile.state).in_(sorted(states)),
-        )
-        for definition in registry.definitions()
-        if (states := definition.supporting_states(ministry))
-    ]
-    return or_(false(), *clauses)
 
 
 def at_least(level: SlaLevel) -> ColumnElement[bool]:
