@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from dataclasses import dataclass, field
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,6 +19,8 @@ DEFAULT_WORKFLOW = "nrm-indonesia"
 @dataclass
 class Registry:
     engines: dict[tuple[str, int], Engine] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Values derived from the published definitions (they never change in a running process)."""
 
     def engine(self, name: str, version: int) -> Engine:
         return self.engines[(name, version)]

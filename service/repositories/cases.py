@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, false, literal, or_, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, literal, or_, true
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -22,7 +22,19 @@ from workflows import SlaLevel
 
 
 def visibility(principal: Principal, registry: Registry) -> ColumnElement[bool]:
-    """The one predicate that says which case rows `principal` may read."""
+    """The one predicate that says which case rows `principal` may read.
+
+    Built once per kind of caller and kept on the registry: the published definitions it
+    depends on never change while the process runs, and building it costs more than running it.
+    """
+    key = ("visibility", principal.role == "auditor", principal.works_cases, principal.ministry)
+    predicate: ColumnElement[bool] | None = registry.memo.get(key)
+    if predicate is None:
+        predicate = registry.memo[key] = _visibility(principal, registry)
+    return predicate
+
+
+def _visibility(principal: Principal, registry: Registry) -> ColumnElement[bool]:
     if principal.role == "auditor":
         return true()
     if not principal.works_cases or principal.ministry is None:
@@ -86,8 +98,13 @@ def get_readable(
     parsed = parse_case_id(case_id)
     if parsed is None:
         return None
-    statement = readable_cases(principal, registry).where(col(CaseFile.id) == parsed)
-    return session.exec(statement).first()
+    key = ("readable_by_id", principal.role == "auditor", principal.works_cases, principal.ministry)
+    statement: SelectOfScalar[CaseFile] | None = registry.memo.get(key)
+    if statement is None:
+        statement = registry.memo[key] = readable_cases(principal, registry).where(
+            col(CaseFile.id) == bindparam("case_id")
+        )
+    return session.exec(statement, params={"case_id": parsed}).first()
 
 
 def handled_by(session: Session, case_id: uuid.UUID) -> set[str]:
