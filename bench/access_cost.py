@@ -88,8 +88,8 @@ def run(context: AppContext, n_cases: int, n_reads: int) -> list[tuple[str, floa
     with context.database.sessions() as session:
         sealed = [repo.victim_of(session, c).identity_ciphertext for c in case_ids if c][:50]
     pairs = list(zip(sealed, case_ids, strict=False))
-    rows.append(("open one identity (AES-256-GCM)",
-                 *_per_call_us(lambda: context.cipher.open(*_bytes(rng.choice(pairs))), n_reads * 10)))  # fmt: skip
+    opened = _per_call_us(lambda: context.cipher.open(*_bytes(rng.choice(pairs))), n_reads * 10)
+    rows.append(("open one identity (AES-256-GCM)", *opened))
     timed("read_case, pseudonymous (POLRI supports the state)",
           lambda s, i: cases.read_case(s, context, polri, i, endpoint="bench"))  # fmt: skip
     timed("read_case, identity shown and logged (KEMLU referred)",
@@ -113,9 +113,8 @@ def main() -> None:
     with ExitStack() as stack:
         context = stack.enter_context(fresh_context(args.pg))
         rows = run(context, args.cases, args.reads)
-    print(
-        f"| per read ({context.database.engine.dialect.name}, {args.cases} cases) | p50 µs | p95 µs |"
-    )
+    backend = context.database.engine.dialect.name
+    print(f"| per read ({backend}, {args.cases} cases) | p50 µs | p95 µs |")
     print("|---|---|---|")
     for label, p50, p95 in rows:
         print(f"| {label} | {p50:.0f} | {p95:.0f} |")
