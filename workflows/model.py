@@ -81,9 +81,14 @@ class Definition:
     _by_key: dict[tuple[str, str], TransitionSpec] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
+    _by_source: dict[str, tuple[TransitionSpec, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self._by_key.update({(t.trigger, t.source): t for t in self.transitions})
+        for name in self.states:
+            self._by_source[name] = tuple(t for t in self.transitions if t.source == name)
 
     def state(self, name: str) -> StateSpec:
         return self.states[name]
@@ -92,7 +97,7 @@ class Definition:
         return self._by_key.get((trigger, source))
 
     def exits(self, source: str) -> tuple[TransitionSpec, ...]:
-        return tuple(t for t in self.transitions if t.source == source)
+        return self._by_source.get(source, ())
 
     def supporting_states(self, ministry: str) -> frozenset[str]:
         """States in which `ministry` supports (and so may watch) the case."""
