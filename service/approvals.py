@@ -21,6 +21,7 @@ from service.idempotency import Answer
 from service.models import Approval, CaseFile, UserAccount
 from service.principal import Principal
 from service.repositories import cases as repo
+from service.repositories.cases import LoadedCase
 from workflows import TransitionSpec
 
 
@@ -28,17 +29,18 @@ def request(
     session: Session,
     context: AppContext,
     principal: Principal,
-    case: CaseFile,
+    loaded: LoadedCase,
     row: TransitionSpec,
     command: transitions.Command,
     endpoint: str,
 ) -> Answer:
     """202: the request is recorded (and is an event); the case stays where it is."""
     assert principal.ministry is not None and principal.user_id is not None
+    case = loaded.case
     pending = select(Approval.id).where(
         col(Approval.case_id) == case.id, col(Approval.status) == "pending"
     )
-    if session.exec(pending).first() is not None:
+    if loaded.approval_pending or session.exec(pending).first() is not None:
         raise ApprovalPending("a request for this case already waits for approval; decide it first")
     now = context.clock()
     approval = Approval(
@@ -63,7 +65,7 @@ def request(
     _flush_or_conflict(session)
     body = PendingTransitionRead(
         approval=_read(session, approval, case),
-        case=present(session, context, principal, case, endpoint),
+        case=present(session, context, principal, loaded, endpoint),
     )
     return Answer(status_code=202, body=body.model_dump(mode="json"))
 
@@ -97,14 +99,14 @@ def approve(
     reason: str,
     endpoint: str,
 ) -> CaseRead:
-    approval, case = _pending(session, context, principal, approval_id)
+    approval, loaded = _pending(session, context, principal, approval_id)
     requester = session.get(UserAccount, approval.requested_by_id)
     assert requester is not None
     command = transitions.Command(
         approval.trigger, approval.payload, approval.note, approval.consent_override_reason
     )
     asker = Principal(requester.id, requester.username, requester.role, approval.ministry)
-    row, dest, handled = transitions.check(session, context, asker, case, command)
+    row, dest = transitions.check(context, asker, loaded, command)
     approval.status, approval.decided_by_id = "approved", principal.user_id
     approval.decided_at, approval.decision_reason = context.clock(), reason
     extra = {
@@ -115,27 +117,27 @@ def approve(
             "reason": reason,
         }
     }
-    transitions.apply(session, context, principal, case, row, dest, handled, command, extra)
-    return present(session, context, principal, case, endpoint, handled=handled)
+    transitions.apply(session, context, principal, loaded, row, dest, command, extra)
+    return present(session, context, principal, loaded, endpoint)
 
 
 def reject(
     session: Session, context: AppContext, principal: Principal, approval_id: str, reason: str
 ) -> ApprovalRead:
-    approval, case = _pending(session, context, principal, approval_id)
-    return _close(session, context, principal, approval, case, "rejected", reason)
+    approval, loaded = _pending(session, context, principal, approval_id)
+    return _close(session, context, principal, approval, loaded.case, "rejected", reason)
 
 
 def cancel(
     session: Session, context: AppContext, principal: Principal, approval_id: str
 ) -> ApprovalRead:
     """The requester withdraws their own request."""
-    approval, case = _load(session, context, principal, approval_id)
+    approval, loaded = _load(session, context, principal, approval_id)
     if approval.requested_by_id != principal.user_id:
         raise Forbidden("only the person who asked may cancel a request")
     if approval.status != "pending":
         raise Conflict(f"the request is already {approval.status}")
-    return _close(session, context, principal, approval, case, "cancelled", None)
+    return _close(session, context, principal, approval, loaded.case, "cancelled", None)
 
 
 def _close(
@@ -160,29 +162,29 @@ def _close(
 
 def _pending(
     session: Session, context: AppContext, principal: Principal, approval_id: str
-) -> tuple[Approval, CaseFile]:
+) -> tuple[Approval, LoadedCase]:
     """A pending approval that `principal` may decide: same ministry, supervisor, other person."""
-    approval, case = _load(session, context, principal, approval_id)
+    approval, loaded = _load(session, context, principal, approval_id)
     if principal.role != "supervisor" or principal.ministry != approval.ministry:
         raise Forbidden(f"a supervisor of {approval.ministry} decides this request")
     if principal.user_id == approval.requested_by_id:
         raise Forbidden("four eyes: the person who asked cannot decide their own request")
     if approval.status != "pending":
         raise Conflict(f"the request is already {approval.status}")
-    return approval, case
+    return approval, loaded
 
 
 def _load(
     session: Session, context: AppContext, principal: Principal, approval_id: str
-) -> tuple[Approval, CaseFile]:
+) -> tuple[Approval, LoadedCase]:
     try:
         approval = session.get(Approval, uuid.UUID(approval_id))
     except ValueError:
         approval = None
     if approval is None:
         raise NotFound("approval not found")
-    case = readable(session, context, principal, str(approval.case_id))  # 404 unless visible
-    return approval, case
+    loaded = readable(session, context, principal, str(approval.case_id))  # 404 unless visible
+    return approval, loaded
 
 
 def _flush_or_conflict(session: Session) -> None:

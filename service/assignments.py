@@ -102,13 +102,15 @@ def end_on_handover(
     case: CaseFile,
     row: TransitionSpec,
     now: datetime,
-) -> None:
-    """Inside a transition, after its event: a case that changes hands or closes is unassigned."""
+) -> bool:
+    """Inside a transition, after its event: a case that changes hands or closes is unassigned.
+
+    Returns whether it was."""
     if case.assigned_to_id is None:
-        return
+        return False
     definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
     if definition.state(row.source).ministry == case.ministry and case.due_at is not None:
-        return
+        return False
     previous = repo.username_of(session, case.assigned_to_id)
     case.assigned_to_id, case.assigned_at = None, None
     append_case_event(
@@ -116,6 +118,7 @@ def end_on_handover(
         payload={"previous": previous, "reason": "closed" if case.due_at is None else "handed_over",
                  "to_ministry": case.ministry},
     )  # fmt: skip
+    return True
 
 
 def _open_case(

@@ -24,7 +24,7 @@ from service.presenters import REFERRAL_COLUMNS, present_case, present_event
 from service.principal import Principal
 from service.registry import DEFAULT_WORKFLOW
 from service.repositories import cases as repo
-from service.repositories.queues import username_of
+from service.repositories.cases import LoadedCase
 from workflows import Definition, StateSpec
 
 ADULT_AGE = 18
@@ -68,42 +68,37 @@ def read_case(
 def read_history(
     session: Session, context: AppContext, principal: Principal, case_id: str
 ) -> HistoryRead:
-    case = readable(session, context, principal, case_id)
+    case = readable(session, context, principal, case_id).case
     return HistoryRead(items=[present_event(e) for e in repo.history(session, case.id)])
 
 
-def readable(session: Session, context: AppContext, principal: Principal, case_id: str) -> CaseFile:
+def readable(
+    session: Session, context: AppContext, principal: Principal, case_id: str
+) -> LoadedCase:
     """The case if `principal` may see it; otherwise 404, whether or not it exists."""
-    case = repo.get_readable(session, principal, context.registry, case_id)
-    if case is None:
+    loaded = repo.load_readable(session, principal, context.registry, case_id)
+    if loaded is None:
         raise NotFound("case not found")
-    return case
+    return loaded
 
 
 def present(
     session: Session,
     context: AppContext,
     principal: Principal,
-    case: CaseFile,
+    loaded: LoadedCase,
     endpoint: str,
-    *,
-    victim: Victim | None = None,
-    handled: set[str] | None = None,
-    consent_recipients: set[str] | None = None,
 ) -> CaseRead:
     """The case as `principal` may see it; if that shows the identity, the look is recorded."""
+    case = loaded.case
     read = present_case(
         case,
-        victim or repo.victim_of(session, case.id),
+        loaded.victim,
         principal=principal,
         definition=context.registry.engine(case.workflow_name, case.workflow_version).definition,
-        handled=handled if handled is not None else repo.handled_by(session, case.id),
-        consent_recipients=(
-            consent_recipients
-            if consent_recipients is not None
-            else repo.active_consent_recipients(session, case.id)
-        ),
-        assignee=username_of(session, case.assigned_to_id),
+        handled=loaded.handled,
+        consent_recipients=loaded.consent_recipients,
+        assignee=loaded.assignee,
         cipher=context.cipher,
     )
     if read.victim.identity_visible:
@@ -177,10 +172,8 @@ def _register(
         },
     )  # fmt: skip
     session.flush()
-    read = present(
-        session, context, principal, case, endpoint, victim=victim, handled=handled,
-        consent_recipients=set(),
-    )  # fmt: skip
+    loaded = LoadedCase(case, victim, handled, set(), assignee=None, approval_pending=False)
+    read = present(session, context, principal, loaded, endpoint)
     return Answer(status_code=201, body=read.model_dump(mode="json"))
 
 

@@ -117,7 +117,7 @@ def _page(
     codec = CursorCodec(context.settings.keys.secret_key)
     after = codec.decode(scope, query.cursor) if query.cursor else None
     limit = min(query.limit, context.settings.queue_page_max)
-    rows = repo.page(session, principal, context.registry, criteria, after, limit + 1)
+    rows = repo.page(session, criteria, after, limit + 1)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = None
     if more:

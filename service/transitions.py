@@ -31,7 +31,7 @@ from service.events import append_case_event
 from service.idempotency import Answer, idempotent
 from service.models import Approval, CaseFile, CaseMinistry, Consent
 from service.principal import Principal
-from service.repositories import cases as repo
+from service.repositories.cases import LoadedCase
 from workflows import StateSpec, TransitionSpec
 
 
@@ -71,31 +71,28 @@ def _transition(
     request: TransitionRequest,
     endpoint: str,
 ) -> Answer:
-    case = readable(session, context, principal, case_id)
-    if case.version != request.expected_version:
+    loaded = readable(session, context, principal, case_id)
+    if loaded.case.version != request.expected_version:
         raise VersionConflict(
             f"expected_version is {request.expected_version} but the case is at version "
-            f"{case.version}; read it again"
+            f"{loaded.case.version}; read it again"
         )
     command = Command(
         request.trigger, request.payload, request.note, request.consent_override_reason
     )
-    row, dest, handled = check(session, context, principal, case, command)
+    row, dest = check(context, principal, loaded, command)
     if row.sensitive:
-        return approvals.request(session, context, principal, case, row, command, endpoint)
-    apply(session, context, principal, case, row, dest, handled, command)
-    read = present(session, context, principal, case, endpoint, handled=handled)
+        return approvals.request(session, context, principal, loaded, row, command, endpoint)
+    apply(session, context, principal, loaded, row, dest, command)
+    read = present(session, context, principal, loaded, endpoint)
     return Answer(status_code=200, body=read.model_dump(mode="json"))
 
 
 def check(
-    session: Session,
-    context: AppContext,
-    principal: Principal,
-    case: CaseFile,
-    command: Command,
-) -> tuple[TransitionSpec, StateSpec, set[str]]:
+    context: AppContext, principal: Principal, loaded: LoadedCase, command: Command
+) -> tuple[TransitionSpec, StateSpec]:
     """409 if the trigger does not leave the state, 403 if not the caller's, 422 if refused."""
+    case = loaded.case
     engine = context.registry.engine(case.workflow_name, case.workflow_version)
     try:
         row = engine.resolve(case.state, command.trigger)
@@ -106,13 +103,12 @@ def check(
             f"{principal.ministry or principal.role} may not fire {row.trigger!r} from "
             f"{row.source!r}; that belongs to {', '.join(row.ministries)}"
         )
-    handled = repo.handled_by(session, case.id)
     facts = workflows.CaseFacts(
         is_child=case.is_child,
         nationality=case.nationality,
         referring_ministry=case.referring_ministry,
-        ministries_involved=frozenset(handled),
-        consent_recipients=frozenset(repo.active_consent_recipients(session, case.id)),
+        ministries_involved=frozenset(loaded.handled),
+        consent_recipients=frozenset(loaded.consent_recipients),
         objects_to_country_notification=case.objects_to_country_notification,
     )
     try:
@@ -127,23 +123,25 @@ def check(
         raise PayloadInvalid(exc.errors) from exc
     except workflows.GuardRefused as exc:
         raise GuardRefused(exc.reason) from exc
-    return row, dest, handled
+    return row, dest
 
 
 def apply(
     session: Session,
     context: AppContext,
     actor: Principal,
-    case: CaseFile,
+    loaded: LoadedCase,
     row: TransitionSpec,
     dest: StateSpec,
-    handled: set[str],
     command: Command,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Move the case and write its one event; the flush is the compare-and-set on the row."""
-    now = context.clock()
-    _move(session, context, case, row, dest, command.payload, now, handled)
+    """Move the case and write its one event; the flush is the compare-and-set on the row.
+
+    `loaded` is kept true to the database (ministries, consents, assignee) for the answer.
+    """
+    case, now = loaded.case, context.clock()
+    _move(session, context, case, row, dest, command.payload, now, loaded.handled)
     payload = dict(command.payload)
     if command.consent_override_reason:
         payload["_consent_override_reason"] = command.consent_override_reason
@@ -152,20 +150,22 @@ def apply(
         session, case, actor=actor, at=now, kind="transition", trigger=row.trigger,
         from_state=row.source, to_state=row.dest, payload=payload, note=command.note,
     )  # fmt: skip
-    assignments.end_on_handover(session, context, actor, case, row, now)
+    if assignments.end_on_handover(session, context, actor, case, row, now):
+        loaded.assignee = None
     try:
         session.flush()
     except (StaleDataError, IntegrityError) as exc:
         raise VersionConflict(
             "the case changed while this transition was applied; read it again"
         ) from exc
-    _apply_consent(session, case, row, command.payload, now)
-    if row.dest != row.source:
+    _apply_consent(session, loaded, row, command.payload, now)
+    if row.dest != row.source and loaded.approval_pending:
         session.execute(
             update(Approval)
             .where(col(Approval.case_id) == case.id, col(Approval.status) == "pending")
             .values(status="superseded", decided_at=now)
         )
+        loaded.approval_pending = False
 
 
 def _move(
@@ -200,11 +200,17 @@ def _move(
 
 
 def _apply_consent(
-    session: Session, case: CaseFile, row: TransitionSpec, payload: dict[str, Any], now: datetime
+    session: Session,
+    loaded: LoadedCase,
+    row: TransitionSpec,
+    payload: dict[str, Any],
+    now: datetime,
 ) -> None:
     """Consent given or withdrawn is part of the transition: nothing is ever deleted."""
+    case = loaded.case
     if row.consent == "record":
         consent = payload["consent"]
+        loaded.consent_recipients |= set(consent["recipients"])
         session.add_all(
             Consent(
                 case_id=case.id,
@@ -217,6 +223,7 @@ def _apply_consent(
             for recipient in consent["recipients"]
         )
     elif row.consent == "withdraw":
+        loaded.consent_recipients = set()
         session.execute(
             update(Consent)
             .where(col(Consent.case_id) == case.id, col(Consent.withdrawn_at).is_(None))

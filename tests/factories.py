@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import threading
 from collections import deque
 from dataclasses import dataclass
 from functools import cache
@@ -12,6 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from service import transitions
 from service.accounts import open_session
 from service.context import AppContext
 from service.models import UserAccount, utcnow
@@ -304,6 +306,22 @@ def step_with_consent(
     ):
         case = step(client, actors, case, update, child=child)
     return step(client, actors, case, row, child=child)
+
+
+def race_after_reading(monkeypatch: Any, context: AppContext, clients: int) -> None:
+    """PostgreSQL: hold each transition between its read and its write until `clients` have
+    read, so that they all race on the compare-and-set. (SQLite queues writers before they read.)
+    """
+    if context.database.engine.dialect.name != "postgresql":
+        return
+    everyone_has_read = threading.Barrier(clients, timeout=10)
+    real_check = transitions.check
+
+    def check_after_everyone_read(*args: Any, **kwargs: Any) -> Any:
+        everyone_has_read.wait()
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(transitions, "check", check_after_everyone_read)
 
 
 def walk_to(

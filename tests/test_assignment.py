@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,8 +12,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.context import AppContext
-from service.repositories import cases as repo
-from tests.factories import Actors, User, fire, fire_approved, register
+from tests.factories import Actors, User, fire, fire_approved, race_after_reading, register
 
 CASES = "/api/v1/cases"
 
@@ -260,16 +258,7 @@ def test_concurrent_hand_overs_of_an_assigned_case_one_wins_the_others_409(
         worker = actors.worker("KEMENPPPA")
         case = register(client, actors.worker("KEMLU"))
         assert _claim(client, worker, case).status_code == 200
-        real_handled_by = repo.handled_by
-        postgres = context.database.engine.dialect.name == "postgresql"
-        everyone_has_read = threading.Barrier(CLIENTS, timeout=10)
-
-        def handled_by_after_everyone_read(*args: Any) -> set[str]:
-            if postgres:
-                everyone_has_read.wait()
-            return real_handled_by(*args)
-
-        monkeypatch.setattr(repo, "handled_by", handled_by_after_everyone_read)
+        race_after_reading(monkeypatch, context, CLIENTS)
         with ThreadPoolExecutor(CLIENTS) as pool:
             futures = [
                 pool.submit(fire, client, worker, case, "begin_screening", {})

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +15,7 @@ from service.app import create_app
 from service.context import AppContext
 from service.models import CaseEvent
 from service.repositories import cases as repo
-from tests.factories import Actors, fire, register
+from tests.factories import Actors, fire, race_after_reading, register
 
 CLIENTS = 16
 
@@ -30,18 +28,7 @@ def test_sixteen_concurrent_transitions_at_one_version_one_succeeds(
         actors = Actors(client, context)
         worker = actors.worker("KEMENPPPA")
         case = register(client, actors.worker("KEMLU"))
-        real_handled_by = repo.handled_by
-        # PostgreSQL: hold every request between its read and its write until all have read, so
-        # that all sixteen race on the compare-and-set. SQLite queues writers before they read.
-        postgres = context.database.engine.dialect.name == "postgresql"
-        everyone_has_read = threading.Barrier(CLIENTS, timeout=10)
-
-        def handled_by_after_everyone_read(*args: Any) -> set[str]:
-            if postgres:
-                everyone_has_read.wait()
-            return real_handled_by(*args)
-
-        monkeypatch.setattr(repo, "handled_by", handled_by_after_everyone_read)
+        race_after_reading(monkeypatch, context, CLIENTS)
         with ThreadPoolExecutor(CLIENTS) as pool:
             started = time.monotonic()
             futures = [

@@ -300,3 +300,49 @@ def test_child_and_foreign_intakes_show_in_filters_end_to_end(
     children = _ids(client, auditor, "KEMENPPPA", child=True)
     assert child["id"] in children and foreign["id"] not in children
     assert _ids(client, auditor, "KEMENPPPA", nationality="VN") == [foreign["id"]]
+
+
+def test_every_list_shows_only_cases_its_reader_may_open(
+    client: TestClient, actors: Actors, context: AppContext, session: Session
+) -> None:
+    """The lists do not repeat the visibility predicate; this is what lets them not."""
+    from sqlalchemy import update
+
+    from service.models import CaseFile
+    from tests.factories import walk_to
+    from workflows import SlaLevel
+
+    engine = context.registry.latest("nrm-indonesia")
+    assert engine is not None
+    states = ["referred", "screening", "screening_abroad", "sheltered", "repatriation_national_leg"]
+    made = [walk_to(client, actors, engine.definition, state) for state in states]
+    assert (
+        client.post(
+            f"/api/v1/cases/{made[0]['id']}/claim", headers=actors.worker("KEMENPPPA").headers
+        ).status_code
+        == 200
+    )
+    for case, level in ((made[1], SlaLevel.BREACHED), (made[2], SlaLevel.ESCALATED)):
+        session.execute(
+            update(CaseFile)
+            .where(CaseFile.id == uuid.UUID(case["id"]))
+            .values(sla_level=int(level))
+        )  # type: ignore[arg-type]
+    session.commit()
+    readers = [actors.auditor(), actors.worker("GUGUS_TUGAS"), actors.supervisor("GUGUS_TUGAS")]
+    for ministry in ("KEMENPPPA", "PEMDA", "KEMLU", "KEMENSOS", "POLRI", "KP2MI"):
+        readers += [actors.worker(ministry), actors.supervisor(ministry)]
+    listed = 0
+    for reader in readers:
+        paths = ["/api/v1/me/cases", "/api/v1/escalations"]
+        if reader.ministry:
+            paths += [f"{QUEUE}/{reader.ministry}", f"{QUEUE}/{reader.ministry}/watching"]
+        for path in paths:
+            response = client.get(path, headers=reader.headers)
+            if response.status_code == 403:
+                continue
+            for item in response.json()["items"]:
+                listed += 1
+                opened = client.get(f"/api/v1/cases/{item['id']}", headers=reader.headers)
+                assert opened.status_code == 200, (reader.username, path, item["state"])
+    assert listed > 10  # the lists were not empty: the check had something to check

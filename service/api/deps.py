@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -21,7 +21,8 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    """`async`, like every dependency that does no I/O: no thread-pool hop for nothing."""
     context: AppContext = request.app.state.context
     return context
 
@@ -29,7 +30,7 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def token_claims(
+async def token_claims(
     context: ContextDep, token: Annotated[str | None, Depends(_bearer)]
 ) -> TokenClaims:
     if not token:
@@ -54,8 +55,8 @@ def current_principal(session: SessionDep, claims: ClaimsDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def require_role(*roles: str) -> Callable[[Principal], Principal]:
-    def check(principal: PrincipalDep) -> Principal:
+def require_role(*roles: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}")
         return principal
@@ -63,7 +64,7 @@ def require_role(*roles: str) -> Callable[[Principal], Principal]:
     return check
 
 
-def endpoint(request: Request) -> str:
+async def endpoint(request: Request) -> str:
     """The route as a template ("GET /api/v1/cases/{case_id}"): never the ids themselves."""
     route = request.scope.get("route")
     return f"{request.method} {getattr(route, 'path', request.url.path)}"

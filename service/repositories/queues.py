@@ -1,9 +1,12 @@
 """Queries of the work lists: ministry queues, watch lists, escalations, "my cases", the sweep.
 
-Every list is a keyset page over open cases (`due_at IS NOT NULL`) ordered by (`due_at`, `id`),
-read through the one visibility predicate; each matches an index of `case_file` (see the
-model). The sweep's candidates come from `ix_case_file_sla_next`: only cases with something
-due are read, however many cases are open.
+Every list is a keyset page over open cases (`due_at IS NOT NULL`) ordered by (`due_at`, `id`);
+each matches an index of `case_file` (see the model). A list's criteria (led by the caller's
+ministry, supported by it, escalated to it, assigned to the caller, or an auditor's) select only
+cases that `visibility` lets the caller read — `tests/test_queues.py` holds this — so the lists
+do not repeat that predicate: OR-ed with their own criteria it blinds PostgreSQL's estimates and
+turned a deep page into a scan and a sort. The sweep's candidates come from
+`ix_case_file_sla_next`: only cases with something due are read, however many cases are open.
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ from schemas.queue import QueueQuery
 from service.cursor import Position
 from service.models import CaseFile, UserAccount
 from service.principal import Principal
-from service.registry import Registry
-from service.repositories.cases import visibility
 from workflows import SlaLevel
 
 Row = tuple[CaseFile, str | None]
@@ -28,8 +29,6 @@ Row = tuple[CaseFile, str | None]
 
 def page(
     session: Session,
-    principal: Principal,
-    registry: Registry,
     criteria: Sequence[ColumnElement[bool]],
     after: Position | None,
     limit: int,
@@ -39,7 +38,7 @@ def page(
     statement = (
         select(CaseFile, UserAccount.username)
         .outerjoin(UserAccount, col(UserAccount.id) == col(CaseFile.assigned_to_id))
-        .where(due_at.is_not(None), visibility(principal, registry), *criteria)
+        .where(due_at.is_not(None), *criteria)
         .order_by(due_at, case_id)
         .limit(limit)
     )
