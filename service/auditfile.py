@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from service.chain import HASHED_FIELDS, format_instant
+from service.chain import HASHED_FIELDS, canonical_json, format_instant, parse_json
 from service.seal import FORMAT as CHECKPOINT_FORMAT
 from service.seal import SIGNED_FIELDS, is_hex64
 from service.verifier import Broken, Record, Verdict, Verifier
@@ -36,7 +36,7 @@ _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 
 def line(record: Mapping[str, Any]) -> str:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return canonical_json(record).decode() + "\n"
 
 
 def event_record(row: Record) -> dict[str, Any]:
@@ -137,7 +137,7 @@ class _Reader:
         self.ended_cleanly = raw.endswith(b"\n")
         try:
             text = raw.decode("utf-8")
-            record = json.loads(text)
+            record = parse_json(text)
         except ValueError:
             self.bad(number, "not a line of UTF-8 JSON")
             return

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 GENESIS = "0" * 64
 HASHED_FIELDS = (
     "actor", "actor_id", "actor_role", "at", "case_id", "from_state", "kind", "ministry", "note",
@@ -33,13 +35,48 @@ def format_instant(at: datetime) -> str:
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
+def canonical_json(value: Any) -> bytes:
+    """`json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` in UTF-8.
+
+    orjson writes the same bytes for strings, integers, booleans, null, lists and objects, ten
+    times faster; floats (which orjson writes differently, e.g. 1e16) and integers beyond 64
+    bits go through the standard library, so the output is always the documented one.
+    """
+    if not _has_float(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass  # an integer beyond 64 bits
+    return _encode(value).encode()
+
+
+def parse_json(text: str | bytes) -> Any:
+    """`json.loads`, faster. orjson reads an integer beyond 64 bits as a float, and refuses what
+    the standard library accepts (NaN): any float, or a refusal, is read again by `json`."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+    return json.loads(text) if _has_float(value) else value
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
+
+
 def canonical(fields: Mapping[str, Any]) -> bytes:
     body = {name: fields[name] for name in HASHED_FIELDS}
     if isinstance(body["at"], datetime):
         body["at"] = format_instant(body["at"])
     if body["case_id"] is not None:
         body["case_id"] = str(body["case_id"])
-    return _encode(body).encode()
+    return canonical_json(body)
 
 
 def event_hash(fields: Mapping[str, Any]) -> str:

@@ -6,7 +6,6 @@ server-side cursor, so verifying or exporting a log of any length holds one batc
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from sqlmodel import Session, col
 
 from service import seal
 from service.auditfile import head_record
+from service.chain import parse_json
 from service.models import AuditCheckpoint, AuditStream, CaseEvent, CaseFile
 
 BATCH = 5000
@@ -112,7 +112,7 @@ def _as_text(postgres: bool) -> Callable[[Any], Any]:
 
 def _json(text: Any) -> Any:
     try:
-        return json.loads(text)
+        return parse_json(text)
     except (TypeError, ValueError):
         return text
 
