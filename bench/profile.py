@@ -1,0 +1,96 @@
+"""A py-spy profile of one worker under load, reduced to where its CPU goes.
+
+py-spy samples the worker from outside (no change to the service, no restart); `--nonblocking`
+does not pause it to read its stacks, and `--gil` keeps only the thread holding the GIL: the
+Python CPU time, not threads waiting on the database or for work. The samples come as
+collapsed stacks ("frame;frame;... count"), which `summarize` reduces to the functions that
+run (self time), the functions under which the time is spent (inclusive, once per stack), and
+the packages that run.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+_FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
+_PACKAGE = re.compile(r"(?:site|dist)-packages/(?P<package>[A-Za-z0-9_]+)")
+
+
+@dataclass(frozen=True)
+class Profile:
+    samples: int
+    self_time: list[tuple[str, float]]  # (function, share of samples)
+    inclusive: list[tuple[str, float]]
+    packages: list[tuple[str, float]]
+
+
+def py_spy() -> str | None:
+    local = Path(sys.executable).with_name("py-spy")
+    return str(local) if local.exists() else shutil.which("py-spy")
+
+
+def record(pid: int, seconds: int, output: Path) -> str:
+    """Sample `pid` for `seconds` into `output` (collapsed stacks); returns the command run."""
+    tool = py_spy()
+    if tool is None:
+        raise FileNotFoundError("py-spy is not installed (make install brings it)")
+    argv = [tool, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
+            "--gil", "--format", "raw", "--nonblocking", "--output", str(output)]  # fmt: skip
+    subprocess.run(argv, check=True, capture_output=True, timeout=seconds + 30)
+    return " ".join(argv)
+
+
+def function_of(frame: str) -> str:
+    """`name (file:line)` as `name (file)`, the file shortened to its package path."""
+    match = _FRAME.match(frame.strip())
+    if match is None:
+        return frame.strip()
+    return f"{match['name']} ({_short(match['file'])})"
+
+
+def package_of(frame: str) -> str:
+    """The top-level package of a frame's file (py-spy names files from their import root)."""
+    match = _FRAME.match(frame.strip())
+    path = _short(match["file"]) if match else frame
+    if "/" not in path or path.startswith("<"):
+        return "python (stdlib)"
+    return path.split("/", 1)[0]
+
+
+def summarize(collapsed: str, top: int = 15) -> Profile:
+    self_time: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.splitlines():
+        stack, _, count_text = line.rstrip().rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [f for f in stack.split(";") if _FRAME.match(f.strip())]
+        if not frames:
+            continue
+        total += count
+        self_time[function_of(frames[-1])] += count
+        packages[package_of(frames[-1])] += count
+        for function in {function_of(f) for f in frames}:
+            inclusive[function] += count
+
+    def shares(counter: Counter[str]) -> list[tuple[str, float]]:
+        return [(name, n / total) for name, n in counter.most_common(top)] if total else []
+
+    return Profile(total, shares(self_time), shares(inclusive), shares(packages))
+
+
+def _short(path: str) -> str:
+    """A file as imported (`sqlalchemy/orm/session.py`), whether py-spy gave it so or in full."""
+    found = _PACKAGE.search(path)
+    if found:
+        return path[found.start("package") :]
+    return path
