@@ -7,6 +7,8 @@ work the sweep benchmark measures, and its checkpoint job would race the bulk lo
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import event
 
-from bench import wrk
+from bench import profile, wrk
 from bench.audit_verify import seal_all
 from bench.bulk import Loader
 from bench.server import Server
@@ -58,6 +60,8 @@ class Dataset:
     verify: Timed | None = None
     sweep_idle: Timed | None = None
     sweep_due: Timed | None = None
+    verify_profile: profile.Profile | None = None
+    verify_profile_command: str = ""
 
 
 def case_count(url: str) -> int:
@@ -178,15 +182,24 @@ def _queue_reader(context: AppContext) -> Principal:
     return Principal(int(row[0]), "bench.kemenpppa", "case_worker", MINISTRY)
 
 
-def seal_and_verify(context: AppContext, found: Dataset) -> None:
+def seal_and_verify(context: AppContext, found: Dataset, out: Path) -> None:
     print("  sealing checkpoints", flush=True)
     started = time.perf_counter()
     made = seal_all(context)
     found.seal = Timed(time.perf_counter() - started, f"{made} checkpoints", made)
     print("  audit verify", flush=True)
-    started = time.perf_counter()
-    verdict = audit.verify(context)
-    seconds = time.perf_counter() - started
+    output = out / "profile-verify.txt"
+    try:
+        with profile.sampling(os.getpid(), output) as command:
+            started = time.perf_counter()
+            verdict = audit.verify(context)
+            seconds = time.perf_counter() - started
+        found.verify_profile = profile.summarize(output.read_text())
+        found.verify_profile_command = command
+    except (OSError, subprocess.SubprocessError):  # no py-spy: time it alone
+        started = time.perf_counter()
+        verdict = audit.verify(context)
+        seconds = time.perf_counter() - started
     detail = (f"ok={verdict.ok}, {verdict.events_checked} events, {verdict.streams_checked} "
               f"streams, {verdict.checkpoints_checked} checkpoints")  # fmt: skip
     if not verdict.ok:

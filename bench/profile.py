@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +67,7 @@ def package_of(frame: str) -> str:
     return path.split("/", 1)[0]
 
 
-def summarize(collapsed: str, top: int = 15) -> Profile:
+def summarize(collapsed: str, top: int = 20) -> Profile:
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     packages: Counter[str] = Counter()
@@ -80,7 +84,8 @@ def summarize(collapsed: str, top: int = 15) -> Profile:
         self_time[function_of(frames[-1])] += count
         packages[package_of(frames[-1])] += count
         for function in {function_of(f) for f in frames}:
-            inclusive[function] += count
+            if not function.endswith("(threading.py)"):  # every worker thread's bottom frames
+                inclusive[function] += count
 
     def shares(counter: Counter[str]) -> list[tuple[str, float]]:
         return [(name, n / total) for name, n in counter.most_common(top)] if total else []
@@ -94,3 +99,28 @@ def _short(path: str) -> str:
     if found:
         return path[found.start("package") :]
     return path
+
+
+@contextmanager
+def sampling(pid: int, output: Path) -> Iterator[str]:
+    """py-spy on `pid` (this process, say) for as long as the block runs; yields the command.
+
+    py-spy runs in a process of its own and reads the target's memory without pausing it; it
+    takes CPU on the other core meanwhile (reported beside the figure it accompanies).
+    """
+    tool = py_spy()
+    if tool is None:
+        raise FileNotFoundError("py-spy is not installed (make install brings it)")
+    argv = [tool, "record", "--pid", str(pid), "--rate", "100", "--gil", "--format", "raw",
+            "--nonblocking", "--output", str(output)]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)  # attached before the work starts
+        yield " ".join(argv)
+    finally:
+        process.send_signal(signal.SIGINT)  # py-spy writes its output and exits
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -11,6 +11,7 @@ measure the GIL, not the database. The events are valid: `nrm audit verify` acce
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import signal
 import sqlite3
@@ -90,7 +91,7 @@ def percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
     return ordered[rank - 1]
 
 

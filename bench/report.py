@@ -32,6 +32,7 @@ class Facts:
     started_at: datetime
     argv: list[str]
     workers: int
+    sqlite_workers: int = 1
     postgres: dict[str, str] = field(default_factory=dict)
     wall_seconds: float = 0.0
     load_at_start: str = field(default_factory=procfs.load_average)
@@ -50,7 +51,7 @@ def render(facts: Facts, pg: Throughput, data: Dataset, sqlite: Throughput | Non
     parts = [
         _header(facts), _targets(targets(pg, data)), _transitions(pg, sqlite),
         _intake(pg, sqlite), _queues(data), _at_size(data), _memory(pg, sqlite),
-        _profile(pg), _method(facts, pg, data),
+        _profile(pg, data), _method(facts, pg, data),
     ]  # fmt: skip
     text = "\n".join(parts)
     kept = _kept_notes(previous)
@@ -304,26 +305,40 @@ def _memory(pg: Throughput, sqlite: Throughput | None) -> str:
     return text
 
 
-def _profile(pg: Throughput) -> str:
-    if pg.profile is None:
-        return f"## Profile\n\nNo profile: {pg.profile_error or 'not asked for'}.\n"
-    p: Profile = pg.profile
-    return f"""## Profile: one PostgreSQL worker under 16 clients of transitions
+def _profile(pg: Throughput, data: Dataset) -> str:
+    worker = _profile_section(
+        "one PostgreSQL worker under 16 clients of transitions",
+        pg.profile_command, pg.profile, pg.profile_error or "not asked for",
+        "of the busiest worker, in a load run of its own",
+    )  # fmt: skip
+    verify = _profile_section(
+        "audit verify (the measured run above)", data.verify_profile_command,
+        data.verify_profile, "py-spy not installed", "of the harness process while it verified",
+    )  # fmt: skip
+    return worker + "\n" + verify
 
-`{pg.profile_command}` ({p.samples} samples of the busiest worker; idle threads not sampled, so
-shares are of the worker's CPU time).
 
-Where the time is spent (leaf frames, by package):
+def _profile_section(
+    title: str, command: str, found: Profile | None, missing: str, whose: str
+) -> str:
+    if found is None:
+        return f"## Profile: {title}\n\nNo profile: {missing}.\n"
+    return f"""## Profile: {title}
 
-{_shares(p.packages)}
+`{command}` ({found.samples} samples {whose}; only the thread holding the GIL is sampled, so
+shares are of Python CPU time, not of time waiting on the database).
+
+Leaf frames by package:
+
+{_shares(found.packages)}
 
 Inclusive (the function is on the stack):
 
-{_shares(p.inclusive)}
+{_shares(found.inclusive)}
 
 Self time (the function itself runs):
 
-{_shares(p.self_time)}
+{_shares(found.self_time)}
 """
 
 
@@ -343,6 +358,10 @@ def _method(facts: Facts, pg: Throughput, data: Dataset) -> str:
   on for the throughput runs (the checkpoint job seals every 1,000 events while they run, as it
   would in production), and `NRM_RUN_JOBS=false` for section 2 and 3 (the periodic sweep would
   do the work the sweep benchmark measures, and the checkpoint job would race the bulk loader).
+- SQLite: `nrm serve --workers {facts.sqlite_workers}` (embedded mode, as `make run` serves
+  it). SQLite takes one writer at a time, and a process that finds the database locked sleeps
+  in its busy handler: with several worker processes the tail grows to seconds (2 workers, 16
+  clients: p90 1.1 s, p99 2.4 s in a trial run) without more throughput.
 - Load generator: wrk 4.1 (C, epoll), one thread per connection so that each connection's Lua
   state carries its case's version; p95 from the Lua `done()` callback. It is not pinned: on 2
   cores, pinning it would take a whole core from the server; its CPU is in the "wrk" column.

@@ -37,28 +37,34 @@ from service.context import AppContext, bootstrap
 
 HERE = Path(__file__).parent
 DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/postgres"
-# 2 cores: two workers keep both cores busy with Python while one waits on the database; more
-# only add context switches and memory (see RESULTS.md, "Why this many workers").
-DEFAULT_WORKERS = 2
+# 2 cores, 4 workers (as compose.yaml runs it): a worker is one GIL, so it needs at least one
+# per core; and uvicorn's workers share one listening socket without balancing wrk's long-lived
+# connections, so with only 2 one worker often holds most of them while the other core idles.
+DEFAULT_WORKERS = 4
+FULL = {"seconds": 15, "queue_seconds": 4, "profile_seconds": 10, "sizes": "10000,100000,1000000"}
+QUICK = {"seconds": 4, "queue_seconds": 2, "profile_seconds": 3, "sizes": "10000,20000"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server (SQLAlchemy URL)")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
-    parser.add_argument("--seconds", type=float, default=15, help="per load run")
-    parser.add_argument("--queue-seconds", type=float, default=4, help="per queue page")
-    parser.add_argument("--profile-seconds", type=int, default=10, help="0: no profile")
-    parser.add_argument("--sizes", default="10000,100000,1000000", help="case counts")
+    parser.add_argument("--sqlite-workers", type=int, default=1,
+                        help="SQLite takes one writer at a time: see RESULTS.md")  # fmt: skip
+    parser.add_argument("--seconds", type=float, help="per load run (default 15)")
+    parser.add_argument("--queue-seconds", type=float, help="per queue page (default 4)")
+    parser.add_argument("--profile-seconds", type=int, help="0: no profile (default 10)")
+    parser.add_argument("--sizes", help="case counts (default 10000,100000,1000000)")
     parser.add_argument("--clients", default="16,32")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 4 s loads, 10k and 20k cases")  # fmt: skip
     parser.add_argument("--output", type=Path, help="default bench/RESULTS.md (bench/out/ quick)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.seconds, args.queue_seconds, args.profile_seconds = 4, 2, 3
-        args.sizes = "10000,20000"
+    defaults = QUICK if args.quick else FULL
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.output is None:
         args.output = HERE / ("out/RESULTS-quick.md" if args.quick else "RESULTS.md")
     return args
@@ -74,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     out = HERE / "out"
     out.mkdir(exist_ok=True)
     started = time.perf_counter()
-    facts = report.Facts(started_at=datetime.now(UTC), argv=sys.argv, workers=args.workers)
+    facts = report.Facts(started_at=datetime.now(UTC), argv=sys.argv, workers=args.workers,
+                         sqlite_workers=args.sqlite_workers)  # fmt: skip
     plan = throughput.Plan(
         clients=tuple(int(c) for c in args.clients.split(",")),
         seconds=args.seconds,
@@ -99,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         sqlite = None
         if not args.no_sqlite:
             print("SQLite: throughput", flush=True)
-            sqlite = _sqlite(stack, keys, args.workers, plan, out)
+            sqlite = _sqlite(stack, keys, args.sqlite_workers, plan, out)
     facts.wall_seconds = time.perf_counter() - started
     args.output.write_text(report.render(facts, pg, data, sqlite, previous=args.output))
     print(f"wrote {args.output} in {facts.wall_seconds:.0f} s", flush=True)
@@ -124,7 +131,7 @@ def _at_size(
         dataset.grow_and_measure(server, loader, context, sizes, args.queue_seconds, out, found)
     finally:
         server.stop()
-    dataset.seal_and_verify(context, found)
+    dataset.seal_and_verify(context, found, out)
     dataset.sweeps(context, libpq, found)
     return found
 
