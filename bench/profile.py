@@ -1,8 +1,11 @@
 """A py-spy profile of one worker under load, reduced to where its CPU goes.
 
-py-spy samples the worker from outside (no change to the service, no restart); `--nonblocking`
-does not pause it to read its stacks, and `--gil` keeps only the thread holding the GIL: the
-Python CPU time, not threads waiting on the database or for work. The samples come as
+py-spy samples a process from outside (no change to the service, no restart); `--gil` keeps
+only the thread holding the GIL: Python CPU time, not threads waiting on the database or for
+work (py-spy's own idle detection does not work on this machine: without `--gil`, threads
+blocked in `Condition.wait` show as busy). A worker is paused for each sample, which keeps its
+stacks exact (its profile is a load run of its own); verify is sampled `--nonblocking`, as its
+figure is measured at the same time. The samples come as
 collapsed stacks ("frame;frame;... count"), which `summarize` reduces to the functions that
 run (self time), the functions under which the time is spent (inclusive, once per stack), and
 the packages that run.
@@ -19,11 +22,26 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 _PACKAGE = re.compile(r"(?:site|dist)-packages/(?P<package>[A-Za-z0-9_]+)")
+
+
+# Stages of a request in a uvicorn worker, by the frames on its stack (the first rule that
+# matches names the stage). Sync endpoints and sync dependencies each run in anyio's thread pool.
+STAGES = (
+    ("request in the pool thread: sync dependencies (session, token, principal...)",
+     ("WorkerThread.run", "(service/api/deps.py")),
+    ("request in the pool thread: the endpoint (use case, ORM, driver)",
+     ("WorkerThread.run", "(service/api/")),
+    ("pool thread: hand-over machinery", ("WorkerThread.run",)),
+    ("event loop: FastAPI solving dependencies", ("solve_dependencies",)),
+    ("event loop: handing work to the thread pool", ("run_sync_in_worker_thread",)),
+    ("event loop: ASGI app (middlewares, routing, response)", ("run_asgi",)),
+    ("event loop: the rest (uvicorn protocol, the loop itself)", ()),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,7 @@ class Profile:
     self_time: list[tuple[str, float]]  # (function, share of samples)
     inclusive: list[tuple[str, float]]
     packages: list[tuple[str, float]]
+    stages: list[tuple[str, float]] = field(default_factory=list)
 
 
 def py_spy() -> str | None:
@@ -45,7 +64,7 @@ def record(pid: int, seconds: int, output: Path) -> str:
     if tool is None:
         raise FileNotFoundError("py-spy is not installed (make install brings it)")
     argv = [tool, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
-            "--gil", "--format", "raw", "--nonblocking", "--output", str(output)]  # fmt: skip
+            "--gil", "--format", "raw", "--output", str(output)]  # fmt: skip
     subprocess.run(argv, check=True, capture_output=True, timeout=seconds + 30)
     return " ".join(argv)
 
@@ -71,6 +90,7 @@ def summarize(collapsed: str, top: int = 20) -> Profile:
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     packages: Counter[str] = Counter()
+    stages: Counter[str] = Counter()
     total = 0
     for line in collapsed.splitlines():
         stack, _, count_text = line.rstrip().rpartition(" ")
@@ -81,6 +101,7 @@ def summarize(collapsed: str, top: int = 20) -> Profile:
         if not frames:
             continue
         total += count
+        stages[stage_of(stack)] += count
         self_time[function_of(frames[-1])] += count
         packages[package_of(frames[-1])] += count
         for function in {function_of(f) for f in frames}:
@@ -90,7 +111,15 @@ def summarize(collapsed: str, top: int = 20) -> Profile:
     def shares(counter: Counter[str]) -> list[tuple[str, float]]:
         return [(name, n / total) for name, n in counter.most_common(top)] if total else []
 
-    return Profile(total, shares(self_time), shares(inclusive), shares(packages))
+    found_stages = shares(stages) if "WorkerThread.run" in collapsed else []
+    return Profile(total, shares(self_time), shares(inclusive), shares(packages), found_stages)
+
+
+def stage_of(stack: str) -> str:
+    for name, needles in STAGES:
+        if all(needle in stack for needle in needles):
+            return name
+    return STAGES[-1][0]
 
 
 def _short(path: str) -> str:

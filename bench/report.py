@@ -325,10 +325,12 @@ def _profile_section(
         return f"## Profile: {title}\n\nNo profile: {missing}.\n"
     return f"""## Profile: {title}
 
-`{command}` ({found.samples} samples {whose}; only the thread holding the GIL is sampled, so
-shares are of Python CPU time, not of time waiting on the database).
+`{command}`
 
-Leaf frames by package:
+{found.samples} samples {whose}; only the thread holding the GIL is sampled, so shares are of
+Python CPU time, not of time waiting on the database.
+
+{_stages(found)}Leaf frames by package:
 
 {_shares(found.packages)}
 
@@ -340,6 +342,12 @@ Self time (the function itself runs):
 
 {_shares(found.self_time)}
 """
+
+
+def _stages(found: Profile) -> str:
+    if not found.stages:
+        return ""
+    return f"Stages of a request (by the frames on the stack):\n\n{_shares(found.stages)}\n\n"
 
 
 def _shares(rows: list[tuple[str, float]]) -> str:

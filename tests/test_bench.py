@@ -70,3 +70,18 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 95) == 95.0
     assert percentile(values, 99) == 99.0
     assert percentile([], 99) == 0.0
+
+
+def test_profile_stages_tell_the_pool_thread_from_the_event_loop() -> None:
+    collapsed = (
+        "WorkerThread.run (anyio/_backends/_asyncio.py:1);"
+        "fire_transition (service/api/cases.py:74) 3\n"
+        "WorkerThread.run (anyio/_backends/_asyncio.py:1);"
+        "current_principal (service/api/deps.py:50) 1\n"
+        "Runner.run (asyncio/runners.py:118);"
+        "solve_dependencies (fastapi/dependencies/utils.py:1) 1\n"
+    )
+    stages = dict(profile.summarize(collapsed).stages)
+    assert stages[profile.STAGES[0][0]] == 0.2  # sync dependencies
+    assert stages[profile.STAGES[1][0]] == 0.6  # the endpoint
+    assert stages["event loop: FastAPI solving dependencies"] == 0.2
