@@ -37,8 +37,9 @@ STAGES = (
     ("request in the pool thread: the endpoint (use case, ORM, driver)",
      ("WorkerThread.run", "(service/api/")),
     ("pool thread: hand-over machinery", ("WorkerThread.run",)),
-    ("event loop: FastAPI solving dependencies", ("solve_dependencies",)),
-    ("event loop: handing work to the thread pool", ("run_sync_in_worker_thread",)),
+    ("event loop: FastAPI solving dependencies (and handing sync ones to the pool)",
+     ("solve_dependencies",)),
+    ("event loop: handing the endpoint to the thread pool", ("run_sync_in_worker_thread",)),
     ("event loop: ASGI app (middlewares, routing, response)", ("run_asgi",)),
     ("event loop: the rest (uvicorn protocol, the loop itself)", ()),
 )  # fmt: skip

@@ -41,7 +41,7 @@ DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/postgres"
 # per core; and uvicorn's workers share one listening socket without balancing wrk's long-lived
 # connections, so with only 2 one worker often holds most of them while the other core idles.
 DEFAULT_WORKERS = 4
-FULL = {"seconds": 15, "queue_seconds": 4, "profile_seconds": 10, "sizes": "10000,100000,1000000"}
+FULL = {"seconds": 10, "queue_seconds": 4, "profile_seconds": 8, "sizes": "10000,100000,1000000"}
 QUICK = {"seconds": 4, "queue_seconds": 2, "profile_seconds": 3, "sizes": "10000,20000"}
 
 
@@ -51,9 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--sqlite-workers", type=int, default=1,
                         help="SQLite takes one writer at a time: see RESULTS.md")  # fmt: skip
-    parser.add_argument("--seconds", type=float, help="per load run (default 15)")
+    parser.add_argument("--seconds", type=float, help="per load run (default 10)")
     parser.add_argument("--queue-seconds", type=float, help="per queue page (default 4)")
-    parser.add_argument("--profile-seconds", type=int, help="0: no profile (default 10)")
+    parser.add_argument("--profile-seconds", type=int, help="0: no profile (default 8)")
     parser.add_argument("--sizes", help="case counts (default 10000,100000,1000000)")
     parser.add_argument("--clients", default="16,32")
     parser.add_argument("--no-sqlite", action="store_true")
@@ -99,14 +99,14 @@ def main(argv: list[str] | None = None) -> None:
         print("PostgreSQL: throughput", flush=True)
         pg = throughput.run(Server(env, args.workers, out / "server-postgresql.log"),
                             "postgresql", libpq, plan)  # fmt: skip
+        sqlite = None
+        if not args.no_sqlite:  # before the bulk load: its autovacuum would share the machine
+            print("SQLite: throughput", flush=True)
+            sqlite = _sqlite(stack, keys, args.sqlite_workers, plan, out)
         print("PostgreSQL: at size", flush=True)
         context = bootstrap(_settings(url, keys))
         stack.callback(context.database.engine.dispose)
         data = _at_size(args, env, libpq, context, out)
-        sqlite = None
-        if not args.no_sqlite:
-            print("SQLite: throughput", flush=True)
-            sqlite = _sqlite(stack, keys, args.sqlite_workers, plan, out)
     facts.wall_seconds = time.perf_counter() - started
     args.output.write_text(report.render(facts, pg, data, sqlite, previous=args.output))
     print(f"wrote {args.output} in {facts.wall_seconds:.0f} s", flush=True)
