@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import random
+import signal
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ class Loader:
         if count >= BATCH and processes > 1:
             context = multiprocessing.get_context("fork")
             shares = [count // processes + (n < count % processes) for n in range(processes)]
-            loaders = [context.Process(target=self._copy, args=(share, n), daemon=True)
+            loaders = [context.Process(target=self._copy, args=(share, n, True), daemon=True)
                        for n, share in enumerate(shares)]  # fmt: skip
             try:
                 for loader in loaders:
@@ -91,7 +92,10 @@ class Loader:
             # visibility map and hint bits set now, not by autovacuum or the first reader
             db.execute("VACUUM (ANALYZE) case_file, case_event")
 
-    def _copy(self, count: int, loader: int) -> None:
+    def _copy(self, count: int, loader: int, forked: bool = False) -> None:
+        if forked:  # end on a signal: not the parent's handlers
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, signal.SIG_DFL)
         self._random = random.Random(self.seed * 1000 + loader)
         with psycopg.connect(self.url) as db:
             for start in range(0, count, BATCH):

@@ -163,7 +163,8 @@ def _client(
     release: Any,
     out: Connection,
 ) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: just end
+    for signum in (signal.SIGTERM, signal.SIGINT):  # not the parent's handlers: just end
+        signal.signal(signum, signal.SIG_DFL)
     backend = _Backend(target)
     version, count, head, legal = backend.head(case_id)
     legal = {**legal, TRIGGER: PAYLOAD}

@@ -77,6 +77,7 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored (nohup, &)
     out = HERE / "out"
     out.mkdir(exist_ok=True)
     started = time.perf_counter()
