@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
+OWN_CODE = ("service/", "workflows/", "schemas/")
 _PACKAGE = re.compile(r"(?:site|dist)-packages/(?P<package>[A-Za-z0-9_]+)")
 
 
@@ -106,7 +107,7 @@ def summarize(collapsed: str, top: int = 20) -> Profile:
         self_time[function_of(frames[-1])] += count
         packages[package_of(frames[-1])] += count
         for function in {function_of(f) for f in frames}:
-            if not function.endswith("(threading.py)"):  # every worker thread's bottom frames
+            if function.split(" (", 1)[-1].startswith(OWN_CODE):  # the frames one can change
                 inclusive[function] += count
 
     def shares(counter: Counter[str]) -> list[tuple[str, float]]:

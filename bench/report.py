@@ -334,7 +334,7 @@ Python CPU time, not of time waiting on the database.
 
 {_shares(found.packages)}
 
-Inclusive (the function is on the stack):
+The project's functions (service, workflows, schemas) by inclusive time (on the stack):
 
 {_shares(found.inclusive)}
 
@@ -357,9 +357,10 @@ def _shares(rows: list[tuple[str, float]]) -> str:
 def _method(facts: Facts, pg: Throughput, data: Dataset) -> str:
     wrk_commands = sorted({run.command for run in _runs(pg)})
     commands = "\n".join(f"    {c}" for c in [pg.server_command, *wrk_commands, data.queue_command])
+    run = " ".join(["python -m bench.run", *facts.argv[1:]])
     return f"""## How this was measured
 
-    {" ".join(facts.argv)}
+    {run}
 {commands}
 
 - Server: `nrm serve --workers {facts.workers}` (uvicorn, as in production) with periodic jobs
@@ -367,9 +368,10 @@ def _method(facts: Facts, pg: Throughput, data: Dataset) -> str:
   would in production), and `NRM_RUN_JOBS=false` for section 2 and 3 (the periodic sweep would
   do the work the sweep benchmark measures, and the checkpoint job would race the bulk loader).
 - SQLite: `nrm serve --workers {facts.sqlite_workers}` (embedded mode, as `make run` serves
-  it). SQLite takes one writer at a time, and a process that finds the database locked sleeps
-  in its busy handler: with several worker processes the tail grows to seconds (2 workers, 16
-  clients: p90 1.1 s, p99 2.4 s in a trial run) without more throughput.
+  it). SQLite takes one writer at a time; a connection that finds the database locked sleeps
+  in SQLite's busy handler and polls again, so the pool's threads (and, with more workers,
+  processes) queue unfairly: the tail is seconds with 1 worker as with 2 (a trial run with 2
+  workers, 16 clients: p90 1.1 s, p99 2.4 s), for no more throughput.
 - Load generator: wrk 4.1 (C, epoll), one thread per connection so that each connection's Lua
   state carries its case's version; p95 from the Lua `done()` callback. It is not pinned: on 2
   cores, pinning it would take a whole core from the server; its CPU is in the "wrk" column.
@@ -378,7 +380,8 @@ def _method(facts: Facts, pg: Throughput, data: Dataset) -> str:
   PostgreSQL, sqlite3 for SQLite, the same statements the ORM sends.
 - Data set: every case a referral as intake makes it, with its `created` event hash-chained;
   one in ten with a police report recorded (2 events); case rows agree with their streams
-  (the verifier passes). Loaded by COPY, then `ANALYZE`.
+  (the verifier passes). Loaded by COPY from two processes, then `VACUUM (ANALYZE)` (the
+  steady state of a table that grew over months: statistics, visibility map, hint bits).
 """
 
 
