@@ -21,7 +21,7 @@ from typing import Any
 
 from bench._setup import fresh_context
 from schemas.case import CaseCreate, TransitionRequest
-from service import cases, events
+from service import cases, events, transitions
 from service.chain import event_hash
 from service.context import AppContext
 from service.models import UserAccount
@@ -29,6 +29,7 @@ from service.principal import Principal
 from tests.factories import SAMPLE_PAYLOADS, intake_body
 
 PAYLOAD = SAMPLE_PAYLOADS["record_police_report"]
+ENDPOINT = "bench"  # as the identity-access log names where a look came from
 
 
 def principal(context: AppContext, name: str, ministry: str) -> Principal:
@@ -41,7 +42,9 @@ def principal(context: AppContext, name: str, ministry: str) -> Principal:
 
 def new_case(context: AppContext, who: Principal) -> dict[str, Any]:
     with context.database.transaction() as session:
-        body = cases.register_case(session, context, who, CaseCreate.model_validate(intake_body()))
+        body = cases.register_case(
+            session, context, who, CaseCreate.model_validate(intake_body()), endpoint=ENDPOINT
+        )
     return body.body
 
 
@@ -52,7 +55,9 @@ def fire_many(context: AppContext, police: Principal, case: dict[str, Any], coun
             trigger="record_police_report", expected_version=version, payload=PAYLOAD
         )
         with context.database.transaction() as session:
-            answer = cases.fire_transition(session, context, police, case["id"], request)
+            answer = transitions.fire_transition(
+                session, context, police, case["id"], request, endpoint=ENDPOINT
+            )
         version = answer.body["version"]
 
 

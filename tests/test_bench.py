@@ -1,0 +1,90 @@
+"""The benchmark harness's pure parts: reading wrk's result line, reducing a profile, and
+ranking latencies. No timing is asserted anywhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import profile, wrk
+from bench.rawloop import percentile
+
+WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:8000
+  16 threads and 16 connections
+  Latency Distribution
+     50%   80.47ms
+BENCH_RESULT {"requests":927,"duration_us":5098848,"ok":920,"conflicts":5,"failed":2,\
+"socket_errors":1,"timeouts":0,"p50_us":80467,"p90_us":150043,"p95_us":171540,\
+"p99_us":204136,"max_us":246138,"mean_us":90000.5}
+Requests/sec:    181.80
+"""
+
+
+def test_wrk_result_line_gives_rates_and_percentiles_in_ms() -> None:
+    result = wrk.parse(WRK_OUTPUT, connections=16)
+    assert (result.requests, result.ok, result.conflicts, result.failed) == (927, 920, 5, 2)
+    assert result.socket_errors == 1
+    assert result.p95_ms == pytest.approx(171.54)
+    assert result.rate == pytest.approx(920 / 5.098848)
+
+
+def test_wrk_output_without_result_line_is_refused() -> None:
+    with pytest.raises(ValueError, match="BENCH_RESULT"):
+        wrk.parse("unable to connect to 127.0.0.1:8000 Connection refused\n", connections=1)
+
+
+def test_wrk_runs_one_thread_per_connection() -> None:
+    argv = wrk.command("http://127.0.0.1:1", "transition.lua", 32, 15)
+    assert "-t32" in argv and "-c32" in argv and "--latency" in argv
+
+
+COLLAPSED = """\
+Thread._bootstrap (threading.py:1002);_transition (service/transitions.py:74);\
+Session.execute (sqlalchemy/orm/session.py:2555) 6
+Thread._bootstrap (threading.py:1002);_transition (service/transitions.py:80);\
+event_hash (service/chain.py:46) 3
+Runner.run (asyncio/runners.py:118) 1
+not a stack line
+"""
+
+
+def test_profile_shares_by_function_package_and_stack() -> None:
+    found = profile.summarize(COLLAPSED)
+    assert found.samples == 10
+    assert found.self_time[0] == ("Session.execute (sqlalchemy/orm/session.py)", 0.6)
+    assert dict(found.packages) == {"sqlalchemy": 0.6, "service": 0.3, "asyncio": 0.1}
+    inclusive = dict(found.inclusive)
+    assert inclusive["_transition (service/transitions.py)"] == 0.9  # lines merged per function
+    assert set(inclusive) == {
+        "_transition (service/transitions.py)",
+        "event_hash (service/chain.py)",
+    }
+
+
+def test_profile_names_files_from_their_package_whatever_the_path() -> None:
+    frame = "Session.get (/x/.venv/lib/python3.11/site-packages/sqlalchemy/orm/session.py:3934)"
+    assert profile.function_of(frame) == "Session.get (sqlalchemy/orm/session.py)"
+    assert profile.package_of(frame) == "sqlalchemy"
+    assert profile.package_of("wait (threading.py:320)") == "python (stdlib)"
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 95) == 95.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([], 99) == 0.0
+
+
+def test_profile_stages_tell_the_pool_thread_from_the_event_loop() -> None:
+    collapsed = (
+        "WorkerThread.run (anyio/_backends/_asyncio.py:1);"
+        "fire_transition (service/api/cases.py:74) 3\n"
+        "WorkerThread.run (anyio/_backends/_asyncio.py:1);"
+        "current_principal (service/api/deps.py:50) 1\n"
+        "Runner.run (asyncio/runners.py:118);"
+        "solve_dependencies (fastapi/dependencies/utils.py:1) 1\n"
+    )
+    stages = dict(profile.summarize(collapsed).stages)
+    assert stages[profile.STAGES[0][0]] == 0.2  # sync dependencies
+    assert stages[profile.STAGES[1][0]] == 0.6  # the endpoint
+    assert stages[profile.STAGES[3][0]] == 0.2  # solving dependencies, on the event loop
