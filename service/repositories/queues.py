@@ -33,11 +33,19 @@ def page(
     after: Position | None,
     limit: int,
 ) -> list[Row]:
-    """One page of open cases matching `criteria`, with the username of each one's assignee."""
+    """One page of open cases matching `criteria`, with the username of each one's assignee.
+
+    The username is a scalar subquery, not a join: with a join PostgreSQL misjudged a deep
+    page's keyset condition, hash-joined and sorted the whole rest of the queue (2 s at 1M).
+    """
     due_at, case_id = col(CaseFile.due_at), col(CaseFile.id)
+    assignee = (
+        select(UserAccount.username)
+        .where(col(UserAccount.id) == col(CaseFile.assigned_to_id))
+        .scalar_subquery()
+    )
     statement = (
-        select(CaseFile, UserAccount.username)
-        .outerjoin(UserAccount, col(UserAccount.id) == col(CaseFile.assigned_to_id))
+        select(CaseFile, assignee)
         .where(due_at.is_not(None), *criteria)
         .order_by(due_at, case_id)
         .limit(limit)
