@@ -6,11 +6,10 @@ import sys
 from typing import Annotated
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 
 from schemas.auth import UserCreate
-from service import accounts, migrate
+from service import accounts, migrate, serving
 from service.cli_audit import audit_app
 from service.commands import command_context, console
 from service.config import Settings
@@ -41,19 +40,12 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    access_log: Annotated[bool, typer.Option(help="log one line per request")] = True,
 ) -> None:
     """Serve the API (checks keys, schema and workflow files before any worker starts)."""
     with command_context():
         pass  # fail fast, before any worker starts
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
+    serving.serve(host, port, workers, access_log)
 
 
 @app.command()
