@@ -32,17 +32,19 @@ def format_instant(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_ANY: Any = object()
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
-def canonical_json(value: Any) -> bytes:
+def canonical_json(value: Any, may_hold_floats: Any = _ANY) -> bytes:
     """`json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` in UTF-8.
 
     orjson writes the same bytes for strings, integers, booleans, null, lists and objects, ten
     times faster; floats (which orjson writes differently, e.g. 1e16) and integers beyond 64
     bits go through the standard library, so the output is always the documented one.
+    `may_hold_floats` names the part of `value` that can hold a float, if the caller knows.
     """
-    if not _has_float(value):
+    if not _has_float(value if may_hold_floats is _ANY else may_hold_floats):
         try:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError:
@@ -61,13 +63,16 @@ def parse_json(text: str | bytes) -> Any:
 
 
 def _has_float(value: Any) -> bool:
-    if isinstance(value, float):
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:
+        return False
+    if kind is float:
         return True
-    if isinstance(value, dict):
+    if kind is dict:
         return any(_has_float(v) for v in value.values())
-    if isinstance(value, list):
+    if kind is list:
         return any(_has_float(v) for v in value)
-    return False
+    return isinstance(value, float)
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
@@ -76,7 +81,7 @@ def canonical(fields: Mapping[str, Any]) -> bytes:
         body["at"] = format_instant(body["at"])
     if body["case_id"] is not None:
         body["case_id"] = str(body["case_id"])
-    return canonical_json(body)
+    return canonical_json(body, may_hold_floats=body["payload"])  # the rest: text and integers
 
 
 def event_hash(fields: Mapping[str, Any]) -> str:
