@@ -57,7 +57,6 @@ def create_app(context: AppContext | None = None) -> FastAPI:
             yield
             return
         app.state.context = bootstrap(Settings())
-        app.state.database = app.state.context.database
         tasks = jobs.start(app.state.context) if app.state.context.settings.run_jobs else []
         yield
         for task in tasks:
@@ -72,7 +71,6 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     )
     if context is not None:
         app.state.context = context
-        app.state.database = context.database
     routers = (health, auth, workflows, cases, approvals, assignments, queues, ministries, users)
     for module in (*routers, audit, access_log):
         app.include_router(module.router)

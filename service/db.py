@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -90,10 +89,3 @@ class Database:
                 yield session
             finally:
                 session.rollback()
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work; used with scope="function", so it commits before responding."""
-    database: Database = request.app.state.database
-    with database.transaction() as session:
-        yield session

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -8,12 +9,10 @@ from pydantic import BaseModel
 
 from schemas.common import ErrorRead
 from service import identity_log
-from service.api.deps import SessionDep, require_role
-from service.principal import Principal
-from service.repositories.cases import parse_case_id
+from service.api.deps import Run, run_as
 
 router = APIRouter(prefix="/api/v1/audit/identity-access", tags=["audit"])
-AuditorDep = Annotated[Principal, Depends(require_role("auditor"))]
+RunAsAuditor = Annotated[Run, Depends(run_as("auditor"))]
 
 
 class IdentityAccessRead(BaseModel):
@@ -35,10 +34,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {403: {"model": ErrorRead}}
 
 
 @router.get("", responses=_ERRORS)
-def search_identity_access(
-    session: SessionDep,
-    _auditor: AuditorDep,
-    case_id: str | None = None,
+async def search_identity_access(
+    run: RunAsAuditor,
+    case_id: uuid.UUID | None = None,
     username: str | None = None,
     ministry: str | None = None,
     since: datetime | None = None,
@@ -47,13 +45,18 @@ def search_identity_access(
     limit: Annotated[int, Query(ge=1, le=identity_log.MAX_PAGE)] = 100,
 ) -> IdentityAccessPage:
     """Who saw a victim's identity, when, on which case and through which endpoint."""
-    case_uuid = parse_case_id(case_id) if case_id else None
-    if case_id and case_uuid is None:
-        return IdentityAccessPage(items=[], next_after_id=None)
-    rows = identity_log.search(
-        session, case_id=case_uuid, username=username, ministry=ministry, since=since,
-        until=until, after_id=after_id, limit=limit,
-    )  # fmt: skip
+    rows = await run(
+        lambda session, _context, _auditor: identity_log.search(
+            session,
+            case_id=case_id,
+            username=username,
+            ministry=ministry,
+            since=since,
+            until=until,
+            after_id=after_id,
+            limit=limit,
+        )
+    )
     items = [
         IdentityAccessRead(
             id=row.id or 0,

@@ -8,7 +8,7 @@ from schemas.approval import ApprovalDecision, ApprovalPage, ApprovalRead, Appro
 from schemas.case import CaseRead
 from schemas.common import ErrorRead
 from service import approvals
-from service.api.deps import ContextDep, EndpointDep, PrincipalDep, SessionDep
+from service.api.deps import EndpointDep, RunDep
 
 router = APIRouter(prefix="/api/v1/approvals", tags=["approvals"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -17,44 +17,43 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", responses=_ERRORS)
-def list_approvals(
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
-    status: ApprovalStatus | None = "pending",
-) -> ApprovalPage:
+async def list_approvals(run: RunDep, status: ApprovalStatus | None = "pending") -> ApprovalPage:
     """Requests waiting for four eyes: a supervisor's ministry, a case worker's own, or all."""
-    return ApprovalPage(items=approvals.list_approvals(session, context, principal, status))
+    items = await run(
+        lambda session, context, principal: approvals.list_approvals(
+            session, context, principal, status
+        )
+    )
+    return ApprovalPage(items=items)
 
 
 @router.post("/{approval_id}/approve", responses=_ERRORS)
-def approve(
-    approval_id: str,
-    body: ApprovalDecision,
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
-    endpoint: EndpointDep,
+async def approve(
+    approval_id: str, body: ApprovalDecision, run: RunDep, endpoint: EndpointDep
 ) -> CaseRead:
     """Approve and fire the transition (a supervisor of the ministry, not the requester)."""
-    return approvals.approve(session, context, principal, approval_id, body.reason, endpoint)
+    return await run(
+        lambda session, context, principal: approvals.approve(
+            session, context, principal, approval_id, body.reason, endpoint
+        )
+    )
 
 
 @router.post("/{approval_id}/reject", responses=_ERRORS)
-def reject(
-    approval_id: str,
-    body: ApprovalDecision,
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
-) -> ApprovalRead:
+async def reject(approval_id: str, body: ApprovalDecision, run: RunDep) -> ApprovalRead:
     """Refuse the request, with a reason; the case stays where it is."""
-    return approvals.reject(session, context, principal, approval_id, body.reason)
+    return await run(
+        lambda session, context, principal: approvals.reject(
+            session, context, principal, approval_id, body.reason
+        )
+    )
 
 
 @router.post("/{approval_id}/cancel", responses=_ERRORS)
-def cancel(
-    approval_id: str, session: SessionDep, context: ContextDep, principal: PrincipalDep
-) -> ApprovalRead:
+async def cancel(approval_id: str, run: RunDep) -> ApprovalRead:
     """The requester withdraws their own pending request."""
-    return approvals.cancel(session, context, principal, approval_id)
+    return await run(
+        lambda session, context, principal: approvals.cancel(
+            session, context, principal, approval_id
+        )
+    )

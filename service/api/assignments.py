@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from schemas.common import ErrorRead
 from schemas.queue import AssignRequest, CaseSummary
 from service import assignments
-from service.api.deps import ContextDep, PrincipalDep, SessionDep
+from service.api.deps import RunDep
 
 router = APIRouter(prefix="/api/v1/cases", tags=["assignment"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -18,28 +18,28 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.put("/{case_id}/assignee", responses=_ERRORS)
-def assign_case(
-    case_id: str,
-    body: AssignRequest,
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
-) -> CaseSummary:
+async def assign_case(case_id: str, body: AssignRequest, run: RunDep) -> CaseSummary:
     """A supervisor of the lead ministry assigns (or reassigns) the case to a case worker."""
-    return assignments.assign(session, context, principal, case_id, body)
+    return await run(
+        lambda session, context, principal: assignments.assign(
+            session, context, principal, case_id, body
+        )
+    )
 
 
 @router.delete("/{case_id}/assignee", responses=_ERRORS)
-def hand_back_case(
-    case_id: str, session: SessionDep, context: ContextDep, principal: PrincipalDep
-) -> CaseSummary:
+async def hand_back_case(case_id: str, run: RunDep) -> CaseSummary:
     """Hand the case back to its ministry's queue (the assignee or a supervisor)."""
-    return assignments.release(session, context, principal, case_id)
+    return await run(
+        lambda session, context, principal: assignments.release(
+            session, context, principal, case_id
+        )
+    )
 
 
 @router.post("/{case_id}/claim", responses=_ERRORS)
-def claim_case(
-    case_id: str, session: SessionDep, context: ContextDep, principal: PrincipalDep
-) -> CaseSummary:
+async def claim_case(case_id: str, run: RunDep) -> CaseSummary:
     """A case worker of the lead ministry takes an unassigned case (409 if someone has it)."""
-    return assignments.claim(session, context, principal, case_id)
+    return await run(
+        lambda session, context, principal: assignments.claim(session, context, principal, case_id)
+    )

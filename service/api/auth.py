@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from schemas.auth import RefreshRequest, TokenRead
 from schemas.common import ErrorRead
 from service import accounts
-from service.api.deps import ClaimsDep, ContextDep, SessionDep
+from service.api.deps import ClaimsDep, RunPublicDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 _ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorRead}, 429: {"model": ErrorRead}}
@@ -24,27 +24,30 @@ def _refused(outcome: accounts.LoginRefused) -> JSONResponse:
 
 
 @router.post("/token", response_model=TokenRead, responses=_ERRORS)
-def issue_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    request: Request,
-    session: SessionDep,
-    context: ContextDep,
+async def issue_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, run: RunPublicDep
 ) -> Any:
     """Exchange a username and password for a short-lived access token and a refresh token."""
     client = request.client.host if request.client else "unknown"
-    outcome = accounts.log_in(session, context, form.username, form.password, client)
+    outcome = await run(
+        lambda session, context: accounts.log_in(
+            session, context, form.username, form.password, client
+        )
+    )
     return _refused(outcome) if isinstance(outcome, accounts.LoginRefused) else outcome
 
 
 @router.post("/refresh", response_model=TokenRead, responses=_ERRORS)
-def refresh_token(body: RefreshRequest, session: SessionDep, context: ContextDep) -> Any:
+async def refresh_token(body: RefreshRequest, run: RunPublicDep) -> Any:
     """Renew the access token; the refresh token is single-use and rotates."""
-    outcome = accounts.refresh(session, context, body.refresh_token)
+    outcome = await run(
+        lambda session, context: accounts.refresh(session, context, body.refresh_token)
+    )
     return _refused(outcome) if isinstance(outcome, accounts.LoginRefused) else outcome
 
 
 @router.post("/logout", status_code=204, responses=_ERRORS)
-def log_out(session: SessionDep, context: ContextDep, claims: ClaimsDep) -> Response:
+async def log_out(run: RunPublicDep, claims: ClaimsDep) -> Response:
     """End this session: its access and refresh tokens stop working at once."""
-    accounts.log_out(session, context, claims.session_id)
+    await run(lambda session, context: accounts.log_out(session, context, claims.session_id))
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from schemas.approval import PendingTransitionRead
 from schemas.case import CaseCreate, CaseRead, HistoryRead, TransitionRequest
 from schemas.common import ErrorRead
 from service import cases, transitions
-from service.api.deps import ContextDep, EndpointDep, PrincipalDep, SessionDep
+from service.api.deps import EndpointDep, RunDep
 from service.idempotency import Answer
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -28,31 +28,26 @@ def respond(answer: Answer) -> JSONResponse:
 
 
 @router.post("", status_code=201, response_model=CaseRead, responses=_ERRORS)
-def register_case(
-    body: CaseCreate,
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
-    endpoint: EndpointDep,
-    idempotency_key: IdempotencyKey = None,
+async def register_case(
+    body: CaseCreate, run: RunDep, endpoint: EndpointDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Register a referral; the case starts in the workflow's initial state."""
-    answer = cases.register_case(
-        session, context, principal, body, endpoint=endpoint, idempotency_key=idempotency_key
+    answer = await run(
+        lambda session, context, principal: cases.register_case(
+            session, context, principal, body, endpoint=endpoint, idempotency_key=idempotency_key
+        )
     )
     return respond(answer)
 
 
 @router.get("/{case_id}", responses=_ERRORS)
-def read_case(
-    case_id: str,
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
-    endpoint: EndpointDep,
-) -> CaseRead:
+async def read_case(case_id: str, run: RunDep, endpoint: EndpointDep) -> CaseRead:
     """A case, as far as the caller may see it (404 when they may not see it at all)."""
-    return cases.read_case(session, context, principal, case_id, endpoint=endpoint)
+    return await run(
+        lambda session, context, principal: cases.read_case(
+            session, context, principal, case_id, endpoint=endpoint
+        )
+    )
 
 
 @router.post(
@@ -60,27 +55,32 @@ def read_case(
     response_model=CaseRead,
     responses={**_ERRORS, 202: {"model": PendingTransitionRead}},
 )
-def fire_transition(
+async def fire_transition(
     case_id: str,
     body: TransitionRequest,
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
+    run: RunDep,
     endpoint: EndpointDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Fire a trigger at `expected_version`: 200 with the moved case, its event written with it;
     202 when the definition marks the trigger sensitive and it waits for a second person."""
-    answer = transitions.fire_transition(
-        session, context, principal, case_id, body, endpoint=endpoint,
-        idempotency_key=idempotency_key,
-    )  # fmt: skip
+    answer = await run(
+        lambda session, context, principal: transitions.fire_transition(
+            session,
+            context,
+            principal,
+            case_id,
+            body,
+            endpoint=endpoint,
+            idempotency_key=idempotency_key,
+        )
+    )
     return respond(answer)
 
 
 @router.get("/{case_id}/history", responses=_ERRORS)
-def read_history(
-    case_id: str, session: SessionDep, context: ContextDep, principal: PrincipalDep
-) -> HistoryRead:
+async def read_history(case_id: str, run: RunDep) -> HistoryRead:
     """Every event of the case, oldest first, each with its place in the hash chain."""
-    return cases.read_history(session, context, principal, case_id)
+    return await run(
+        lambda session, context, principal: cases.read_history(session, context, principal, case_id)
+    )

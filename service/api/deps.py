@@ -1,28 +1,37 @@
-"""Request dependencies: the unit of work, the process context, and who is calling."""
+"""Request dependencies: who is calling, and one unit of work per request.
+
+A route is `async` and hands its use case to `run`, which does everything that touches the
+database in ONE trip to the thread pool: open the session, load the caller from their token's
+session, check their role, run the use case, commit (or roll back on any exception). The
+response is built after the commit, so a failed commit can never follow a 200. (With the
+session, the principal and the endpoint as separate sync dependencies, a request took four
+trips to the pool and most of a worker's time went to the hand-overs: see bench/RESULTS.md.)
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from service import accounts
 from service.context import AppContext
-from service.db import get_session
 from service.errors import Forbidden, NotAuthenticated
 from service.models import utcnow
 from service.principal import Principal
 from service.security import TokenClaims, read_token
 
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+T = TypeVar("T")
+UseCase = Callable[[Session, AppContext, Principal], T]
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 async def get_context(request: Request) -> AppContext:
-    """`async`, like every dependency that does no I/O: no thread-pool hop for nothing."""
     context: AppContext = request.app.state.context
     return context
 
@@ -44,24 +53,67 @@ async def token_claims(
 ClaimsDep = Annotated[TokenClaims, Depends(token_claims)]
 
 
-def current_principal(session: SessionDep, claims: ClaimsDep) -> Principal:
-    """A valid token of an active user in an open session: logout and deactivation act at once."""
-    principal = accounts.principal_for(session, claims.user_id, claims.session_id, utcnow())
-    if principal is None:
-        raise NotAuthenticated("the token is invalid or has expired")
-    return principal
+@dataclass(frozen=True)
+class Run:
+    """Runs a use case for the caller in one unit of work, on one pool thread."""
 
+    context: AppContext
+    claims: TokenClaims
+    roles: tuple[str, ...] = ()
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
+    async def __call__(self, use_case: UseCase[T]) -> T:
+        return await run_in_threadpool(self.now, use_case)
 
+    def now(self, use_case: UseCase[T]) -> T:
+        with self.context.database.transaction() as session:
+            return use_case(session, self.context, self.principal(session))
 
-def require_role(*roles: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
-    async def check(principal: PrincipalDep) -> Principal:
-        if principal.role not in roles:
-            raise Forbidden(f"this needs the role {' or '.join(roles)}")
+    def principal(self, session: Session) -> Principal:
+        """An active user in an open session: logout and deactivation act at once."""
+        claims = self.claims
+        principal = accounts.principal_for(session, claims.user_id, claims.session_id, utcnow())
+        if principal is None:
+            raise NotAuthenticated("the token is invalid or has expired")
+        if self.roles and principal.role not in self.roles:
+            raise Forbidden(f"this needs the role {' or '.join(self.roles)}")
         return principal
 
-    return check
+
+async def run_as_caller(context: ContextDep, claims: ClaimsDep) -> Run:
+    return Run(context, claims)
+
+
+RunDep = Annotated[Run, Depends(run_as_caller)]
+
+
+def run_as(*roles: str) -> Callable[[AppContext, TokenClaims], Coroutine[Any, Any, Run]]:
+    """A `Run` that refuses (403) callers without one of `roles`."""
+
+    async def dependency(context: ContextDep, claims: ClaimsDep) -> Run:
+        return Run(context, claims, roles)
+
+    return dependency
+
+
+@dataclass(frozen=True)
+class RunPublic:
+    """One unit of work for a route without a caller (health, logging in)."""
+
+    context: AppContext
+
+    async def __call__(self, use_case: Callable[[Session, AppContext], T]) -> T:
+        return await run_in_threadpool(self.now, use_case)
+
+    def now(self, use_case: Callable[[Session, AppContext], T]) -> T:
+        with self.context.database.transaction() as session:
+            return use_case(session, self.context)
+
+
+async def run_public(context: ContextDep) -> RunPublic:
+    return RunPublic(context)
+
+
+RunPublicDep = Annotated[RunPublic, Depends(run_public)]
 
 
 async def endpoint(request: Request) -> str:

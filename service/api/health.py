@@ -6,17 +6,29 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
-from service.api.deps import SessionDep
+from service.api.deps import RunPublicDep
+from service.context import AppContext
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", responses={503: {"description": "the database does not answer"}})
-def health(session: SessionDep) -> Any:
-    """Whether the service and its database answer (no authentication, no case data)."""
+def _database(session: Session, _context: AppContext) -> str | None:
     try:
         session.execute(text("SELECT 1"))
     except SQLAlchemyError:
+        return None
+    return session.get_bind().dialect.name
+
+
+@router.get("/health", responses={503: {"description": "the database does not answer"}})
+async def health(run: RunPublicDep) -> Any:
+    """Whether the service and its database answer (no authentication, no case data)."""
+    try:
+        database = await run(_database)
+    except SQLAlchemyError:
+        database = None
+    if database is None:
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-    return {"status": "ok", "database": session.get_bind().dialect.name}
+    return {"status": "ok", "database": database}

@@ -10,18 +10,16 @@ from fastapi import APIRouter, Query
 from schemas.common import ErrorRead
 from schemas.stats import MinistryStats
 from service import stats
-from service.api.deps import ContextDep, PrincipalDep, SessionDep
+from service.api.deps import RunDep
 
 router = APIRouter(prefix="/api/v1/ministries", tags=["ministries"])
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorRead} for code in (403, 404, 422)}
 
 
 @router.get("/{code}/stats", responses=_ERRORS)
-def read_stats(
+async def read_stats(
     code: str,
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
+    run: RunDep,
     period_from: Annotated[
         date | None, Query(alias="from", description="first day (WIB); default 30 days back")
     ] = None,
@@ -30,4 +28,8 @@ def read_stats(
     ] = None,
 ) -> MinistryStats:
     """Open and overdue cases, on-time rate, median and p90 time per state, from the history."""
-    return stats.ministry_stats(session, context, principal, code, period_from, period_to)
+    return await run(
+        lambda session, context, principal: stats.ministry_stats(
+            session, context, principal, code, period_from, period_to
+        )
+    )

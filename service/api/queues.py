@@ -9,53 +9,47 @@ from fastapi import APIRouter, Query
 from schemas.common import ErrorRead
 from schemas.queue import CasePage, EscalationQuery, PageQuery, QueueQuery
 from service import queues
-from service.api.deps import ContextDep, PrincipalDep, SessionDep
+from service.api.deps import RunDep
 
 router = APIRouter(prefix="/api/v1", tags=["queues"])
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorRead} for code in (403, 404, 422)}
 
 
 @router.get("/queues/{ministry}", responses=_ERRORS)
-def read_queue(
-    ministry: str,
-    query: Annotated[QueueQuery, Query()],
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
-) -> CasePage:
+async def read_queue(ministry: str, query: Annotated[QueueQuery, Query()], run: RunDep) -> CasePage:
     """Open cases whose current step `ministry` leads, earliest due first; keyset-paged."""
-    return queues.list_queue(session, context, principal, ministry, query)
+    return await run(
+        lambda session, context, principal: queues.list_queue(
+            session, context, principal, ministry, query
+        )
+    )
 
 
 @router.get("/queues/{ministry}/watching", responses=_ERRORS)
-def read_watch_list(
-    ministry: str,
-    query: Annotated[PageQuery, Query()],
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
+async def read_watch_list(
+    ministry: str, query: Annotated[PageQuery, Query()], run: RunDep
 ) -> CasePage:
     """Open cases whose current step `ministry` supports (read-only), earliest due first."""
-    return queues.list_watching(session, context, principal, ministry, query)
+    return await run(
+        lambda session, context, principal: queues.list_watching(
+            session, context, principal, ministry, query
+        )
+    )
 
 
 @router.get("/me/cases", responses=_ERRORS)
-def read_my_cases(
-    query: Annotated[PageQuery, Query()],
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
-) -> CasePage:
+async def read_my_cases(query: Annotated[PageQuery, Query()], run: RunDep) -> CasePage:
     """The open cases assigned to the caller, earliest due first."""
-    return queues.list_my_cases(session, context, principal, query)
+    return await run(
+        lambda session, context, principal: queues.list_my_cases(session, context, principal, query)
+    )
 
 
 @router.get("/escalations", responses=_ERRORS)
-def read_escalations(
-    query: Annotated[EscalationQuery, Query()],
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
-) -> CasePage:
+async def read_escalations(query: Annotated[EscalationQuery, Query()], run: RunDep) -> CasePage:
     """Overdue steps escalated to the caller: the Task Force, a supervisor's ministry, auditors."""
-    return queues.list_escalations(session, context, principal, query)
+    return await run(
+        lambda session, context, principal: queues.list_escalations(
+            session, context, principal, query
+        )
+    )

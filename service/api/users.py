@@ -7,12 +7,11 @@ from fastapi import APIRouter, Depends
 from schemas.auth import UserCreate, UserRead, UserUpdate
 from schemas.common import ErrorRead
 from service import accounts
-from service.api.deps import ContextDep, SessionDep, require_role
+from service.api.deps import Run, run_as
 from service.models import UserAccount
-from service.principal import Principal
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
-AdminDep = Annotated[Principal, Depends(require_role("admin"))]
+RunAsAdmin = Annotated[Run, Depends(run_as("admin"))]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorRead} for code in (403, 404, 409, 422)
 }
@@ -23,22 +22,24 @@ def _read(user: UserAccount) -> UserRead:
 
 
 @router.get("", responses=_ERRORS)
-def list_users(session: SessionDep, _admin: AdminDep) -> list[UserRead]:
+async def list_users(run: RunAsAdmin) -> list[UserRead]:
     """Every account, without password material."""
-    return [_read(user) for user in accounts.list_users(session)]
+    return await run(lambda session, _c, _p: [_read(u) for u in accounts.list_users(session)])
 
 
 @router.post("", status_code=201, responses=_ERRORS)
-def create_user(
-    body: UserCreate, session: SessionDep, context: ContextDep, admin: AdminDep
-) -> UserRead:
+async def create_user(body: UserCreate, run: RunAsAdmin) -> UserRead:
     """Create an account with one role (and one ministry for case workers and supervisors)."""
-    return _read(accounts.create_user(session, context, admin, body))
+    return await run(
+        lambda session, context, admin: _read(accounts.create_user(session, context, admin, body))
+    )
 
 
 @router.patch("/{user_id}", responses=_ERRORS)
-def update_user(
-    user_id: int, body: UserUpdate, session: SessionDep, context: ContextDep, admin: AdminDep
-) -> UserRead:
+async def update_user(user_id: int, body: UserUpdate, run: RunAsAdmin) -> UserRead:
     """Change a role or ministry, or (de)activate; the user's sessions end at once."""
-    return _read(accounts.update_user(session, context, admin, user_id, body))
+    return await run(
+        lambda session, context, admin: _read(
+            accounts.update_user(session, context, admin, user_id, body)
+        )
+    )

@@ -6,25 +6,23 @@ from fastapi.responses import PlainTextResponse
 from schemas.common import ErrorRead
 from schemas.workflow import WorkflowRead, WorkflowSummary
 from service import definitions
-from service.api.deps import ContextDep, PrincipalDep, SessionDep
+from service.api.deps import RunDep
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
 
 
 @router.get("")
-def list_workflows(
-    session: SessionDep, context: ContextDep, _principal: PrincipalDep
-) -> list[WorkflowSummary]:
+async def list_workflows(run: RunDep) -> list[WorkflowSummary]:
     """Every published workflow version, oldest first; `current` marks what new cases use."""
-    return definitions.list_workflows(session, context)
+    return await run(
+        lambda session, context, _principal: definitions.list_workflows(session, context)
+    )
 
 
 @router.get("/{name}", responses={404: {"model": ErrorRead}})
-def get_workflow(
-    name: str, context: ContextDep, _principal: PrincipalDep, version: int | None = None
-) -> WorkflowRead:
+async def get_workflow(name: str, run: RunDep, version: int | None = None) -> WorkflowRead:
     """A definition: the current version, or `version` if given."""
-    return definitions.get_workflow(context, name, version)
+    return await run(lambda _session, context, _p: definitions.get_workflow(context, name, version))
 
 
 @router.get(
@@ -32,13 +30,12 @@ def get_workflow(
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {}}}, 404: {"model": ErrorRead}},
 )
-def get_diagram(
-    name: str,
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
-    case: str | None = None,
-    version: int | None = None,
+async def get_diagram(
+    name: str, run: RunDep, case: str | None = None, version: int | None = None
 ) -> str:
     """The workflow as Mermaid text grouped by phase; `case` marks that case's current state."""
-    return definitions.draw(session, context, principal, name, case_id=case, version=version)
+    return await run(
+        lambda session, context, principal: definitions.draw(
+            session, context, principal, name, case_id=case, version=version
+        )
+    )
