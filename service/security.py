@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -41,6 +42,16 @@ def issue_token(secret: str, user_id: int, session_id: str, ttl: timedelta) -> t
 
 
 def read_token(secret: str, token: str) -> TokenClaims | None:
+    """The claims of a genuine, unexpired token. Decoding is memoised (a token's claims never
+    change; a client sends the same one for minutes); the expiry is checked on every call."""
+    claims = _decode(secret, token)
+    if claims is None or claims.expires_at <= datetime.now(UTC):
+        return None
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _decode(secret: str, token: str) -> TokenClaims | None:
     try:
         claims: dict[str, Any] = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "sid"]}

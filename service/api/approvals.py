@@ -8,7 +8,7 @@ from schemas.approval import ApprovalDecision, ApprovalPage, ApprovalRead, Appro
 from schemas.case import CaseRead
 from schemas.common import ErrorRead
 from service import approvals
-from service.api.deps import EndpointDep, RunDep
+from service.api.deps import RunDep
 
 router = APIRouter(prefix="/api/v1/approvals", tags=["approvals"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -28,13 +28,11 @@ async def list_approvals(run: RunDep, status: ApprovalStatus | None = "pending")
 
 
 @router.post("/{approval_id}/approve", responses=_ERRORS)
-async def approve(
-    approval_id: str, body: ApprovalDecision, run: RunDep, endpoint: EndpointDep
-) -> CaseRead:
+async def approve(approval_id: str, body: ApprovalDecision, run: RunDep) -> CaseRead:
     """Approve and fire the transition (a supervisor of the ministry, not the requester)."""
     return await run(
         lambda session, context, principal: approvals.approve(
-            session, context, principal, approval_id, body.reason, endpoint
+            session, context, principal, approval_id, body.reason, run.endpoint
         )
     )
 

@@ -9,7 +9,7 @@ from schemas.approval import PendingTransitionRead
 from schemas.case import CaseCreate, CaseRead, HistoryRead, TransitionRequest
 from schemas.common import ErrorRead
 from service import cases, transitions
-from service.api.deps import EndpointDep, RunDep
+from service.api.deps import RunDep
 from service.idempotency import Answer
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -29,23 +29,28 @@ def respond(answer: Answer) -> JSONResponse:
 
 @router.post("", status_code=201, response_model=CaseRead, responses=_ERRORS)
 async def register_case(
-    body: CaseCreate, run: RunDep, endpoint: EndpointDep, idempotency_key: IdempotencyKey = None
+    body: CaseCreate, run: RunDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Register a referral; the case starts in the workflow's initial state."""
     answer = await run(
         lambda session, context, principal: cases.register_case(
-            session, context, principal, body, endpoint=endpoint, idempotency_key=idempotency_key
+            session,
+            context,
+            principal,
+            body,
+            endpoint=run.endpoint,
+            idempotency_key=idempotency_key,
         )
     )
     return respond(answer)
 
 
 @router.get("/{case_id}", responses=_ERRORS)
-async def read_case(case_id: str, run: RunDep, endpoint: EndpointDep) -> CaseRead:
+async def read_case(case_id: str, run: RunDep) -> CaseRead:
     """A case, as far as the caller may see it (404 when they may not see it at all)."""
     return await run(
         lambda session, context, principal: cases.read_case(
-            session, context, principal, case_id, endpoint=endpoint
+            session, context, principal, case_id, endpoint=run.endpoint
         )
     )
 
@@ -59,7 +64,6 @@ async def fire_transition(
     case_id: str,
     body: TransitionRequest,
     run: RunDep,
-    endpoint: EndpointDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Fire a trigger at `expected_version`: 200 with the moved case, its event written with it;
@@ -71,7 +75,7 @@ async def fire_transition(
             principal,
             case_id,
             body,
-            endpoint=endpoint,
+            endpoint=run.endpoint,
             idempotency_key=idempotency_key,
         )
     )

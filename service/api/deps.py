@@ -39,15 +39,19 @@ async def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-async def token_claims(
-    context: ContextDep, token: Annotated[str | None, Depends(_bearer)]
-) -> TokenClaims:
+def claims_of(context: AppContext, token: str | None) -> TokenClaims:
     if not token:
         raise NotAuthenticated()
     claims = read_token(context.settings.keys.secret_key, token)
     if claims is None:
         raise NotAuthenticated("the token is invalid or has expired")
     return claims
+
+
+async def token_claims(
+    context: ContextDep, token: Annotated[str | None, Depends(_bearer)]
+) -> TokenClaims:
+    return claims_of(context, token)
 
 
 ClaimsDep = Annotated[TokenClaims, Depends(token_claims)]
@@ -59,6 +63,7 @@ class Run:
 
     context: AppContext
     claims: TokenClaims
+    endpoint: str
     roles: tuple[str, ...] = ()
 
     async def __call__(self, use_case: UseCase[T]) -> T:
@@ -79,20 +84,21 @@ class Run:
         return principal
 
 
-async def run_as_caller(context: ContextDep, claims: ClaimsDep) -> Run:
-    return Run(context, claims)
+def run_as(*roles: str) -> Callable[[Request, str | None], Coroutine[Any, Any, Run]]:
+    """A `Run` for the caller, refusing (403) one without one of `roles` if any are given.
 
+    One dependency reads all it needs from the request (each one FastAPI solves costs time on
+    every request); the bearer scheme stays a dependency so that /docs can log in.
+    """
 
-RunDep = Annotated[Run, Depends(run_as_caller)]
-
-
-def run_as(*roles: str) -> Callable[[AppContext, TokenClaims], Coroutine[Any, Any, Run]]:
-    """A `Run` that refuses (403) callers without one of `roles`."""
-
-    async def dependency(context: ContextDep, claims: ClaimsDep) -> Run:
-        return Run(context, claims, roles)
+    async def dependency(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Run:
+        context: AppContext = request.app.state.context
+        return Run(context, claims_of(context, token), endpoint_of(request), roles)
 
     return dependency
+
+
+RunDep = Annotated[Run, Depends(run_as())]
 
 
 @dataclass(frozen=True)
@@ -116,10 +122,7 @@ async def run_public(context: ContextDep) -> RunPublic:
 RunPublicDep = Annotated[RunPublic, Depends(run_public)]
 
 
-async def endpoint(request: Request) -> str:
+def endpoint_of(request: Request) -> str:
     """The route as a template ("GET /api/v1/cases/{case_id}"): never the ids themselves."""
     route = request.scope.get("route")
     return f"{request.method} {getattr(route, 'path', request.url.path)}"
-
-
-EndpointDep = Annotated[str, Depends(endpoint)]
