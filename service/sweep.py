@@ -60,9 +60,14 @@ class SweepReport:
 
     def __str__(self) -> str:
         return (
-            f"{self.cases} cases: {self.warnings} warnings, {self.breaches} breaches, "
-            f"{self.escalations} escalations to the Task Force, {self.skipped} skipped"
+            f"{_count(self.cases, 'case')}: {_count(self.warnings, 'warning')}, "
+            f"{_count(self.breaches, 'breach', 'breaches')}, "
+            f"{_count(self.escalations, 'escalation')} to the Task Force, {self.skipped} skipped"
         )
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 class _Raced(Exception):
