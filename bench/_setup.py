@@ -13,11 +13,8 @@ from sqlalchemy.engine import make_url
 
 from service import migrate
 from service.config import Settings, generate_keys
-from service.context import AppContext
-from service.crypto import IdentityCipher
+from service.context import AppContext, bootstrap
 from service.db import Database, create_db_engine
-from service.registry import publish
-from workflows import load_calendar, load_directory
 
 
 @contextmanager
@@ -33,19 +30,11 @@ def fresh_context(server_url: str | None) -> Iterator[AppContext]:
             audit_signing_key=keys["audit_signing_key"],
             _env_file=None,  # type: ignore[call-arg]
         )
-        database = Database(create_db_engine(url, pool_size=8))
+        context = bootstrap(settings, Database(create_db_engine(url, pool_size=8)))
         try:
-            with database.transaction() as session:
-                registry = publish(session, load_directory())
-            yield AppContext(
-                settings=settings,
-                database=database,
-                registry=registry,
-                calendar=load_calendar(),
-                cipher=IdentityCipher(settings.keys.data_key),
-            )
+            yield context
         finally:
-            database.engine.dispose()
+            context.database.engine.dispose()
 
 
 @contextmanager

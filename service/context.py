@@ -26,10 +26,15 @@ class AppContext:
     clock: Callable[[], datetime] = field(default=utcnow)
 
 
-def bootstrap(settings: Settings) -> AppContext:
-    """Check keys and schema, publish the workflow files, and load what every request reads."""
+def bootstrap(settings: Settings, database: Database | None = None) -> AppContext:
+    """Check keys and schema, publish the workflow files, and load what every request reads.
+
+    `database` is the settings' own unless given (tests bind theirs to one connection).
+    """
     keys = settings.keys
-    database = Database(create_db_engine(settings.database_url, pool_size=settings.pool_size))
+    database = database or Database(
+        create_db_engine(settings.database_url, pool_size=settings.pool_size)
+    )
     try:
         if not inspect(database.engine).has_table("alembic_version"):
             raise ConfigError("the database has no schema yet: run `nrm db upgrade` first")

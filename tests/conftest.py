@@ -28,12 +28,9 @@ from sqlmodel import Session
 from service import migrate
 from service.app import create_app
 from service.config import Settings, generate_keys
-from service.context import AppContext
-from service.crypto import IdentityCipher
+from service.context import AppContext, bootstrap
 from service.db import Database, create_db_engine
-from service.registry import publish
 from tests.factories import Actors
-from workflows import load_calendar, load_directory
 
 PG_URL = os.environ.get("NRM_TEST_DATABASE_URL")
 REQUIRE_PG = os.environ.get("NRM_REQUIRE_POSTGRES") == "1"
@@ -84,18 +81,6 @@ def make_settings(url: str) -> Settings:
     )
 
 
-def build_context(settings: Settings, database: Database) -> AppContext:
-    with database.transaction() as session:
-        registry = publish(session, load_directory())
-    return AppContext(
-        settings=settings,
-        database=database,
-        registry=registry,
-        calendar=load_calendar(),
-        cipher=IdentityCipher(settings.keys.data_key),
-    )
-
-
 @pytest.fixture(scope="session")
 def migrated_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _check_postgres()
@@ -130,7 +115,7 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture(scope="session")
 def published(settings: Settings, engine: Engine) -> AppContext:
     """Workflows published once, committed, for the whole session."""
-    return build_context(settings, Database(engine))
+    return bootstrap(settings, Database(engine))
 
 
 @pytest.fixture
@@ -171,7 +156,7 @@ def committed_context(tmp_path: Path) -> Iterator[Callable[[], AppContext]]:
             migrate.upgrade(url)
             database = Database(create_db_engine(url))
             stack.callback(database.engine.dispose)
-            return build_context(make_settings(url), database)
+            return bootstrap(make_settings(url), database)
 
         yield make
 

@@ -28,8 +28,9 @@ from sqlalchemy.exc import DBAPIError
 from migrations import append_only
 from service import migrate
 from service.app import create_app
+from service.context import bootstrap
 from service.db import Database, create_db_engine
-from tests.conftest import PG_URL, build_context, make_settings
+from tests.conftest import PG_URL, make_settings
 from tests.factories import Actors, fire, register
 
 pytestmark = pytest.mark.skipif(
@@ -115,7 +116,7 @@ def test_the_api_role_runs_the_whole_service(stack: Stack) -> None:
     """Publish workflows, add users, register, transition, seal, verify, export: as nrm_app."""
     database = Database(create_db_engine(stack.app_url))
     try:
-        context = build_context(make_settings(stack.app_url), database)
+        context = bootstrap(make_settings(stack.app_url), database)
         with TestClient(create_app(context), raise_server_exceptions=False) as client:
             actors = Actors(client, context)
             case = register(client, actors.worker("KEMLU"))

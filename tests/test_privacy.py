@@ -14,8 +14,9 @@ from sqlmodel import Session
 
 from service import migrate
 from service.app import create_app
+from service.context import bootstrap
 from service.db import Database, create_db_engine
-from tests.conftest import build_context, make_settings
+from tests.conftest import make_settings
 from tests.factories import Actors, fire, intake_body, register
 
 NAME = "Siti Rahayu"
@@ -102,7 +103,7 @@ def test_a_copied_sqlite_file_shows_no_victim_name(tmp_path: Path) -> None:
     """The embedded mode, whatever backend the rest of the suite runs on."""
     database = tmp_path / "embedded.db"
     migrate.upgrade(f"sqlite:///{database}")
-    context = build_context(
+    context = bootstrap(
         make_settings(f"sqlite:///{database}"), Database(create_db_engine(f"sqlite:///{database}"))
     )
     with TestClient(create_app(context)) as client:
