@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from service import migrate
-from service.config import Settings, generate_keys
+from service.config import settings_for
 from service.context import AppContext, bootstrap
 from service.db import Database, create_db_engine
 
@@ -22,15 +22,7 @@ def fresh_context(server_url: str | None) -> Iterator[AppContext]:
     """SQLite in a temporary directory, or a new database on the PostgreSQL server given."""
     with _fresh_url(server_url) as url:
         migrate.upgrade(url)
-        keys = generate_keys()
-        settings = Settings(
-            database_url=url,
-            secret_key=keys["secret_key"],
-            data_key=keys["data_key"],
-            audit_signing_key=keys["audit_signing_key"],
-            _env_file=None,  # type: ignore[call-arg]
-        )
-        context = bootstrap(settings, Database(create_db_engine(url, pool_size=8)))
+        context = bootstrap(settings_for(url), Database(create_db_engine(url, pool_size=8)))
         try:
             yield context
         finally:
@@ -43,7 +35,15 @@ def _fresh_url(server_url: str | None) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{Path(tmp) / 'bench.db'}"
         return
-    name = f"nrm_bench_{secrets.token_hex(4)}"
+    with scratch_database(server_url, "nrm_bench") as url:
+        yield url
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database `<prefix>_<random>` on the server, dropped on the way out
+    whatever happens (Ctrl-C included). The tests make theirs with it too."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))

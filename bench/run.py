@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import secrets
 import signal
 import sys
 import tempfile
@@ -28,11 +27,12 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bench import dataset, report, throughput
+from bench._setup import scratch_database
 from bench.bulk import Loader
 from bench.measure import user_id
 from bench.rawloop import Actor
 from bench.server import Server, add_users, nrm, service_env
-from service.config import Settings, generate_keys
+from service.config import generate_keys, settings_for
 from service.context import AppContext, bootstrap
 
 HERE = Path(__file__).parent
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     keys = generate_keys()
     with ExitStack() as stack:
-        url = stack.enter_context(_Database(args.pg))
+        url = stack.enter_context(scratch_database(args.pg, "nrm_bench"))
         libpq = _libpq(url)
         facts.postgres = _postgres_facts(libpq)
         env = service_env(url, keys)
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
             print("SQLite: throughput", flush=True)
             sqlite = _sqlite(stack, keys, args.sqlite_workers, plan, out)
         print("PostgreSQL: at size", flush=True)
-        context = bootstrap(_settings(url, keys))
+        context = bootstrap(settings_for(url, keys))
         stack.callback(context.database.engine.dispose)
         data = _at_size(args, env, libpq, context, out)
     facts.wall_seconds = time.perf_counter() - started
@@ -150,36 +150,8 @@ def _sqlite(
     return throughput.run(server, "sqlite", str(path), no_profile)
 
 
-class _Database:
-    """A fresh `nrm_bench_*` database on the server, dropped on the way out whatever happens."""
-
-    def __init__(self, server_url: str) -> None:
-        self.server = server_url
-        self.name = f"nrm_bench_{secrets.token_hex(4)}"
-
-    def __enter__(self) -> str:
-        with psycopg.connect(_libpq(self.server), autocommit=True) as db:
-            db.execute(f'CREATE DATABASE "{self.name}"')
-        url = make_url(self.server).set(database=self.name)
-        return url.render_as_string(hide_password=False)
-
-    def __exit__(self, *_exc: object) -> None:
-        with psycopg.connect(_libpq(self.server), autocommit=True) as db:
-            db.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
 def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _settings(url: str, keys: dict[str, str]) -> Settings:
-    return Settings(
-        database_url=url,
-        secret_key=keys["secret_key"],
-        data_key=keys["data_key"],
-        audit_signing_key=keys["audit_signing_key"],
-        _env_file=None,  # type: ignore[call-arg]
-    )
 
 
 def _postgres_facts(libpq: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from schemas.queue import AssignRequest, CaseSummary
+from service.cases import readable
 from service.context import AppContext
 from service.errors import (
     AlreadyAssigned,
@@ -23,14 +24,12 @@ from service.errors import (
     Forbidden,
     Invalid,
     NotAssigned,
-    NotFound,
     VersionConflict,
 )
 from service.events import append_case_event
 from service.models import CaseFile
 from service.presenters import present_summary
 from service.principal import Principal
-from service.repositories import cases as cases_repo
 from service.repositories import queues as repo
 from workflows import TransitionSpec
 
@@ -124,9 +123,7 @@ def end_on_handover(
 def _open_case(
     session: Session, context: AppContext, principal: Principal, case_id: str
 ) -> CaseFile:
-    case = cases_repo.get_readable(session, principal, context.registry, case_id)
-    if case is None:
-        raise NotFound("case not found")
+    case = readable(session, context, principal, case_id).case  # 404 unless visible
     if case.due_at is None:
         raise CaseClosed("the case is closed; nobody works it any more")
     return case

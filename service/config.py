@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -90,6 +91,18 @@ def resolve_keys(settings: Settings) -> Keys:
         secret_key=secret,
         data_key=_decode_key(str(given["data_key"]), 32, "NRM_DATA_KEY"),
         audit_signing_key=_decode_key(str(given["audit_signing_key"]), 32, "NRM_AUDIT_SIGNING_KEY"),
+    )
+
+
+def settings_for(database_url: str, keys: Mapping[str, str] | None = None) -> Settings:
+    """Settings for a database of one's own (tests, benchmarks): given or fresh keys, no `.env`."""
+    keys = keys or generate_keys()
+    return Settings(
+        database_url=database_url,
+        secret_key=keys["secret_key"],
+        data_key=keys["data_key"],
+        audit_signing_key=keys["audit_signing_key"],
+        _env_file=None,
     )
 
 

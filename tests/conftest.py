@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -20,14 +19,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from bench._setup import scratch_database
 from service import migrate
 from service.app import create_app
-from service.config import Settings, generate_keys
+from service.config import Settings, settings_for
 from service.context import AppContext, bootstrap
 from service.db import Database, create_db_engine
 from tests.factories import Actors
@@ -58,27 +57,12 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
     if PG_URL is None:
         yield f"sqlite:///{tmp_dir / f'nrm-{uuid.uuid4().hex[:8]}.db'}"
         return
-    name = f"nrm_test_{secrets.token_hex(4)}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(PG_URL, "nrm_test") as url:
+        yield url
 
 
 def make_settings(url: str) -> Settings:
-    keys = generate_keys()
-    return Settings(
-        database_url=url,
-        secret_key=keys["secret_key"],
-        data_key=keys["data_key"],
-        audit_signing_key=keys["audit_signing_key"],
-        _env_file=None,  # type: ignore[call-arg]
-    )
+    return settings_for(url)
 
 
 @pytest.fixture(scope="session")
