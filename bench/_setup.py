@@ -11,10 +11,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service import migrate
-from service.config import settings_for
-from service.context import AppContext, bootstrap
-from service.db import Database, create_db_engine
+from service.bootstrap import bootstrap
+from service.kit import migrate
+from service.kit.config import settings_for
+from service.kit.context import AppContext
+from service.kit.db import Database, create_db_engine
 
 
 @contextmanager

@@ -21,12 +21,12 @@ from contextlib import ExitStack
 from sqlmodel import Session
 
 from schemas.case import CaseCreate
-from service import cases
-from service.context import AppContext
+from service.auth.security import hash_password
+from service.cases import repository as repo
+from service.cases import service as cases
+from service.kit.context import AppContext
+from service.kit.principal import Principal
 from service.models import CaseFile, UserAccount, Victim
-from service.principal import Principal
-from service.repositories import cases as repo
-from service.security import hash_password
 
 BODY = {
     "victim": {"full_name": "Siti Rahayu", "sex": "female", "birth_date": "2003-04-12",
@@ -92,7 +92,7 @@ def run(context: AppContext, n_cases: int, n_reads: int) -> list[tuple[str, floa
     with context.database.sessions() as session:
         sealed = [session.get(Victim, c).identity_ciphertext for c in case_ids[:50]]  # type: ignore[union-attr]
     pairs = list(zip(sealed, case_ids, strict=False))
-    opened = _per_call_us(lambda: context.cipher.open(*_bytes(rng.choice(pairs))), n_reads * 10)
+    opened = _per_call_us(lambda: context.cipher.decrypt(*_bytes(rng.choice(pairs))), n_reads * 10)
     rows.append(("open one identity (AES-256-GCM)", *opened))
     timed("read_case, pseudonymous (POLRI supports the state)",
           lambda s, i: cases.read_case(s, context, polri, i, endpoint="bench"))  # fmt: skip

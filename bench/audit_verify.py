@@ -20,10 +20,12 @@ from typing import Any
 from sqlalchemy import insert
 
 from bench._setup import fresh_context
-from service import audit, checkpoints, seal
-from service.auditfile import verify_export
-from service.chain import GENESIS, event_hash
-from service.context import AppContext
+from service.audit import checkpoints
+from service.audit import service as audit
+from service.audit.integrity import signing
+from service.audit.integrity.chain import GENESIS, event_hash
+from service.audit.integrity.export_format import verify_export
+from service.kit.context import AppContext
 from service.models import AuditStream, CaseEvent
 
 STREAMS = 2000
@@ -70,7 +72,7 @@ def seal_all(context: AppContext) -> int:
     made = 0
     while True:
         with context.database.transaction() as session:
-            if checkpoints.seal_pending(session, sealing) is None:
+            if checkpoints.checkpoint_pending(session, sealing) is None:
                 return made
         made += 1
 
@@ -94,9 +96,9 @@ def main() -> None:
         print(f"  online verify : {verdict.events_checked / online:9.0f} events/s "
               f"({online:.2f} s, {verdict.checkpoints_checked} checkpoints)")  # fmt: skip
         data = "".join(audit.export(context, "jsonl")).encode()
-        public = seal.public_key_of(context.settings.keys.audit_signing_key)
+        public = signing.public_key_of(context.settings.keys.audit_signing_key)
         started = time.perf_counter()
-        offline = verify_export(io.BytesIO(data), {seal.key_id(public): public})
+        offline = verify_export(io.BytesIO(data), {signing.key_id(public): public})
         elapsed = time.perf_counter() - started
         assert offline.ok, offline.problems[:3]
         print(f"  offline verify: {offline.events_checked / elapsed:9.0f} events/s "

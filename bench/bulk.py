@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 
 from bench.rawloop import PAYLOAD, TRIGGER, Actor
-from service.chain import GENESIS, event_hash
+from service.audit.integrity.chain import GENESIS, event_hash
 from workflows import Calendar, Definition
 from workflows.calendar import WIB
 

@@ -24,11 +24,12 @@ from bench.audit_verify import seal_all
 from bench.bulk import Loader
 from bench.server import Server
 from schemas.queue import QueueQuery
-from service import audit, queues
-from service.context import AppContext
-from service.cursor import CursorCodec, Position, scope_of
-from service.principal import Principal
-from service.sweep import SweepReport, sweep
+from service.audit import service as audit
+from service.kit.context import AppContext
+from service.kit.paging import CursorCodec, Position, scope_of
+from service.kit.principal import Principal
+from service.sla.sweep import SweepReport, sweep
+from service.worklists import service as queues
 
 MINISTRY = "KEMENPPPA"  # leads `referred`, the state every bulk case is in: the longest queue
 DUE_SHARE = 0.01

@@ -34,9 +34,9 @@ _PACKAGE = re.compile(r"(?:site|dist)-packages/(?P<package>[A-Za-z0-9_]+)")
 # matches names the stage). Sync endpoints and sync dependencies each run in anyio's thread pool.
 STAGES = (
     ("request in the pool thread: sync dependencies (session, token, principal...)",
-     ("WorkerThread.run", "(service/api/deps.py")),
+     ("WorkerThread.run", "(service/auth/dependencies.py")),
     ("request in the pool thread: the endpoint (use case, ORM, driver)",
-     ("WorkerThread.run", "(service/api/")),
+     ("WorkerThread.run", "/api.py:")),
     ("pool thread: hand-over machinery", ("WorkerThread.run",)),
     ("event loop: FastAPI solving dependencies (and handing sync ones to the pool)",
      ("solve_dependencies",)),

@@ -32,8 +32,9 @@ from bench.bulk import Loader
 from bench.measure import user_id
 from bench.rawloop import Actor
 from bench.server import Server, add_users, nrm, service_env
-from service.config import generate_keys, settings_for
-from service.context import AppContext, bootstrap
+from service.bootstrap import bootstrap
+from service.kit.config import generate_keys, settings_for
+from service.kit.context import AppContext
 
 HERE = Path(__file__).parent
 DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/postgres"

@@ -21,11 +21,13 @@ from typing import Any
 
 from bench._setup import fresh_context
 from schemas.case import CaseCreate, TransitionRequest
-from service import cases, events, transitions
-from service.chain import event_hash
-from service.context import AppContext
+from service.audit import log as events
+from service.audit.integrity.chain import event_hash
+from service.cases import firing as transitions
+from service.cases import service as cases
+from service.kit.context import AppContext
+from service.kit.principal import Principal
 from service.models import UserAccount
-from service.principal import Principal
 from tests.factories import SAMPLE_PAYLOADS, intake_body
 
 PAYLOAD = SAMPLE_PAYLOADS["record_police_report"]

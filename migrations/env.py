@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel.sql.sqltypes import AutoString
 
-from service.config import Settings
-from service.db import create_db_engine
+from service.kit.config import Settings
+from service.kit.db import create_db_engine
 from service.models import metadata
 from service.models.base import UTCDateTime
 

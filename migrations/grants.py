@@ -16,7 +16,7 @@ import logging
 
 from sqlalchemy import Connection, text
 
-from service.config import Settings
+from service.kit.config import Settings
 
 log = logging.getLogger("alembic.nrm")
 LOG_TABLES = ("case_event", "audit_checkpoint", "identity_access")

@@ -60,7 +60,7 @@ class CheckpointPage(BaseModel):
     next_cursor: str | None
 
 
-class SealRead(BaseModel):
+class CheckpointMade(BaseModel):
     created: bool = Field(description="false when nothing was left to seal")
     checkpoint: CheckpointRead | None = Field(description="the new (or else the latest) one")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,24 +15,23 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-import service.sweep  # noqa: F401  (registers the SLA sweep as a job of `nrm serve`)
-from service import jobs
-from service.api import (
-    access_log,
-    approvals,
-    assignments,
-    audit,
-    auth,
-    cases,
-    health,
-    ministries,
-    queues,
-    users,
-    workflows,
-)
-from service.config import Settings
-from service.context import AppContext, bootstrap
-from service.errors import DomainError
+from service.approvals import api as approvals
+from service.assignments import api as assignments
+from service.audit import api as audit
+from service.audit import identity_access_api as access_log
+from service.auth import api as auth
+from service.bootstrap import bootstrap
+from service.cases import api as cases
+from service.health import api as health
+from service.jobs import JOBS
+from service.kit import periodic
+from service.kit.config import Settings
+from service.kit.context import AppContext
+from service.kit.errors import DomainError
+from service.sla import api as ministries
+from service.users import api as users
+from service.workflow import api as workflows
+from service.worklists import api as queues
 
 log = logging.getLogger("nrm")
 _HTTP_CODES = {
@@ -52,16 +52,19 @@ Log in with **Authorize** (a demo user from `nrm demo`), register a referral wit
 def create_app(context: AppContext | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        """Build the context unless one was given; dispose only what this app built."""
-        if context is not None:
-            yield
-            return
-        app.state.context = bootstrap(Settings())
-        tasks = jobs.start(app.state.context) if app.state.context.settings.run_jobs else []
+        """Build the context unless one was given, run the periodic jobs if the settings say
+        so, and dispose only what this app built."""
+        built = context is None
+        if built:
+            app.state.context = bootstrap(Settings())
+        running: AppContext = app.state.context
+        tasks = periodic.start(JOBS, running) if running.settings.run_jobs else []
         yield
         for task in tasks:
             task.cancel()
-        app.state.context.database.engine.dispose()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if built:
+            running.database.engine.dispose()
 
     app = FastAPI(
         title="NRM case workflow service",

@@ -9,12 +9,13 @@ import typer
 from pydantic import ValidationError
 
 from schemas.auth import UserCreate
-from service import accounts, migrate, serving
-from service.cli_audit import audit_app
-from service.commands import command_context, console
-from service.config import Settings
-from service.errors import DomainError
-from service.principal import Principal
+from service.audit.cli import audit_app
+from service.bootstrap import command_context, console
+from service.kit import migrate, serving
+from service.kit.config import Settings
+from service.kit.errors import DomainError
+from service.kit.principal import Principal
+from service.users import service as users_service
 
 app = typer.Typer(help="NRM case workflow service.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -51,7 +52,7 @@ def serve(
 @app.command()
 def demo() -> None:
     """Load demonstration users and cases, and print how to log in."""
-    from service.demo import load_demo
+    from service.demo.service import load_demo
 
     with command_context() as context:
         typer.echo(load_demo(context))
@@ -85,7 +86,7 @@ def users_add(
     with command_context() as context:
         try:
             with context.database.transaction() as session:
-                user = accounts.create_user(session, context, CLI, data)
+                user = users_service.create_user(session, context, CLI, data)
         except DomainError as exc:
             console.print(f"[red]{exc.detail}[/red]")
             raise typer.Exit(2) from exc
@@ -101,7 +102,7 @@ def sla_sweep(
     ] = None,
 ) -> None:
     """Record every warning, breach and escalation due by now (idempotent; safe under cron)."""
-    from service.sweep import sweep
+    from service.sla.sweep import sweep
 
     with command_context() as context:
         report = sweep(context, batch_size=batch_size)

@@ -1,47 +1,34 @@
-"""Periodic jobs that run inside `nrm serve` (and can be run once from the command line).
+"""Every periodic job of `nrm serve`, in one list: what runs, how often.
 
-Every worker process runs every job; jobs are therefore written to be idempotent and safe to
-run concurrently (two servers sweeping at once must record each effect once).
+Every worker process runs every job; each job is therefore idempotent and safe to run
+concurrently (two servers sweeping at once record each effect once).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from service.audit import checkpoints
+from service.auth import service as auth
+from service.kit.periodic import PeriodicJob
+from service.sla import sweep
 
-from starlette.concurrency import run_in_threadpool
+POLL_LOGIN_FAILURES_SECONDS = 900.0
 
-from service.context import AppContext
-
-log = logging.getLogger("nrm.jobs")
-
-
-@dataclass(frozen=True)
-class PeriodicJob:
-    name: str
-    interval_seconds: Callable[[AppContext], float]
-    run: Callable[[AppContext], object]
-
-
-JOBS: list[PeriodicJob] = []
-
-
-def register(job: PeriodicJob) -> PeriodicJob:
-    JOBS.append(job)
-    return job
-
-
-async def run_forever(job: PeriodicJob, context: AppContext) -> None:
-    """Run `job` every interval until cancelled; a failure is logged and retried next time."""
-    while True:
-        await asyncio.sleep(job.interval_seconds(context))
-        try:
-            await run_in_threadpool(job.run, context)
-        except Exception:
-            log.exception("periodic job %s failed; it will run again", job.name)
-
-
-def start(context: AppContext) -> list[asyncio.Task[None]]:
-    return [asyncio.create_task(run_forever(job, context), name=job.name) for job in JOBS]
+JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob(
+        name="sla_sweep",
+        interval_seconds=lambda context: context.settings.sla_sweep_seconds,
+        run=sweep.run_job,
+    ),
+    PeriodicJob(
+        name="audit_checkpoint",
+        interval_seconds=lambda context: min(
+            context.settings.checkpoint_seconds, checkpoints.POLL_SECONDS
+        ),
+        run=checkpoints.run_job,
+    ),
+    PeriodicJob(
+        name="prune_login_failures",
+        interval_seconds=lambda _context: POLL_LOGIN_FAILURES_SECONDS,
+        run=auth.prune_login_failures,
+    ),
+)

@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
 from migrations import append_only
-from service import seal
-from service.chain import event_hash
-from service.context import AppContext
-from service.events import append_stream_event
+from service.audit.integrity import signing
+from service.audit.integrity.chain import event_hash
+from service.audit.log import append_stream_event
+from service.kit.context import AppContext
+from service.kit.principal import SYSTEM
 from service.models import utcnow
-from service.principal import SYSTEM
 from tests.factories import Actors, User, register, sample_payload, step
 from workflows import Definition
 
@@ -56,19 +56,19 @@ def build_log(client: TestClient, actors: Actors, context: AppContext) -> Log:
     with context.database.transaction() as session:
         append_stream_event(session, "users", actor=SYSTEM, at=utcnow(), kind="user_created",
                             payload={"username": "someone"})  # fmt: skip
-    seal_now(client, log)
+    checkpoint_now(client, log)
     # checkpoint 2: A identified, B screening, C created
     log.cases["A"] = step(client, actors, log.cases["A"], rows[1])
     log.cases["B"] = step(client, actors, log.cases["B"], rows[0])
     log.cases["C"] = register(client, kemlu)
-    seal_now(client, log)
+    checkpoint_now(client, log)
     # not yet sealed: A moves on, D is created
     log.cases["A"] = step(client, actors, log.cases["A"], rows[2])
     log.cases["D"] = register(client, kemlu)
     return log
 
 
-def seal_now(client: TestClient, log: Log) -> dict[str, Any]:
+def checkpoint_now(client: TestClient, log: Log) -> dict[str, Any]:
     response = client.post("/api/v1/audit/checkpoints", headers=log.auditor.headers)
     assert response.status_code == 201, response.text
     checkpoint: dict[str, Any] = response.json()["checkpoint"]
@@ -136,7 +136,7 @@ def rewrite_stream(
 
     table = CaseEvent.__table__  # type: ignore[attr-defined]
     stream = events(connection, case_id)
-    head = stream[from_stream_seq - 2]["hash"] if from_stream_seq > 1 else seal.GENESIS
+    head = stream[from_stream_seq - 2]["hash"] if from_stream_seq > 1 else signing.GENESIS
     with triggers_off(connection):
         for event in stream[from_stream_seq - 1 :]:
             if event["stream_seq"] == from_stream_seq:
@@ -161,13 +161,13 @@ def checkpoint_rows(connection: Connection) -> list[dict[str, Any]]:
 
     table = AuditCheckpoint.__table__  # type: ignore[attr-defined]
     rows = connection.execute(select(*table.c).order_by(table.c.number)).mappings()
-    return [seal.record(dict(row)) for row in rows]
+    return [signing.record(dict(row)) for row in rows]
 
 
 def store_checkpoint(connection: Connection, fields: dict[str, Any], sign_with: bytes) -> None:
     """Re-hash and re-sign a checkpoint with `sign_with`, and write it over the stored one."""
-    fields["hash"] = seal.checkpoint_hash(fields)
-    fields["signature"] = seal.sign(sign_with, fields)
+    fields["hash"] = signing.checkpoint_hash(fields)
+    fields["signature"] = signing.sign(sign_with, fields)
     execute(
         connection,
         "UPDATE audit_checkpoint SET first_seq = :first_seq, last_seq = :last_seq, "

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from service.chain import GENESIS
-from service.context import AppContext
+from service.audit.integrity.chain import GENESIS
+from service.kit.context import AppContext
 from service.models import CaseFile, UserAccount
 from tests.factories import password_hash
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,11 +25,12 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from bench._setup import scratch_database
-from service import migrate
 from service.app import create_app
-from service.config import Settings, settings_for
-from service.context import AppContext, bootstrap
-from service.db import Database, create_db_engine
+from service.bootstrap import bootstrap
+from service.kit import migrate
+from service.kit.config import Settings, settings_for
+from service.kit.context import AppContext
+from service.kit.db import Database, create_db_engine
 from tests.factories import Actors
 
 PG_URL = os.environ.get("NRM_TEST_DATABASE_URL")
@@ -131,16 +133,16 @@ def actors(client: TestClient, context: AppContext) -> Actors:
 
 
 @pytest.fixture
-def committed_context(tmp_path: Path) -> Iterator[Callable[[], AppContext]]:
+def committed_context(tmp_path: Path) -> Iterator[Callable[..., AppContext]]:
     """A context on its own real database, for tests that need real commits (concurrency)."""
     with ExitStack() as stack:
 
-        def make() -> AppContext:
+        def make(**settings: Any) -> AppContext:
             url = stack.enter_context(fresh_database(tmp_path))
             migrate.upgrade(url)
             database = Database(create_db_engine(url))
             stack.callback(database.engine.dispose)
-            return bootstrap(make_settings(url), database)
+            return bootstrap(settings_for(url, **settings), database)
 
         yield make
 

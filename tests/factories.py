@@ -13,11 +13,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from service import transitions
-from service.accounts import open_session
-from service.context import AppContext
+from service.auth.security import hash_password
+from service.auth.service import open_session
+from service.cases import firing
+from service.kit.context import AppContext
 from service.models import UserAccount, utcnow
-from service.security import hash_password
 from workflows import Definition, TransitionSpec
 
 PASSWORD = "correct horse battery staple"
@@ -315,13 +315,13 @@ def race_after_reading(monkeypatch: Any, context: AppContext, clients: int) -> N
     if context.database.engine.dialect.name != "postgresql":
         return
     everyone_has_read = threading.Barrier(clients, timeout=10)
-    real_check = transitions.check
+    real_check = firing.check
 
     def check_after_everyone_read(*args: Any, **kwargs: Any) -> Any:
         everyone_has_read.wait()
         return real_check(*args, **kwargs)
 
-    monkeypatch.setattr(transitions, "check", check_after_everyone_read)
+    monkeypatch.setattr(firing, "check", check_after_everyone_read)
 
 
 def walk_to(

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from service.context import AppContext
+from service.kit.context import AppContext
 from tests.factories import Actors, User, fire, intake_body, register
 
 RELATIONS = {

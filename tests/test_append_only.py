@@ -8,7 +8,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from migrations import append_only
-from service.context import AppContext
+from service.kit.context import AppContext
 from tests.auditlog import Log, build_log
 from tests.factories import Actors
 

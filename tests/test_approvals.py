@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from service.context import AppContext
+from service.kit.context import AppContext
 from tests.factories import Actors, approve, fire, walk_to
 
 IDENTIFY = {"indicators": ["deceptive_recruitment", "exploitation"]}

@@ -43,7 +43,7 @@ def test_pure_packages_import_no_web_framework_no_orm_and_no_service(package: st
 
 
 def test_no_use_case_or_router_commits() -> None:
-    """One request commits once, in service/db.py; everything else flushes."""
+    """One request commits once, in service/kit/db.py; everything else flushes."""
     committing = [
         str(path.relative_to(ROOT))
         for path in (ROOT / "service").rglob("*.py")

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.context import AppContext
+from service.kit.context import AppContext
 from tests.factories import Actors, User, fire, fire_approved, race_after_reading, register
 
 CASES = "/api/v1/cases"
@@ -202,7 +202,7 @@ def test_if_the_transition_fails_the_case_stays_in_its_queue_and_assigned(
     client: TestClient, actors: Actors, case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The move, the new queue and the end of the assignment are one transaction."""
-    from service import assignments
+    from service.assignments import service as assignments
 
     worker = actors.worker("KEMENPPPA")
     assert _claim(client, worker, case).status_code == 200

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
-from service import seal
-from service.context import AppContext
-from service.proofs import check_proof
+from service.audit.integrity import signing
+from service.audit.integrity.proofs import check_proof
+from service.kit.context import AppContext
 from tests.auditlog import Log, build_log, events
 from tests.factories import Actors
 
@@ -29,9 +29,9 @@ def get(client: TestClient, log: Log, path: str, **params: Any) -> Any:
 
 
 def keys_of(page: dict[str, Any]) -> dict[str, bytes]:
-    public = seal.decode_public_key(page["public_key"]["public_key"])
-    assert seal.key_id(public) == page["public_key"]["key_id"]
-    return {seal.key_id(public): public}
+    public = signing.decode_public_key(page["public_key"]["public_key"])
+    assert signing.key_id(public) == page["public_key"]["key_id"]
+    return {signing.key_id(public): public}
 
 
 def test_checkpoints_are_published_oldest_first_with_their_key(
@@ -41,11 +41,11 @@ def test_checkpoints_are_published_oldest_first_with_their_key(
     keys = keys_of(page)
     first, second = page["items"]
     assert (first["number"], second["number"]) == (1, 2)
-    assert first["prev_hash"] == seal.GENESIS and second["prev_hash"] == first["hash"]
+    assert first["prev_hash"] == signing.GENESIS and second["prev_hash"] == first["hash"]
     assert second["first_seq"] == first["last_seq"] + 1
     for item in page["items"]:
-        assert seal.checkpoint_hash(item) == item["hash"]
-        assert seal.signature_valid(keys[item["key_id"]], item, item["signature"])
+        assert signing.checkpoint_hash(item) == item["hash"]
+        assert signing.signature_valid(keys[item["key_id"]], item, item["signature"])
     assert page["next_cursor"] is None
     assert get(client, log, "/public-key") == page["public_key"]
 

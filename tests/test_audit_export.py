@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection
 
-from service import seal
-from service.auditfile import verify_export
-from service.context import AppContext
-from service.verifier import Verdict
-from tests.auditlog import Log, build_log, events, execute, rewrite_stream, seal_now, verify
+from service.audit.integrity import signing
+from service.audit.integrity.export_format import verify_export
+from service.audit.integrity.verifier import Verdict
+from service.kit.context import AppContext
+from tests.auditlog import Log, build_log, checkpoint_now, events, execute, rewrite_stream, verify
 from tests.conftest import PG_URL
 from tests.factories import SAMPLE_PAYLOADS, Actors, fire
 
@@ -41,8 +41,8 @@ def log(client: TestClient, actors: Actors, context: AppContext) -> Log:
 
 @pytest.fixture
 def keys(context: AppContext) -> dict[str, bytes]:
-    public = seal.public_key_of(context.settings.keys.audit_signing_key)
-    return {seal.key_id(public): public}
+    public = signing.public_key_of(context.settings.keys.audit_signing_key)
+    return {signing.key_id(public): public}
 
 
 def export(client: TestClient, log: Log, fmt: str = "jsonl") -> bytes:
@@ -105,8 +105,8 @@ def test_export_is_for_auditors_and_only_in_known_formats(
 
 
 def test_an_export_checked_with_another_key_fails(client: TestClient, log: Log) -> None:
-    other = seal.public_key_of(bytes(range(32)))
-    verdict = check(export(client, log), {seal.key_id(other): other})
+    other = signing.public_key_of(bytes(range(32)))
+    verdict = check(export(client, log), {signing.key_id(other): other})
     assert not verdict.ok
     assert {p.code for p in verdict.problems} == {"malformed", "checkpoint_key"}
 
@@ -151,7 +151,7 @@ def test_a_kept_checkpoint_catches_history_rewritten_and_resealed_with_the_key(
     kept = next(json.loads(x) for x in first.splitlines() if b'"type":"checkpoint"' in x)
     rewrite_stream(connection, log.case_id("A"), 1, actor="someone.else")
     execute(connection, "DELETE FROM audit_checkpoint")
-    seal_now(client, log)
+    checkpoint_now(client, log)
     second = export(client, log)
     assert check(second, keys).ok  # consistent in itself
     verdict = check(second, keys, [kept])

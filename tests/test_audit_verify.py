@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
-from service import seal
-from service.chain import GENESIS, event_hash
-from service.context import AppContext
-from service.merkle import root_of
-from service.verifier import leaf_of
+from service.audit.integrity import signing
+from service.audit.integrity.chain import GENESIS, event_hash
+from service.audit.integrity.merkle import root_of
+from service.audit.integrity.verifier import leaf_of
+from service.kit.context import AppContext
 from tests.auditlog import (
     Log,
     build_log,
@@ -243,7 +243,7 @@ def test_a_checkpoint_naming_an_unknown_key_is_caught(
 ) -> None:
     forged = checkpoint_rows(connection)[1]
     key = _another_key()
-    forged["key_id"] = seal.key_id(seal.public_key_of(key))
+    forged["key_id"] = signing.key_id(signing.public_key_of(key))
     store_checkpoint(connection, forged, sign_with=key)
     verdict = verify(client, log)
     assert "checkpoint_key" in codes(verdict)

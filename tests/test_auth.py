@@ -8,9 +8,9 @@ import jwt
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from service.context import AppContext
+from service.auth.security import issue_token
+from service.kit.context import AppContext
 from service.models import UserAccount
-from service.security import issue_token
 from tests.factories import PASSWORD, Actors
 
 

@@ -38,10 +38,10 @@ def test_wrk_runs_one_thread_per_connection() -> None:
 
 
 COLLAPSED = """\
-Thread._bootstrap (threading.py:1002);_transition (service/transitions.py:74);\
+Thread._bootstrap (threading.py:1002);_transition (service/cases/firing.py:74);\
 Session.execute (sqlalchemy/orm/session.py:2555) 6
-Thread._bootstrap (threading.py:1002);_transition (service/transitions.py:80);\
-event_hash (service/chain.py:46) 3
+Thread._bootstrap (threading.py:1002);_transition (service/cases/firing.py:80);\
+event_hash (service/audit/integrity/chain.py:46) 3
 Runner.run (asyncio/runners.py:118) 1
 not a stack line
 """
@@ -53,10 +53,10 @@ def test_profile_shares_by_function_package_and_stack() -> None:
     assert found.self_time[0] == ("Session.execute (sqlalchemy/orm/session.py)", 0.6)
     assert dict(found.packages) == {"sqlalchemy": 0.6, "service": 0.3, "asyncio": 0.1}
     inclusive = dict(found.inclusive)
-    assert inclusive["_transition (service/transitions.py)"] == 0.9  # lines merged per function
+    assert inclusive["_transition (service/cases/firing.py)"] == 0.9  # lines merged per function
     assert set(inclusive) == {
-        "_transition (service/transitions.py)",
-        "event_hash (service/chain.py)",
+        "_transition (service/cases/firing.py)",
+        "event_hash (service/audit/integrity/chain.py)",
     }
 
 
@@ -78,9 +78,9 @@ def test_percentile_is_nearest_rank() -> None:
 def test_profile_stages_tell_the_pool_thread_from_the_event_loop() -> None:
     collapsed = (
         "WorkerThread.run (anyio/_backends/_asyncio.py:1);"
-        "fire_transition (service/api/cases.py:74) 3\n"
+        "fire_transition (service/cases/api.py:74) 3\n"
         "WorkerThread.run (anyio/_backends/_asyncio.py:1);"
-        "current_principal (service/api/deps.py:50) 1\n"
+        "current_principal (service/auth/dependencies.py:50) 1\n"
         "Runner.run (asyncio/runners.py:118);"
         "solve_dependencies (fastapi/dependencies/utils.py:1) 1\n"
     )

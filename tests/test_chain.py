@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.chain import canonical_json, parse_json
+from service.kit.canonical_json import canonical_json, parse_json
 
 JSON = st.recursive(
     st.none()

@@ -13,12 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from service import audit, checkpoints, jobs
 from service.app import create_app
-from service.context import AppContext
-from service.events import append_stream_event
+from service.audit import checkpoints
+from service.audit import service as audit
+from service.audit.log import append_stream_event
+from service.kit.context import AppContext
+from service.kit.principal import SYSTEM
 from service.models import AuditCheckpoint, CaseEvent, utcnow
-from service.principal import SYSTEM
 from tests.factories import Actors, fire, register
 
 START = datetime(2026, 3, 1, 8, 0, tzinfo=utcnow().tzinfo)
@@ -44,7 +45,7 @@ def add_events(session: Session, count: int) -> None:
 
 
 def test_nothing_pending_seals_nothing(session: Session, context: AppContext) -> None:
-    assert checkpoints.seal_pending(session, context) is None
+    assert checkpoints.checkpoint_pending(session, context) is None
 
 
 def test_the_first_events_are_sealed_at_once_then_every_n_events(
@@ -53,12 +54,12 @@ def test_the_first_events_are_sealed_at_once_then_every_n_events(
     clock = Clock()
     ctx = at(context, clock, checkpoint_every=3, checkpoint_seconds=60)
     add_events(session, 1)
-    first = checkpoints.seal_if_due(session, ctx)
+    first = checkpoints.checkpoint_if_due(session, ctx)
     assert first is not None and first.event_count == 1
     add_events(session, 2)
-    assert checkpoints.seal_if_due(session, ctx) is None  # 2 waiting, checkpoint 0 s old
+    assert checkpoints.checkpoint_if_due(session, ctx) is None  # 2 waiting, checkpoint 0 s old
     add_events(session, 1)
-    second = checkpoints.seal_if_due(session, ctx)
+    second = checkpoints.checkpoint_if_due(session, ctx)
     assert second is not None and second.event_count == 3
     assert (second.number, second.prev_hash) == (2, first.hash)
 
@@ -69,15 +70,17 @@ def test_a_few_waiting_events_are_sealed_after_t_seconds(
     clock = Clock()
     ctx = at(context, clock, checkpoint_every=100, checkpoint_seconds=60)
     add_events(session, 1)
-    assert checkpoints.seal_if_due(session, ctx) is not None
+    assert checkpoints.checkpoint_if_due(session, ctx) is not None
     add_events(session, 1)
     clock.now += timedelta(seconds=59)
-    assert checkpoints.seal_if_due(session, ctx) is None
+    assert checkpoints.checkpoint_if_due(session, ctx) is None
     clock.now += timedelta(seconds=1)
-    late = checkpoints.seal_if_due(session, ctx)
+    late = checkpoints.checkpoint_if_due(session, ctx)
     assert late is not None and late.event_count == 1
     clock.now += timedelta(hours=1)
-    assert checkpoints.seal_if_due(session, ctx) is None  # nothing waits: no empty checkpoints
+    assert (
+        checkpoints.checkpoint_if_due(session, ctx) is None
+    )  # nothing waits: no empty checkpoints
 
 
 def test_the_job_seals_a_backlog_in_bounded_checkpoints(
@@ -98,11 +101,6 @@ def test_the_job_seals_a_backlog_in_bounded_checkpoints(
     assert counts == [3, 3, 1]
     verdict = audit.verify(context)
     assert verdict.ok and verdict.unsealed_events == 0
-
-
-def test_the_checkpoint_job_runs_in_every_server() -> None:
-    job = next(j for j in jobs.JOBS if j.name == "audit-checkpoint")
-    assert job.run is checkpoints.run_job
 
 
 @pytest.mark.parametrize("sealers", [1, 2, 6])
@@ -127,7 +125,7 @@ def test_concurrent_writers_and_sealers_never_fork_or_skip(
             made = 0
             while not done.is_set():
                 with context.database.transaction() as session:
-                    made += checkpoints.seal_pending(session, context) is not None
+                    made += checkpoints.checkpoint_pending(session, context) is not None
             return made
 
         with ThreadPoolExecutor(4 + sealers) as pool:
@@ -137,7 +135,7 @@ def test_concurrent_writers_and_sealers_never_fork_or_skip(
             done.set()
             assert sum(f.result() for f in sealing) >= 1
         with context.database.transaction() as session:
-            checkpoints.seal_pending(session, context)
+            checkpoints.checkpoint_pending(session, context)
         with context.database.sessions() as session:
             total = session.scalar(select(func.count()).select_from(CaseEvent))
             chain = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.number)).all()

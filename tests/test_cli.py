@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.config import generate_keys
+from service.kit.config import generate_keys
 from tests.conftest import PG_URL, fresh_database
 
 NRM = [sys.executable, "-m", "service.cli"]

@@ -6,15 +6,18 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import func, select
+from sqlalchemy import update
+from sqlmodel import col, func, select
 
 from service.app import create_app
-from service.context import AppContext
-from service.models import CaseEvent
-from service.repositories import cases as repo
+from service.cases import firing
+from service.cases import repository as repo
+from service.kit.context import AppContext
+from service.models import CaseEvent, CaseFile
 from tests.factories import Actors, fire, race_after_reading, register
 
 CLIENTS = 16
@@ -47,3 +50,33 @@ def test_sixteen_concurrent_transitions_at_one_version_one_succeeds(
                 .where(CaseEvent.case_id == repo.parse_case_id(case["id"]))
             ).one()
         assert events == 2  # the creation and the one transition that won
+
+
+def test_a_change_between_read_and_write_is_refused_by_the_compare_and_set(
+    client: TestClient, actors: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On either database: another writer commits after this transition read the case (here
+    simulated on the same connection, since SQLite serialises writers before they read). The
+    pre-check on `expected_version` has passed; the row's compare-and-set must catch it, and
+    nothing of the transition may be written."""
+    worker = actors.worker("KEMENPPPA")
+    case = register(client, actors.worker("KEMLU"))
+    real_check = firing.check
+
+    def check_then_race(context: AppContext, principal: Any, loaded: Any, command: Any) -> Any:
+        result = real_check(context, principal, loaded, command)
+        with context.database.transaction() as other:
+            other.connection().execute(
+                update(CaseFile)
+                .where(col(CaseFile.id) == loaded.case.id)
+                .values(event_count=CaseFile.event_count + 1)
+            )
+        return result
+
+    monkeypatch.setattr(firing, "check", check_then_race)
+    moved = fire(client, worker, case, "begin_screening", {})
+    assert moved.status_code == 409 and moved.json()["code"] == "version_conflict", moved.text
+    assert "changed while" in moved.json()["detail"]
+    monkeypatch.undo()
+    history = client.get(f"/api/v1/cases/{case['id']}/history", headers=worker.headers).json()
+    assert [event["kind"] for event in history["items"]] == ["created"]

@@ -26,10 +26,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from migrations import append_only
-from service import migrate
 from service.app import create_app
-from service.context import bootstrap
-from service.db import Database, create_db_engine
+from service.bootstrap import bootstrap
+from service.kit import migrate
+from service.kit.db import Database, create_db_engine
 from tests.conftest import PG_URL, make_settings
 from tests.factories import Actors, fire, register
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from service.chain import GENESIS, event_hash
-from service.events import append_stream_event
+from service.audit.integrity.chain import GENESIS, event_hash
+from service.audit.log import append_stream_event
+from service.kit.principal import SYSTEM
 from service.models import CaseEvent, utcnow
-from service.principal import SYSTEM
 
 
 def test_a_named_stream_chains_its_events_in_order(session: Session) -> None:

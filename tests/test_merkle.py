@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.merkle import (
+from service.audit.integrity.merkle import (
     TreeBuilder,
     event_leaf,
     inclusion_path,

@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from service import migrate
-from service.db import create_db_engine
+from service.kit import migrate
+from service.kit.db import create_db_engine
 from service.models import metadata
 from tests.conftest import fresh_database
 

@@ -12,10 +12,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from service import migrate
 from service.app import create_app
-from service.context import bootstrap
-from service.db import Database, create_db_engine
+from service.bootstrap import bootstrap
+from service.kit import migrate
+from service.kit.db import Database, create_db_engine
 from tests.conftest import make_settings
 from tests.factories import Actors, fire, intake_body, register
 

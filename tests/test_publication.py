@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.app import create_app
-from service.context import AppContext
-from service.registry import publish
+from service.kit.context import AppContext
+from service.workflow.publishing import publish
 from tests.factories import Actors, fire, register
 from workflows import DefinitionError, parse
 from workflows.loader import DEFINITIONS_DIR

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from service.context import AppContext
-from service.cursor import CursorCodec, Position
+from service.kit.context import AppContext
+from service.kit.paging import CursorCodec, Position
 from tests.bulk import insert_cases
 from tests.factories import Actors, User, child_body, fire, fire_approved, foreign_body, register
 

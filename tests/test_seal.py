@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from service import seal
-from service.config import _decode_key as decode_env_key
-from service.config import generate_keys
+from service.audit.integrity import signing
+from service.kit.config import _decode_key as decode_env_key
+from service.kit.config import generate_keys
 
 
 def private_key() -> bytes:
@@ -19,7 +19,7 @@ def private_key() -> bytes:
 
 def fields() -> dict[str, Any]:
     return {
-        "format": seal.FORMAT, "number": 3, "first_seq": 101, "last_seq": 250, "event_count": 148,
+        "format": signing.FORMAT, "number": 3, "first_seq": 101, "last_seq": 250, "event_count": 148,
         "root": "ab" * 32, "prev_hash": "cd" * 32, "created_at": "2026-02-01T03:04:05.000006Z",
         "key_id": "0123456789abcdef",
     }  # fmt: skip
@@ -27,38 +27,38 @@ def fields() -> dict[str, Any]:
 
 def test_the_canonical_form_is_sorted_compact_json_of_the_signed_fields() -> None:
     body = fields()
-    text = seal.canonical({**body, "hash": "ignored", "signature": "ignored"})
+    text = signing.canonical({**body, "hash": "ignored", "signature": "ignored"})
     assert text == json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    assert seal.checkpoint_hash(body) == hashlib.sha256(text).hexdigest()
+    assert signing.checkpoint_hash(body) == hashlib.sha256(text).hexdigest()
 
 
 def test_a_signature_verifies_with_its_key_only_and_for_its_content_only() -> None:
     key, other = private_key(), private_key()
-    public = seal.public_key_of(key)
-    signature = seal.sign(key, fields())
-    assert seal.signature_valid(public, fields(), signature)
-    assert not seal.signature_valid(seal.public_key_of(other), fields(), signature)
+    public = signing.public_key_of(key)
+    signature = signing.sign(key, fields())
+    assert signing.signature_valid(public, fields(), signature)
+    assert not signing.signature_valid(signing.public_key_of(other), fields(), signature)
     for name, value in (("event_count", 147), ("root", "ef" * 32), ("format", "other/1"),
                         ("created_at", "2026-02-01T03:04:05.000007Z")):  # fmt: skip
-        assert not seal.signature_valid(public, {**fields(), name: value}, signature)
-    assert not seal.signature_valid(public, fields(), signature.upper())
-    assert not seal.signature_valid(public, fields(), signature[:-2])
-    assert not seal.signature_valid(public, fields(), "not hex")
+        assert not signing.signature_valid(public, {**fields(), name: value}, signature)
+    assert not signing.signature_valid(public, fields(), signature.upper())
+    assert not signing.signature_valid(public, fields(), signature[:-2])
+    assert not signing.signature_valid(public, fields(), "not hex")
 
 
 def test_a_public_key_reads_back_from_every_form_it_is_given_in() -> None:
-    public = seal.public_key_of(private_key())
-    for text in (seal.encode_public_key(public), seal.encode_public_key(public).rstrip("="),
-                 public.hex(), seal.public_key_pem(public)):  # fmt: skip
-        assert seal.decode_public_key(text) == public
+    public = signing.public_key_of(private_key())
+    for text in (signing.encode_public_key(public), signing.encode_public_key(public).rstrip("="),
+                 public.hex(), signing.public_key_pem(public)):  # fmt: skip
+        assert signing.decode_public_key(text) == public
 
 
 @pytest.mark.parametrize("text", ["", "not a key", "AAAA", "-----BEGIN PUBLIC KEY-----\nx\n"])
 def test_a_bad_public_key_is_refused(text: str) -> None:
     with pytest.raises(ValueError):
-        seal.decode_public_key(text)
+        signing.decode_public_key(text)
 
 
 def test_the_key_id_names_the_public_key() -> None:
-    public = seal.public_key_of(private_key())
-    assert seal.key_id(public) == hashlib.sha256(public).hexdigest()[:16]
+    public = signing.public_key_of(private_key())
+    assert signing.key_id(public) == hashlib.sha256(public).hexdigest()[:16]

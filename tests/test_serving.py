@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from service.serving import listening_socket
+from service.kit.serving import listening_socket
 
 
 def test_the_shared_listening_socket_is_tcp_without_nagle() -> None:

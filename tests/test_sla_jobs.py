@@ -1,22 +1,11 @@
-"""The sweep as a job of `nrm serve` (`nrm sla sweep` is in test_cli.py), and the demo's queues."""
+"""The demo's queues after its SLA sweep (the sweep as a running job is in test_jobs.py)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from fastapi.testclient import TestClient
 
-from service import jobs
-from service.context import AppContext
-from service.demo import DEMO_PASSWORD, load_demo
-from service.sweep import SWEEP_JOB, run_job
-
-
-def test_nrm_serve_runs_the_sweep_on_its_interval(context: AppContext) -> None:
-    assert SWEEP_JOB in jobs.JOBS and SWEEP_JOB.name == "sla_sweep"
-    settings = context.settings.model_copy(update={"sla_sweep_seconds": 15.0})
-    assert SWEEP_JOB.interval_seconds(replace(context, settings=settings)) == 15.0
-    assert run_job(context).cases == 0
+from service.demo.service import DEMO_PASSWORD, load_demo
+from service.kit.context import AppContext
 
 
 def _login(client: TestClient, username: str) -> dict[str, str]:

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session
 
-from service.context import AppContext
+from service.cases.repository import parse_case_id
+from service.kit.context import AppContext
 from service.models import CaseFile
-from service.repositories.cases import parse_case_id
-from service.stats import percentile
+from service.sla.service import percentile
 from tests.bulk import Clock
 from tests.factories import Actors, User, fire, register
 

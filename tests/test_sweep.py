@@ -17,11 +17,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from schemas.case import CaseCreate
-from service import cases, sweep
-from service.context import AppContext
+from service.cases import service as cases
+from service.kit.context import AppContext
+from service.kit.errors import VersionConflict
+from service.kit.principal import Principal
 from service.models import CaseEvent, CaseFile, UserAccount
-from service.principal import Principal
-from service.sweep import SweepReport
+from service.sla import sweep
+from service.sla.sweep import SweepReport
 from tests.bulk import Clock
 from tests.factories import (
     Actors,
@@ -206,16 +208,16 @@ def test_a_batch_that_loses_a_race_is_retried_case_by_case_and_records_once(
     worker = _worker(context)
     ids = [_register(context, worker) for _ in range(5)]
     clock.advance(days=20)
-    real_flush = sweep._flush
+    real_flush = sweep.flush_or_conflict
     calls = {"n": 0}
 
     def lose_the_first_batch(session: Session) -> None:
         calls["n"] += 1
         if calls["n"] == 1:
-            raise sweep._Raced
+            raise VersionConflict("another sweeper moved a case of this batch first")
         real_flush(session)
 
-    monkeypatch.setattr(sweep, "_flush", lose_the_first_batch)
+    monkeypatch.setattr(sweep, "flush_or_conflict", lose_the_first_batch)
     report = sweep.sweep(context, batch_size=10)
     assert (report.cases, report.breaches, report.escalations) == (5, 5, 5)
     monkeypatch.undo()

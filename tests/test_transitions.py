@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlmodel import Session, col, func, select
 
-from service.context import AppContext
+from service.kit.context import AppContext
 from service.models import CaseEvent, CaseFile, Consent
 from tests.factories import (
     Actors,
@@ -175,7 +175,7 @@ def test_an_exception_after_the_state_change_leaves_nothing_written(
     def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("service.transitions.append_case_event", explode)
+    monkeypatch.setattr("service.cases.transition_core.append_case_event", explode)
     response = fire(client, actors.worker("KEMENPPPA"), case, "begin_screening", {})
     assert response.status_code == 500
     session.expire_all()

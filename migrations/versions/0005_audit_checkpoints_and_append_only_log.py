@@ -18,7 +18,7 @@ down_revision: str | Sequence[str] | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Checkpointing takes this lock (service/repositories/audit.py): it waits for every writer
+# Checkpointing takes this lock (service/audit/repository.py): it waits for every writer
 # that has inserted an event to finish and holds new ones back for the moment it takes to read
 # the range, so no lower seq can commit after the range is sealed; the mode conflicts with
 # itself, so checkpointers also queue one behind the other. LOCK in that mode needs UPDATE or

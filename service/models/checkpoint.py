@@ -9,7 +9,8 @@ from service.models.base import UTCDateTime
 
 
 class AuditCheckpoint(SQLModel, table=True):
-    """A signed Merkle root over the events with first_seq <= seq <= last_seq (service/seal.py).
+    """A signed Merkle root over the events with first_seq <= seq <= last_seq
+    (service/audit/integrity/signing.py).
 
     Append-only like the log. The checkpoints form one chain: `number` is the previous number
     plus one, and `prev_hash` is unique, so two writers racing can never fork it.

@@ -20,7 +20,7 @@ class CaseEvent(SQLModel, table=True):
     __tablename__ = "case_event"
     __table_args__ = (
         UniqueConstraint("stream", "stream_seq"),
-        # the auditor's searches (service/repositories/audit.py), each in seq order
+        # the auditor's searches (service/audit/repository.py), each in seq order
         Index("ix_case_event_actor_seq", "actor", "seq"),
         Index("ix_case_event_ministry_seq", "ministry", "seq"),
         Index("ix_case_event_at", "at"),

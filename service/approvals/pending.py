@@ -1,0 +1,104 @@
+"""Pending four-eyes requests on a case: the part of approvals that the transition core uses.
+
+A sensitive transition does not move the case: it becomes one pending request (one per case,
+held by a unique index), which a supervisor later decides (service.py). A request is superseded
+when the case moves on without it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from schemas.approval import ApprovalRead, PendingTransitionRead
+from service.audit.log import append_case_event
+from service.cases.aggregate import LoadedCase
+from service.cases.command import Command
+from service.cases.idempotency import Answer
+from service.cases.service import present
+from service.kit.context import AppContext
+from service.kit.db import flush_or_conflict
+from service.kit.errors import ApprovalPending
+from service.kit.principal import Principal
+from service.models import Approval, CaseFile, UserAccount
+from workflows import TransitionSpec
+
+
+def request(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    loaded: LoadedCase,
+    row: TransitionSpec,
+    command: Command,
+    endpoint: str,
+) -> Answer:
+    """202: the request is recorded (and is an event); the case stays where it is."""
+    assert principal.ministry is not None and principal.user_id is not None
+    case = loaded.case
+    pending = select(Approval.id).where(
+        col(Approval.case_id) == case.id, col(Approval.status) == "pending"
+    )
+    if loaded.approval_pending or session.exec(pending).first() is not None:
+        raise ApprovalPending("a request for this case already waits for approval; decide it first")
+    now = context.clock()
+    approval = Approval(
+        case_id=case.id,
+        trigger=row.trigger,
+        source=row.source,
+        dest=row.dest,
+        payload=command.payload,
+        note=command.note,
+        consent_override_reason=command.consent_override_reason,
+        ministry=principal.ministry,
+        requested_by_id=principal.user_id,
+        requested_at=now,
+        state_entered_at=case.state_entered_at,
+    )
+    session.add(approval)
+    append_case_event(
+        session, case, actor=principal, at=now, kind="approval_requested", trigger=row.trigger,
+        payload={"approval_id": str(approval.id), "dest": row.dest, **command.payload},
+        note=command.note,
+    )  # fmt: skip
+    flush_or_conflict(session)
+    body = PendingTransitionRead(
+        approval=present_approval(session, approval, case),
+        case=present(session, context, principal, loaded, endpoint),
+    )
+    return Answer(status_code=202, body=body.model_dump(mode="json"))
+
+
+def supersede(session: Session, case: CaseFile, now: datetime) -> None:
+    """The case moved on: a request to move it from where it was can no longer be decided."""
+    session.execute(
+        update(Approval)
+        .where(col(Approval.case_id) == case.id, col(Approval.status) == "pending")
+        .values(status="superseded", decided_at=now)
+    )
+
+
+def present_approval(session: Session, approval: Approval, case: CaseFile) -> ApprovalRead:
+    def username(user_id: int | None) -> str | None:
+        user = session.get(UserAccount, user_id) if user_id is not None else None
+        return user.username if user else None
+
+    return ApprovalRead(
+        id=str(approval.id),
+        case_id=str(case.id),
+        case_reference=case.reference,
+        trigger=approval.trigger,
+        source=approval.source,
+        dest=approval.dest,
+        payload=approval.payload,
+        note=approval.note,
+        ministry=approval.ministry,
+        requested_by=username(approval.requested_by_id) or "?",
+        requested_at=approval.requested_at,
+        status=approval.status,
+        decided_by=username(approval.decided_by_id),
+        decided_at=approval.decided_at,
+        decision_reason=approval.decision_reason,
+    )

@@ -1,0 +1,141 @@
+"""Four eyes: a sensitive transition waits for a supervisor of the same ministry who is not the
+one who asked. Approving re-checks everything against the case as it is now, then fires it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session, col, select
+
+from schemas.approval import ApprovalRead
+from schemas.case import CaseRead
+from service.approvals.pending import present_approval
+from service.audit.log import append_case_event
+from service.cases.aggregate import LoadedCase
+from service.cases.command import Command
+from service.cases.service import present, readable
+from service.cases.transition_core import apply, check
+from service.cases.visibility import visibility
+from service.kit.context import AppContext
+from service.kit.db import flush_or_conflict
+from service.kit.errors import Conflict, Forbidden, NotFound
+from service.kit.principal import Principal
+from service.models import Approval, CaseFile, UserAccount
+
+
+def list_approvals(
+    session: Session, context: AppContext, principal: Principal, status: str | None
+) -> list[ApprovalRead]:
+    """Supervisors see their ministry's; case workers their own requests; auditors all."""
+    statement = (
+        select(Approval, CaseFile)
+        .join(CaseFile, col(CaseFile.id) == col(Approval.case_id))
+        .where(visibility(principal, context.registry))
+        .order_by(col(Approval.requested_at))
+    )
+    if principal.role == "supervisor":
+        statement = statement.where(col(Approval.ministry) == principal.ministry)
+    elif principal.role == "case_worker":
+        statement = statement.where(col(Approval.requested_by_id) == principal.user_id)
+    elif principal.role != "auditor":
+        raise Forbidden("approvals are for case workers, supervisors and auditors")
+    if status is not None:
+        statement = statement.where(col(Approval.status) == status)
+    return [present_approval(session, a, c) for a, c in session.exec(statement).all()]
+
+
+def approve(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    approval_id: str,
+    reason: str,
+    endpoint: str,
+) -> CaseRead:
+    approval, loaded = _pending(session, context, principal, approval_id)
+    requester = session.get(UserAccount, approval.requested_by_id)
+    assert requester is not None
+    command = Command(
+        approval.trigger, approval.payload, approval.note, approval.consent_override_reason
+    )
+    asker = Principal(requester.id, requester.username, requester.role, approval.ministry)
+    row, dest = check(context, asker, loaded, command)
+    approval.status, approval.decided_by_id = "approved", principal.user_id
+    approval.decided_at, approval.decision_reason = context.clock(), reason
+    extra = {
+        "_approval": {
+            "approval_id": str(approval.id),
+            "requested_by": requester.username,
+            "requested_at": approval.requested_at.isoformat(),
+            "reason": reason,
+        }
+    }
+    apply(session, context, principal, loaded, row, dest, command, extra)
+    return present(session, context, principal, loaded, endpoint)
+
+
+def reject(
+    session: Session, context: AppContext, principal: Principal, approval_id: str, reason: str
+) -> ApprovalRead:
+    approval, loaded = _pending(session, context, principal, approval_id)
+    return _close(session, context, principal, approval, loaded.case, "rejected", reason)
+
+
+def cancel(
+    session: Session, context: AppContext, principal: Principal, approval_id: str
+) -> ApprovalRead:
+    """The requester withdraws their own request."""
+    approval, loaded = _load(session, context, principal, approval_id)
+    if approval.requested_by_id != principal.user_id:
+        raise Forbidden("only the person who asked may cancel a request")
+    if approval.status != "pending":
+        raise Conflict(f"the request is already {approval.status}")
+    return _close(session, context, principal, approval, loaded.case, "cancelled", None)
+
+
+def _close(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    approval: Approval,
+    case: CaseFile,
+    status: str,
+    reason: str | None,
+) -> ApprovalRead:
+    now = context.clock()
+    approval.status, approval.decided_by_id = status, principal.user_id
+    approval.decided_at, approval.decision_reason = now, reason
+    append_case_event(
+        session, case, actor=principal, at=now, kind=f"approval_{status}", trigger=approval.trigger,
+        payload={"approval_id": str(approval.id), "dest": approval.dest}, note=reason,
+    )  # fmt: skip
+    flush_or_conflict(session)
+    return present_approval(session, approval, case)
+
+
+def _pending(
+    session: Session, context: AppContext, principal: Principal, approval_id: str
+) -> tuple[Approval, LoadedCase]:
+    """A pending approval that `principal` may decide: same ministry, supervisor, other person."""
+    approval, loaded = _load(session, context, principal, approval_id)
+    if principal.role != "supervisor" or principal.ministry != approval.ministry:
+        raise Forbidden(f"a supervisor of {approval.ministry} decides this request")
+    if principal.user_id == approval.requested_by_id:
+        raise Forbidden("four eyes: the person who asked cannot decide their own request")
+    if approval.status != "pending":
+        raise Conflict(f"the request is already {approval.status}")
+    return approval, loaded
+
+
+def _load(
+    session: Session, context: AppContext, principal: Principal, approval_id: str
+) -> tuple[Approval, LoadedCase]:
+    try:
+        approval = session.get(Approval, uuid.UUID(approval_id))
+    except ValueError:
+        approval = None
+    if approval is None:
+        raise NotFound("approval not found")
+    loaded = readable(session, context, principal, str(approval.case_id))  # 404 unless visible
+    return approval, loaded

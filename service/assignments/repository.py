@@ -1,0 +1,26 @@
+"""Queries of assignment: who may be given a case, and who holds one."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from service.models import UserAccount
+
+
+def active_case_worker(session: Session, username: str, ministry: str) -> UserAccount | None:
+    statement = select(UserAccount).where(
+        col(UserAccount.username) == username,
+        col(UserAccount.role) == "case_worker",
+        col(UserAccount.ministry) == ministry,
+        col(UserAccount.is_active).is_(True),
+    )
+    return session.exec(statement).first()
+
+
+def username_of(session: Session, user_id: int | None) -> str | None:
+    """Never flushes: inside a transition the case row must reach its compare-and-set intact."""
+    if user_id is None:
+        return None
+    with session.no_autoflush:
+        user = session.get(UserAccount, user_id)
+    return user.username if user else None

@@ -1,0 +1,148 @@
+"""Who works a case: a supervisor assigns it, a case worker claims it, either hands it back.
+
+The assignee is a case worker of the ministry leading the case's current state. Every change is
+one event on the case's chain (`assigned`, `unassigned`), written with the row's compare-and-set,
+and the assignment ends inside the transition that hands the case to another ministry or
+closes it: the case leaves the old ministry's hands in the same transaction that puts it in the
+new one's queue. Assignment does not change the case's contract `version` (transitions do).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from schemas.queue import AssignRequest, CaseSummary
+from service.assignments import repository as repo
+from service.audit.log import append_case_event
+from service.cases.presenters import present_summary
+from service.cases.service import readable
+from service.kit.context import AppContext
+from service.kit.db import flush_or_conflict
+from service.kit.errors import (
+    AlreadyAssigned,
+    CaseClosed,
+    Forbidden,
+    Invalid,
+    NotAssigned,
+)
+from service.kit.principal import Principal
+from service.models import CaseFile
+from workflows import TransitionSpec
+
+
+def assign(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    case_id: str,
+    request: AssignRequest,
+) -> CaseSummary:
+    """A supervisor of the lead ministry (re)assigns the case to one of its case workers."""
+    case = _open_case(session, context, principal, case_id)
+    if not (principal.role == "supervisor" and principal.ministry == case.ministry):
+        raise Forbidden(f"only a supervisor of {case.ministry}, which leads the case, assigns it")
+    assignee = repo.active_case_worker(session, request.assignee, case.ministry)
+    if assignee is None or assignee.id is None:
+        raise Invalid(
+            f"assignee: {request.assignee!r} is not an active case worker of {case.ministry}"
+        )
+    if case.assigned_to_id != assignee.id:
+        previous = repo.username_of(session, case.assigned_to_id)
+        _set(session, context, principal, case, assignee.id, assignee.username, previous,
+             how="reassigned" if previous else "assigned", note=request.note)  # fmt: skip
+    return present_summary(case, assignee.username, context.clock())
+
+
+def claim(session: Session, context: AppContext, principal: Principal, case_id: str) -> CaseSummary:
+    """A case worker of the lead ministry takes an unassigned case (a no-op if it is theirs)."""
+    case = _open_case(session, context, principal, case_id)
+    if not (principal.role == "case_worker" and principal.ministry == case.ministry):
+        raise Forbidden(f"only a case worker of {case.ministry}, which leads the case, claims it")
+    if case.assigned_to_id is not None and case.assigned_to_id != principal.user_id:
+        holder = repo.username_of(session, case.assigned_to_id)
+        raise AlreadyAssigned(f"the case is assigned to {holder}; a supervisor may reassign it")
+    if case.assigned_to_id is None:
+        assert principal.user_id is not None
+        _set(session, context, principal, case, principal.user_id, principal.username, None,
+             how="claimed")  # fmt: skip
+    return present_summary(case, principal.username, context.clock())
+
+
+def release(
+    session: Session, context: AppContext, principal: Principal, case_id: str
+) -> CaseSummary:
+    """Hand the case back to its ministry's queue: its assignee, or a lead-ministry supervisor."""
+    case = _open_case(session, context, principal, case_id)
+    refusal = f"only the assignee or a supervisor of {case.ministry} hands the case back"
+    if not (principal.works_cases and principal.ministry == case.ministry):
+        raise Forbidden(refusal)
+    if case.assigned_to_id is None:
+        raise NotAssigned("the case is not assigned to anyone")
+    if not (case.assigned_to_id == principal.user_id or principal.role == "supervisor"):
+        raise Forbidden(refusal)
+    previous = repo.username_of(session, case.assigned_to_id)
+    case.assigned_to_id, case.assigned_at = None, None
+    append_case_event(
+        session, case, actor=principal, at=context.clock(), kind="unassigned",
+        payload={"previous": previous, "reason": "handed_back"},
+    )  # fmt: skip
+    flush_or_conflict(session)
+    return present_summary(case, None, context.clock())
+
+
+def end_on_handover(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    case: CaseFile,
+    row: TransitionSpec,
+    now: datetime,
+) -> bool:
+    """Inside a transition, after its event: a case that changes hands or closes is unassigned.
+
+    Returns whether it was."""
+    if case.assigned_to_id is None:
+        return False
+    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
+    if definition.state(row.source).ministry == case.ministry and case.due_at is not None:
+        return False
+    previous = repo.username_of(session, case.assigned_to_id)
+    case.assigned_to_id, case.assigned_at = None, None
+    append_case_event(
+        session, case, actor=principal, at=now, kind="unassigned",
+        payload={"previous": previous, "reason": "closed" if case.due_at is None else "handed_over",
+                 "to_ministry": case.ministry},
+    )  # fmt: skip
+    return True
+
+
+def _open_case(
+    session: Session, context: AppContext, principal: Principal, case_id: str
+) -> CaseFile:
+    case = readable(session, context, principal, case_id).case  # 404 unless visible
+    if case.due_at is None:
+        raise CaseClosed("the case is closed; nobody works it any more")
+    return case
+
+
+def _set(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    case: CaseFile,
+    user_id: int,
+    username: str,
+    previous: str | None,
+    *,
+    how: str,
+    note: str | None = None,
+) -> None:
+    now = context.clock()
+    case.assigned_to_id, case.assigned_at = user_id, now
+    append_case_event(
+        session, case, actor=principal, at=now, kind="assigned",
+        payload={"assignee": username, "previous": previous, "how": how}, note=note,
+    )  # fmt: skip
+    flush_or_conflict(session)

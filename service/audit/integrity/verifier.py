@@ -1,0 +1,380 @@
+"""The audit verifier: one pure state machine for the live database and for an export file.
+
+It reads the log once, in `seq` order, with each checkpoint placed right after the last event
+it covers (`interleave`), then the heads (each case row's and named stream's count and last
+hash). It checks, as it goes:
+
+- each event's hash against its canonical serialisation (a rewritten event);
+- each stream's `stream_seq` and `prev_hash` links (deleted, reordered or inserted events);
+- `seq` strictly increasing (an export edited out of order);
+- each checkpoint's number, link to the previous one, hash, Ed25519 signature, and the Merkle
+  root and count of the events in its range (a forged, re-signed or stale checkpoint, or any
+  change to sealed events even if their chain was recomputed);
+- each head against its stream: count, last hash, and for a case its version and state (the
+  last event of a case deleted, or a whole case);
+- optionally, trusted copies of checkpoints that an auditor kept: the log must still hold them.
+
+A problem does not stop the walk: the stream resynchronises on the event as found, so one
+tampering gives one local report. `first_broken` is the problem at the lowest `seq`, or if no
+single event can be named (a sealed range changed behind a recomputed chain), the first
+checkpoint that refuses its range.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from service.audit.integrity.chain import event_hash
+from service.audit.integrity.merkle import TreeBuilder, event_leaf, leaf_hash
+from service.audit.integrity.signing import GENESIS, checkpoint_hash, signature_valid
+
+MAX_REPORTED = 100
+_CASE_STREAM = re.compile(r"[0-9a-f]{32}")
+# Event kinds that add one to a case's `version` (contract: "grows by one with each transition").
+VERSION_KINDS = frozenset({"transition"})
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Broken:
+    """One problem, named by the event (`seq`) or checkpoint where it shows."""
+
+    code: str
+    reason: str
+    seq: int | None = None
+    stream: str | None = None
+    stream_seq: int | None = None
+    case_id: str | None = None
+    checkpoint: int | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        where = []
+        if self.seq is not None:
+            where.append(f"event seq {self.seq}")
+        if self.case_id is not None:
+            where.append(f"case {self.case_id}")
+        elif self.stream is not None:
+            where.append(f"stream {self.stream}")
+        if self.stream_seq is not None:
+            where.append(f"stream_seq {self.stream_seq}")
+        if self.checkpoint is not None:
+            where.append(f"checkpoint {self.checkpoint}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        return f"{', '.join(where) or 'the log'}: {self.code}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    events_checked: int
+    checkpoints_checked: int
+    streams_checked: int
+    unsealed_events: int
+    problem_count: int
+    problems: tuple[Broken, ...]
+    first_broken: Broken | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+
+class _Stream:
+    __slots__ = ("case_id", "count", "head", "last_seq", "state", "transitions")
+
+    def __init__(self, case_id: str | None) -> None:
+        self.case_id = case_id
+        self.count = 0
+        self.head = GENESIS
+        self.last_seq: int | None = None
+        self.state: str | None = None
+        self.transitions = 0
+
+
+class Verifier:
+    """Feed it `event`, `checkpoint` and `head` records in log order, then call `finish`."""
+
+    def __init__(self, public_keys: Mapping[str, bytes], trusted: Iterable[Record] = ()) -> None:
+        self._keys = dict(public_keys)
+        self._trusted = {c["number"]: c["hash"] for c in trusted}
+        self._streams: dict[str, _Stream] = {}
+        self._headed: set[str] = set()
+        self._last_seq = 0
+        self._cp_number = 0
+        self._cp_head = GENESIS
+        self._sealed_upto = 0
+        self._pending = TreeBuilder()
+        self._pending_last: int | None = None
+        self._problems: list[Broken] = []
+        self._problem_count = 0
+        self._first: Broken | None = None
+        self.events_checked = 0
+        self.checkpoints_checked = 0
+
+    def problem(self, broken: Broken) -> None:
+        self._problem_count += 1
+        if len(self._problems) < MAX_REPORTED:
+            self._problems.append(broken)
+        if self._first is None or _rank(broken) < _rank(self._first):
+            self._first = broken
+
+    def event(self, e: Record) -> None:
+        """One event; the hot path, so the problem's details are only gathered if there is one."""
+        self.events_checked += 1
+        try:
+            self._event(e)
+        except (TypeError, ValueError, AttributeError, OverflowError):  # garbage stored
+            self.problem(Broken("malformed", "a field of the wrong type", **_where(e)))
+
+    def _event(self, e: Record) -> None:
+        seq, stored = e["seq"], e["hash"]
+        if event_hash(e) != stored:
+            self.problem(
+                Broken("hash_mismatch", "its content does not match its hash", **_where(e))
+            )
+        if seq <= self._last_seq:
+            reason = f"it comes after seq {self._last_seq}: out of order"
+            self.problem(Broken("seq_order", reason, **_where(e)))
+        else:
+            self._last_seq = seq
+        stream, stream_seq = e["stream"], e["stream_seq"]
+        state = self._streams.get(stream)
+        if state is None:
+            case_id = e["case_id"]
+            state = self._streams[stream] = _Stream(None if case_id is None else str(case_id))
+        if stream_seq != state.count + 1 or e["prev_hash"] != state.head:
+            self._link(state, e, _where(e))
+        state.count, state.head, state.last_seq = stream_seq, stored, seq
+        if e["to_state"] is not None:
+            state.state = e["to_state"]
+        if e["kind"] in VERSION_KINDS:
+            state.transitions += 1
+        self._pending.add(leaf_of(seq, stored))
+        self._pending_last = seq
+
+    def _link(self, state: _Stream, e: Record, where: dict[str, Any]) -> None:
+        expected, stream_seq = state.count + 1, e["stream_seq"]
+        if stream_seq > expected:
+            missing = (
+                f"{expected}" if stream_seq == expected + 1 else f"{expected}..{stream_seq - 1}"
+            )
+            self.problem(
+                Broken("stream_gap", f"event(s) {missing} of its stream are missing", **where)
+            )
+        elif stream_seq < expected:
+            self.problem(
+                Broken(
+                    "stream_order",
+                    f"its stream already reached event {state.count}: inserted out of sequence "
+                    "or reordered",
+                    **where,
+                )
+            )
+        elif e["prev_hash"] != state.head:
+            self.problem(
+                Broken(
+                    "chain_broken",
+                    "its prev_hash is not the hash of the previous event of its stream",
+                    **where,
+                )
+            )
+
+    def checkpoint(self, c: Record) -> None:
+        self.checkpoints_checked += 1
+        try:
+            self._checkpoint(c)
+        except (TypeError, ValueError, AttributeError, OverflowError):  # garbage stored
+            number = c.get("number")
+            self.problem(Broken("checkpoint_malformed", "a field of the wrong type",
+                                checkpoint=number if type(number) is int else None))  # fmt: skip
+            self._pending, self._pending_last = TreeBuilder(), None
+
+    def _checkpoint(self, c: Record) -> None:
+        number = c["number"]
+
+        def report(code: str, reason: str) -> None:
+            self.problem(Broken(code, reason, seq=c["first_seq"], checkpoint=number))
+
+        if number != self._cp_number + 1:
+            report("checkpoint_chain", f"it follows checkpoint {self._cp_number}")
+        if c["prev_hash"] != self._cp_head:
+            report("checkpoint_chain", "its prev_hash is not the previous checkpoint's hash")
+        if c["first_seq"] != self._sealed_upto + 1 or c["last_seq"] < c["first_seq"]:
+            report(
+                "checkpoint_range",
+                f"it covers seq {c['first_seq']}..{c['last_seq']} but the previous one ended "
+                f"at {self._sealed_upto}",
+            )
+        if checkpoint_hash(c) != c["hash"]:
+            report("checkpoint_hash", "its content does not match its hash")
+        key = self._keys.get(c["key_id"])
+        if key is None:
+            report("checkpoint_key", f"it names key {c['key_id']!r}, which is not trusted")
+        elif not signature_valid(key, c, c["signature"]):
+            report("checkpoint_signature", "its signature does not verify with the public key")
+        found = self._pending.count
+        if (
+            found != c["event_count"]
+            or self._pending.root().hex() != c["root"]
+            or (found and self._pending_last != c["last_seq"])
+        ):
+            report(
+                "checkpoint_root",
+                f"the {found} event(s) found in seq {c['first_seq']}..{c['last_seq']} do not "
+                f"match its Merkle root over {c['event_count']}: an event in this range was "
+                "changed, deleted, inserted or moved",
+            )
+        trusted = self._trusted.pop(number, None)
+        if trusted is not None and trusted != c["hash"]:
+            report("checkpoint_untrusted", "it differs from the trusted copy you kept")
+        self._cp_number, self._cp_head = number, c["hash"]
+        self._sealed_upto = max(self._sealed_upto, c["last_seq"])
+        self._pending, self._pending_last = TreeBuilder(), None
+
+    def head(self, h: Record) -> None:
+        try:
+            self._head(h)
+        except (TypeError, ValueError, AttributeError, OverflowError):  # garbage stored
+            self.problem(Broken("head_mismatch", "a field of the wrong type",
+                                stream=str(h.get("stream")), case_id=h.get("case_id")))  # fmt: skip
+
+    def _head(self, h: Record) -> None:
+        stream = h["stream"]
+        self._headed.add(stream)
+        state = self._streams.get(stream) or _Stream(h["case_id"])
+        where = {"seq": state.last_seq, "stream": stream, "case_id": h["case_id"]}
+        recorded = h["event_count"]
+        if _case_of(stream) != h["case_id"] or (
+            h["case_id"] is None and (h["version"], h["state"]) != (None, None)
+        ):
+            self.problem(Broken("head_mismatch", "the head names another case", **where))
+        elif recorded != state.count or h["head_hash"] != state.head:
+            self.problem(Broken("head_mismatch", _head_reason(recorded, state), **where))
+        elif h["case_id"] is not None:
+            if h["version"] != 1 + state.transitions:
+                self.problem(
+                    Broken(
+                        "head_version",
+                        f"the case row is at version {h['version']} but its log holds "
+                        f"{state.transitions} transition(s)",
+                        **where,
+                    )
+                )
+            if h["state"] != state.state:
+                self.problem(
+                    Broken(
+                        "head_state",
+                        f"the case row is in {h['state']!r} but its log ends in {state.state!r}",
+                        **where,
+                    )
+                )
+
+    def finish(self, *, heads_given: bool = True) -> Verdict:
+        if heads_given:
+            for stream, state in self._streams.items():
+                if stream not in self._headed:
+                    self.problem(
+                        Broken(
+                            "head_missing",
+                            f"its {state.count} event(s) belong to no case row or stream head",
+                            seq=state.last_seq,
+                            stream=stream,
+                            case_id=state.case_id,
+                        )
+                    )
+        for number in sorted(self._trusted):
+            self.problem(
+                Broken(
+                    "checkpoint_missing",
+                    "the trusted copy you kept is not in the log: it was cut back",
+                    checkpoint=number,
+                )
+            )
+        return Verdict(
+            events_checked=self.events_checked,
+            checkpoints_checked=self.checkpoints_checked,
+            streams_checked=len(self._streams),
+            unsealed_events=self._pending.count,
+            problem_count=self._problem_count,
+            problems=tuple(self._problems),
+            first_broken=self._first,
+        )
+
+
+def interleave(
+    events: Iterable[Record], checkpoints: Iterable[Record]
+) -> Iterator[tuple[str, Record]]:
+    """Events in seq order, each checkpoint right after the last event of its range."""
+    pending = iter(checkpoints)
+    upcoming = next(pending, None)
+    for event in events:
+        while upcoming is not None and event["seq"] > _last_seq(upcoming):
+            yield "checkpoint", upcoming
+            upcoming = next(pending, None)
+        yield "event", event
+    while upcoming is not None:
+        yield "checkpoint", upcoming
+        upcoming = next(pending, None)
+
+
+def _last_seq(checkpoint: Record) -> int:
+    """Where a checkpoint goes in the log; one whose range is garbage goes first (and fails)."""
+    last = checkpoint["last_seq"]
+    return last if type(last) is int else -1
+
+
+def _where(e: Record) -> dict[str, Any]:
+    """Where an event is, as far as its (perhaps garbage) fields can say."""
+    seq, stream_seq, case_id = e.get("seq"), e.get("stream_seq"), e.get("case_id")
+    return {
+        "seq": seq if type(seq) is int else None,
+        "stream": str(e.get("stream")),
+        "stream_seq": stream_seq if type(stream_seq) is int else None,
+        "case_id": None if case_id is None else str(case_id),
+    }
+
+
+def leaf_of(seq: int, stored_hash: str) -> bytes:
+    """The Merkle leaf of an event; a stored hash that is not hex (tampered, and so reported
+    as a hash mismatch) still gets a defined leaf, so sealing and checking never crash."""
+    try:
+        return event_leaf(seq, stored_hash)
+    except ValueError:
+        return leaf_hash(seq.to_bytes(8, "big") + str(stored_hash).encode())
+
+
+def _head_reason(recorded: int, state: _Stream) -> str:
+    if state.count == 0:
+        return f"the row records {recorded} event(s) but the log holds none: they were deleted"
+    if recorded > state.count:
+        return (
+            f"the row records {recorded} event(s) but the log ends at event {state.count}: the "
+            "last event(s) were deleted"
+        )
+    if recorded < state.count:
+        return f"the log holds {state.count} event(s) but the row records only {recorded}"
+    return "the row's head hash is not the hash of the last event in the log"
+
+
+def _rank(broken: Broken) -> tuple[int, int]:
+    """Problems at a named event first, by seq; then checkpoints, which only know a range;
+    then the rest (a case whose events are all gone, a malformed line)."""
+    if broken.code.startswith("checkpoint_"):
+        return (1, broken.checkpoint or 0)
+    if broken.seq is not None:
+        return (0, broken.seq)
+    return (2, broken.line or 0)
+
+
+def _case_of(stream: str) -> str | None:
+    """A case's stream is its id in hex; any other stream is a named one."""
+    if not _CASE_STREAM.fullmatch(stream):
+        return None
+    return f"{stream[:8]}-{stream[8:12]}-{stream[12:16]}-{stream[16:20]}-{stream[20:]}"

@@ -1,0 +1,113 @@
+"""Appending to the log. Every event is hashed onto its stream's chain as it is written."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from service.audit.integrity.chain import GENESIS, event_hash
+from service.kit.principal import Principal
+from service.models import AuditStream, CaseEvent, CaseFile
+
+
+def append_case_event(
+    session: Session,
+    case: CaseFile,
+    *,
+    actor: Principal,
+    at: datetime,
+    kind: str,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    payload: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> CaseEvent:
+    """Chain an event onto `case` and bump its `event_count`, the row's compare-and-set.
+
+    The event and the case row are flushed together; if another writer changed the case since
+    it was read, the flush fails and nothing of either is written.
+    """
+    event = _build(
+        stream=case.id.hex,
+        stream_seq=case.event_count + 1,
+        prev_hash=case.head_hash,
+        case_id=case.id,
+        actor=actor,
+        at=at,
+        kind=kind,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        payload=payload or {},
+        note=note,
+    )
+    case.event_count = event.stream_seq
+    case.head_hash = event.hash
+    session.add(event)
+    return event
+
+
+def append_stream_event(
+    session: Session,
+    stream: str,
+    *,
+    actor: Principal,
+    at: datetime,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    note: str | None = None,
+    case_id: uuid.UUID | None = None,
+) -> CaseEvent:
+    """Chain an event onto a named stream such as "users"; the stream's head row is locked."""
+    head = session.exec(
+        select(AuditStream).where(col(AuditStream.stream) == stream).with_for_update()
+    ).first()
+    if head is None:
+        head = AuditStream(stream=stream, event_count=0, head_hash=GENESIS)
+        session.add(head)
+    event = _build(
+        stream=stream,
+        stream_seq=head.event_count + 1,
+        prev_hash=head.head_hash,
+        case_id=case_id,
+        actor=actor,
+        at=at,
+        kind=kind,
+        trigger=None,
+        from_state=None,
+        to_state=None,
+        payload=payload or {},
+        note=note,
+    )
+    head.event_count, head.head_hash = event.stream_seq, event.hash
+    session.add(event)
+    return event
+
+
+def _build(
+    *, stream: str, stream_seq: int, prev_hash: str, case_id: uuid.UUID | None, actor: Principal,
+    at: datetime, kind: str, trigger: str | None, from_state: str | None, to_state: str | None,
+    payload: dict[str, Any], note: str | None,
+) -> CaseEvent:  # fmt: skip
+    fields: dict[str, Any] = {
+        "stream": stream,
+        "stream_seq": stream_seq,
+        "prev_hash": prev_hash,
+        "case_id": case_id,
+        "actor_id": actor.user_id,
+        "actor": actor.username,
+        "actor_role": actor.role,
+        "ministry": actor.ministry,
+        "at": at,
+        "kind": kind,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "payload": payload,
+        "note": note,
+    }
+    return CaseEvent(**fields, hash=event_hash(fields))

@@ -1,0 +1,205 @@
+"""Every query about the audit log and its checkpoints.
+
+Long reads stream: Core rows (not ORM objects) through `yield_per`, which on PostgreSQL is a
+server-side cursor, so verifying or exporting a log of any length holds one batch at a time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Text, cast, func, select, text, type_coerce
+from sqlmodel import Session, col
+
+from service.audit.integrity import signing
+from service.audit.integrity.export_format import head_record
+from service.kit.canonical_json import parse_json
+from service.models import AuditCheckpoint, AuditStream, CaseEvent, CaseFile
+
+BATCH = 5000
+LOCK_FUNCTION = "audit_lock_log"  # created by migration 0005 (PostgreSQL only)
+LOCK_TIMEOUT = "5s"
+_events = CaseEvent.__table__  # type: ignore[attr-defined]
+_checkpoints = AuditCheckpoint.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    case_id: uuid.UUID | None = None
+    actor: str | None = None
+    ministry: str | None = None
+    trigger: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def event_records(session: Session) -> Iterator[dict[str, Any]]:
+    """Every event in seq order, streamed, as the verifier and the export read it: `at` as its
+    canonical text and `case_id` as text, formatted by the database, the payload parsed here.
+
+    Nothing is trusted to be well-formed (SQLite stores anything in any column): a payload that
+    is not JSON stays text, an id that is not one stays as stored, and both fail their hash.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    t = _events
+    as_text = _as_text(postgres)
+    replaced = {
+        "at": _instant_text(postgres, t.c.at),
+        "case_id": as_text(t.c.case_id),
+        "payload": as_text(t.c.payload),
+    }
+    columns = [replaced.get(c.name, c) for c in t.c]
+    names = [c.name for c in t.c]
+    statement = select(*columns).order_by(t.c.seq)
+    for row in session.execute(statement, execution_options={"yield_per": BATCH}):
+        record = dict(zip(names, row, strict=True))
+        record["payload"] = _json(record["payload"])
+        if not postgres and record["case_id"] is not None:
+            record["case_id"] = _uuid_text(record["case_id"])
+        yield record
+
+
+def checkpoint_records(session: Session) -> Iterator[dict[str, Any]]:
+    """Every checkpoint, oldest first, in the shape that is hashed and signed."""
+    t = _checkpoints
+    created = _instant_text(session.get_bind().dialect.name == "postgresql", t.c.created_at)
+    columns = [created if c.name == "created_at" else c for c in t.c]
+    statement = select(*columns).order_by(t.c.number)
+    for row in session.execute(statement, execution_options={"yield_per": BATCH}):
+        yield signing.record(dict(zip([c.name for c in t.c], row, strict=True)))
+
+
+def heads(session: Session) -> Iterator[dict[str, Any]]:
+    """Each case row's and named stream's count and last hash, as the verifier reads them."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    cases = select(
+        _as_text(postgres)(col(CaseFile.id)),
+        col(CaseFile.event_count),
+        col(CaseFile.head_hash),
+        col(CaseFile.version),
+        col(CaseFile.state),
+    ).order_by(col(CaseFile.id))
+    for raw_id, count, head, version, state in session.execute(
+        cases, execution_options={"yield_per": BATCH}
+    ):
+        text_id = raw_id if postgres else _uuid_text(raw_id)
+        stream = text_id.replace("-", "")
+        yield head_record(stream, count, head, text_id, version, state)
+    streams = select(
+        col(AuditStream.stream), col(AuditStream.event_count), col(AuditStream.head_hash)
+    )
+    for stream, count, head in session.execute(streams.order_by(col(AuditStream.stream))):
+        yield head_record(stream, count, head)
+
+
+def _instant_text(postgres: bool, column: Any) -> Any:
+    """The instant as integrity/chain.py's format_instant writes it, formatted by the database
+    (SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS.ffffff")."""
+    if postgres:
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    return func.replace(type_coerce(column, Text), " ", "T").concat("Z")
+
+
+def _as_text(postgres: bool) -> Callable[[Any], Any]:
+    """The stored text, unprocessed: PostgreSQL casts (uuid, json), SQLite already has text."""
+    return (lambda column: cast(column, Text)) if postgres else (lambda c: type_coerce(c, Text))
+
+
+def _json(text: Any) -> Any:
+    try:
+        return parse_json(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _uuid_text(raw: Any) -> Any:
+    """SQLite keeps a UUID as 32 hex digits; the canonical form has dashes."""
+    try:
+        return str(uuid.UUID(hex=raw))
+    except (TypeError, ValueError, AttributeError):
+        return raw
+
+
+def lock_log(session: Session) -> None:
+    """Wait for every writer that inserted an event to finish, and hold new ones back until
+    this transaction ends (PostgreSQL; on SQLite every writer already holds the database)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": LOCK_TIMEOUT})
+    session.execute(text(f"SELECT {LOCK_FUNCTION}()"))
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    statement = select(AuditCheckpoint).order_by(col(AuditCheckpoint.number).desc()).limit(1)
+    return session.scalars(statement).first()
+
+
+def leaves_after(session: Session, after_seq: int, limit: int) -> Sequence[tuple[int, str]]:
+    """(seq, hash) of the first `limit` events after `after_seq`."""
+    statement = (
+        select(_events.c.seq, _events.c.hash)
+        .where(_events.c.seq > after_seq)
+        .order_by(_events.c.seq)
+        .limit(limit)
+    )
+    return [(seq, digest) for seq, digest in session.execute(statement)]
+
+
+def leaves_in(session: Session, first_seq: int, last_seq: int) -> Sequence[tuple[int, str]]:
+    statement = (
+        select(_events.c.seq, _events.c.hash)
+        .where(_events.c.seq.between(first_seq, last_seq))
+        .order_by(_events.c.seq)
+    )
+    return [(seq, digest) for seq, digest in session.execute(statement)]
+
+
+def count_after(session: Session, after_seq: int, cap: int) -> int:
+    """How many events follow `after_seq`, counting no further than `cap`."""
+    pending = select(_events.c.seq).where(_events.c.seq > after_seq).limit(cap).subquery()
+    return int(session.execute(select(func.count()).select_from(pending)).scalar_one())
+
+
+def checkpoints_page(session: Session, after: int, limit: int) -> Sequence[AuditCheckpoint]:
+    statement = (
+        select(AuditCheckpoint)
+        .where(col(AuditCheckpoint.number) > after)
+        .order_by(col(AuditCheckpoint.number))
+        .limit(limit)
+    )
+    return session.scalars(statement).all()
+
+
+def checkpoint_covering(session: Session, seq: int) -> AuditCheckpoint | None:
+    statement = select(AuditCheckpoint).where(
+        col(AuditCheckpoint.first_seq) <= seq, col(AuditCheckpoint.last_seq) >= seq
+    )
+    return session.scalars(statement).first()
+
+
+def event(session: Session, seq: int) -> CaseEvent | None:
+    return session.get(CaseEvent, seq)
+
+
+def search(session: Session, where: EventFilter, after: int, limit: int) -> Sequence[CaseEvent]:
+    """Events matching every given filter, in seq order after the cursor `after`."""
+    statement = select(CaseEvent).where(col(CaseEvent.seq) > after)
+    for column, value in (
+        (CaseEvent.case_id, where.case_id),
+        (CaseEvent.actor, where.actor),
+        (CaseEvent.ministry, where.ministry),
+        (CaseEvent.trigger, where.trigger),
+        (CaseEvent.kind, where.kind),
+    ):
+        if value is not None:
+            statement = statement.where(col(column) == value)
+    if where.since is not None:
+        statement = statement.where(col(CaseEvent.at) >= where.since)
+    if where.until is not None:
+        statement = statement.where(col(CaseEvent.at) < where.until)
+    return session.scalars(statement.order_by(col(CaseEvent.seq)).limit(limit)).all()

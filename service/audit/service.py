@@ -1,0 +1,143 @@
+"""Auditor use cases: verify the log, prove an event's inclusion, search, export.
+
+Verifying and exporting read one consistent snapshot of their own (`Database.snapshot`), so a
+long read neither blocks writers nor sees a case row ahead of its events. Events carry no
+victim identity, so nothing here needs to hide any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
+
+from sqlmodel import Session
+
+from schemas.audit import AuditEventRead, EventPage, ProofRead, VerifyRead
+from service.audit import checkpoints
+from service.audit import repository as repo
+from service.audit.integrity import signing
+from service.audit.integrity.export_format import csv_lines, event_record, export_lines
+from service.audit.integrity.merkle import inclusion_path
+from service.audit.integrity.verifier import Record, Verdict, Verifier, interleave, leaf_of
+from service.audit.log import append_stream_event
+from service.kit.context import AppContext
+from service.kit.errors import Conflict, Invalid, NotFound
+from service.kit.principal import Principal
+from service.models import CaseEvent
+
+ExportFormat = Literal["jsonl", "csv"]
+AUDIT_STREAM = "audit"
+
+
+def verify(context: AppContext, trusted: Iterable[Record] = ()) -> Verdict:
+    """Check the whole log against itself, its checkpoints and the case rows."""
+    verifier = Verifier(public_keys(context), trusted)
+    with context.database.snapshot() as session:
+        log = interleave(repo.event_records(session), repo.checkpoint_records(session))
+        for kind, record in log:
+            if kind == "event":
+                verifier.event(record)
+            else:
+                verifier.checkpoint(record)
+        for head in repo.heads(session):
+            verifier.head(head)
+    return verifier.finish()
+
+
+def present_verdict(verdict: Verdict) -> VerifyRead:
+    broken = verdict.first_broken
+    return VerifyRead.model_validate(
+        {
+            "ok": verdict.ok,
+            "events_checked": verdict.events_checked,
+            "first_broken": broken.as_dict() if broken else None,
+            "checkpoints_checked": verdict.checkpoints_checked,
+            "streams_checked": verdict.streams_checked,
+            "unsealed_events": verdict.unsealed_events,
+            "problem_count": verdict.problem_count,
+            "problems": [p.as_dict() for p in verdict.problems],
+        }
+    )
+
+
+def prove(session: Session, context: AppContext, seq: int) -> ProofRead:
+    """An inclusion proof of event `seq`; an event not yet sealed is sealed first, as the
+    periodic job would have done."""
+    event = repo.event(session, seq)
+    if event is None:
+        raise NotFound(f"seq: there is no event {seq}")
+    checkpoint = repo.checkpoint_covering(session, seq)
+    while checkpoint is None:
+        if checkpoints.checkpoint_pending(session, context) is None:
+            raise Conflict(
+                f"seq: event {seq} lies in no checkpoint's range although later ones are "
+                "sealed: the log was tampered with; run the verification"
+            )
+        checkpoint = repo.checkpoint_covering(session, seq)
+    pairs = repo.leaves_in(session, checkpoint.first_seq, checkpoint.last_seq)
+    leaves = [leaf_of(s, digest) for s, digest in pairs]
+    index = [s for s, _digest in pairs].index(seq)
+    return ProofRead(
+        event=present_event(event),
+        leaf_index=index,
+        tree_size=len(leaves),
+        leaf_hash=leaves[index].hex(),
+        audit_path=[node.hex() for node in inclusion_path(leaves, index)],
+        checkpoint=checkpoints.present(checkpoint),
+    )
+
+
+def search(
+    session: Session, context: AppContext, where: repo.EventFilter, after: int, limit: int
+) -> EventPage:
+    limit = min(limit, context.settings.audit_page_max)
+    rows = repo.search(session, where, after, limit)
+    return EventPage(
+        items=[present_event(row) for row in rows],
+        next_cursor=str(rows[-1].seq) if len(rows) == limit else None,
+    )
+
+
+def record_export(
+    session: Session, context: AppContext, principal: Principal, fmt: ExportFormat, via: str
+) -> None:
+    """The export is itself an event (on the "audit" stream), sealed with everything before it,
+    so the file it produces is covered by checkpoints to its last line."""
+    append_stream_event(
+        session, AUDIT_STREAM, actor=principal, at=context.clock(), kind="audit_export",
+        payload={"format": fmt, "via": via},
+    )  # fmt: skip
+    session.flush()
+    while checkpoints.checkpoint_pending(session, context) is not None:
+        pass
+
+
+def export(context: AppContext, fmt: ExportFormat) -> Iterator[str]:
+    """The log as JSON Lines (events, checkpoints, heads: verifiable offline) or CSV (events)."""
+    with context.database.snapshot() as session:
+        if fmt == "csv":
+            yield from csv_lines(repo.event_records(session))
+            return
+        key = signing.key_id(signing.public_key_of(context.settings.keys.audit_signing_key))
+        log = interleave(repo.event_records(session), repo.checkpoint_records(session))
+        yield from export_lines(key, log, repo.heads(session))
+
+
+def present_event(event: CaseEvent) -> AuditEventRead:
+    record: dict[str, Any] = event_record(event.model_dump())
+    del record["type"]
+    return AuditEventRead.model_validate(record)
+
+
+def public_keys(context: AppContext) -> dict[str, bytes]:
+    raw = signing.public_key_of(context.settings.keys.audit_signing_key)
+    return {signing.key_id(raw): raw}
+
+
+def parse_cursor(cursor: str | None) -> int:
+    """A page cursor is the last seq (or checkpoint number) of the previous page."""
+    if cursor is None:
+        return 0
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
+        raise Invalid("cursor: give the next_cursor of the previous page")
+    return int(cursor)

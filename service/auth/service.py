@@ -1,0 +1,167 @@
+"""Authentication: log in, renew, log out, and who is behind a token.
+
+Passwords are argon2id hashes and never leave the auth package. Access tokens live minutes
+and name a session; logging out or deactivating a user ends the session, and with it every token, at once.
+Sessions and login limits run on real time (`utcnow`), never on the simulated case clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from schemas.auth import TokenRead
+from service.auth.security import issue_token, verify_password
+from service.kit.context import AppContext
+from service.kit.errors import NotAuthenticated, TooManyRequests
+from service.kit.principal import Principal
+from service.models import AuthSession, LoginFailure, UserAccount, utcnow
+
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_CLIENT = 20
+_SESSION_ID_BYTES = 16
+
+
+@dataclass(frozen=True)
+class LoginRefused:
+    """A failed login is an answer, not an error: its failure record must be committed."""
+
+    detail: str = "incorrect username or password"
+
+
+def log_in(
+    session: Session, context: AppContext, username: str, password: str, client: str
+) -> TokenRead | LoginRefused:
+    """The same answer whether the user is unknown, inactive or mistyped their password."""
+    now = utcnow()
+    _check_rate(session, username, client, now)
+    user = session.exec(select(UserAccount).where(col(UserAccount.username) == username)).first()
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        session.add(LoginFailure(username=username[:64], client=client[:64], at=now))
+        return LoginRefused()
+    session.execute(delete(LoginFailure).where(col(LoginFailure.username) == username))
+    assert user.id is not None
+    return open_session(session, context, user.id, now)
+
+
+def refresh(session: Session, context: AppContext, refresh_token: str) -> TokenRead | LoginRefused:
+    """Rotate: the old refresh token stops working; presenting it again ends the session."""
+    now = utcnow()
+    digest = _digest(refresh_token)
+    login = session.exec(select(AuthSession).where(col(AuthSession.refresh_hash) == digest)).first()
+    if login is None:
+        replayed = session.exec(
+            select(AuthSession).where(col(AuthSession.previous_refresh_hash) == digest)
+        ).first()
+        if replayed is not None and replayed.revoked_at is None:
+            replayed.revoked_at = now  # a used token came back: end the whole session
+            return LoginRefused("the refresh token was already used; the session is ended")
+        raise NotAuthenticated("the refresh token is invalid or has expired")
+    user = session.get(UserAccount, login.user_id)
+    if login.revoked_at or login.expires_at <= now or user is None or not user.is_active:
+        raise NotAuthenticated("the refresh token is invalid or has expired")
+    token = secrets.token_urlsafe(32)
+    login.previous_refresh_hash, login.refresh_hash = login.refresh_hash, _digest(token)
+    login.refreshed_at = now
+    return _tokens(context, login, token, now)
+
+
+def log_out(session: Session, context: AppContext, session_id: str) -> None:
+    login = session.get(AuthSession, session_id)
+    if login is not None and login.revoked_at is None:
+        login.revoked_at = utcnow()
+
+
+def principal_for(
+    session: Session, user_id: int, session_id: str, now: datetime
+) -> Principal | None:
+    """The active user behind an access token, if its session is still open."""
+    row = session.exec(
+        select(UserAccount, AuthSession)
+        .join(AuthSession, col(AuthSession.user_id) == col(UserAccount.id))
+        .where(col(UserAccount.id) == user_id, col(AuthSession.id) == session_id)
+    ).first()
+    if row is None:
+        return None
+    user, login = row
+    if not user.is_active or login.revoked_at is not None or login.expires_at <= now:
+        return None
+    return Principal(
+        user_id=user.id, username=user.username, role=user.role, ministry=user.ministry
+    )
+
+
+def open_session(session: Session, context: AppContext, user_id: int, now: datetime) -> TokenRead:
+    token = secrets.token_urlsafe(32)
+    login = AuthSession(
+        id=secrets.token_hex(_SESSION_ID_BYTES),
+        user_id=user_id,
+        refresh_hash=_digest(token),
+        created_at=now,
+        refreshed_at=now,
+        expires_at=now + timedelta(hours=context.settings.refresh_token_hours),
+    )
+    session.add(login)
+    return _tokens(context, login, token, now)
+
+
+def _tokens(
+    context: AppContext, login: AuthSession, refresh_token: str, now: datetime
+) -> TokenRead:
+    access, expires_in = issue_token(
+        context.settings.keys.secret_key,
+        login.user_id,
+        login.id,
+        timedelta(minutes=context.settings.access_token_minutes),
+    )  # the token's own expiry is real time, whatever clock the service runs on
+    return TokenRead(
+        access_token=access,
+        expires_in=expires_in,
+        refresh_token=refresh_token,
+        refresh_expires_in=int((login.expires_at - now).total_seconds()),
+    )
+
+
+def _check_rate(session: Session, username: str, client: str, now: datetime) -> None:
+    since = now - FAILURE_WINDOW
+    for column, value, limit in (
+        (LoginFailure.username, username, MAX_FAILURES_PER_USER),
+        (LoginFailure.client, client, MAX_FAILURES_PER_CLIENT),
+    ):
+        count, oldest = session.exec(
+            select(func.count(), func.min(LoginFailure.at)).where(
+                col(column) == value, col(LoginFailure.at) > since
+            )
+        ).one()
+        if count >= limit and oldest is not None:
+            retry = max(1, int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1)
+            raise TooManyRequests(
+                "too many failed logins; wait before trying again",
+                headers={"Retry-After": str(retry)},
+            )
+
+
+def end_sessions(session: Session, user_id: int, now: datetime) -> None:
+    session.execute(
+        update(AuthSession)
+        .where(col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def prune_login_failures(context: AppContext) -> None:
+    """Failures older than the window count for nothing; keep a margin for investigation."""
+    with context.database.transaction() as session:
+        cutoff = utcnow() - 4 * FAILURE_WINDOW
+        session.execute(delete(LoginFailure).where(col(LoginFailure.at) < cutoff))

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+
+from schemas.approval import PendingTransitionRead
+from schemas.case import CaseCreate, CaseRead, HistoryRead, TransitionRequest
+from schemas.common import ErrorRead
+from service.auth.dependencies import RunDep
+from service.cases import firing as transitions
+from service.cases import service as cases
+from service.cases.idempotency import Answer
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="retry safely: the same key answers once"),
+]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorRead} for code in (403, 404, 409, 422)
+}
+
+
+def respond(answer: Answer) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+
+
+@router.post("", status_code=201, response_model=CaseRead, responses=_ERRORS)
+async def register_case(
+    body: CaseCreate, run: RunDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """Register a referral; the case starts in the workflow's initial state."""
+    answer = await run(
+        lambda session, context, principal: cases.register_case(
+            session,
+            context,
+            principal,
+            body,
+            endpoint=run.endpoint,
+            idempotency_key=idempotency_key,
+        )
+    )
+    return respond(answer)
+
+
+@router.get("/{case_id}", responses=_ERRORS)
+async def read_case(case_id: str, run: RunDep) -> CaseRead:
+    """A case, as far as the caller may see it (404 when they may not see it at all)."""
+    return await run(
+        lambda session, context, principal: cases.read_case(
+            session, context, principal, case_id, endpoint=run.endpoint
+        )
+    )
+
+
+@router.post(
+    "/{case_id}/transitions",
+    response_model=CaseRead,
+    responses={**_ERRORS, 202: {"model": PendingTransitionRead}},
+)
+async def fire_transition(
+    case_id: str,
+    body: TransitionRequest,
+    run: RunDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Fire a trigger at `expected_version`: 200 with the moved case, its event written with it;
+    202 when the definition marks the trigger sensitive and it waits for a second person."""
+    answer = await run(
+        lambda session, context, principal: transitions.fire_transition(
+            session,
+            context,
+            principal,
+            case_id,
+            body,
+            endpoint=run.endpoint,
+            idempotency_key=idempotency_key,
+        )
+    )
+    return respond(answer)
+
+
+@router.get("/{case_id}/history", responses=_ERRORS)
+async def read_history(case_id: str, run: RunDep) -> HistoryRead:
+    """Every event of the case, oldest first, each with its place in the hash chain."""
+    return await run(
+        lambda session, context, principal: cases.read_history(session, context, principal, case_id)
+    )

@@ -1,0 +1,63 @@
+"""Firing a transition: the use case behind `POST /cases/{id}/transitions`.
+
+It checks the trigger against the case as it is, then either moves the case (the transition
+core) or, when the definition marks the trigger sensitive, records a request that a second
+person, a supervisor of the same ministry, decides (four eyes).
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from schemas.case import TransitionRequest
+from service.approvals import pending as approvals
+from service.cases.command import Command
+from service.cases.idempotency import Answer, idempotent
+from service.cases.service import logged_replay, present, readable
+from service.cases.transition_core import apply, check
+from service.kit.context import AppContext
+from service.kit.errors import VersionConflict
+from service.kit.principal import Principal
+
+
+def fire_transition(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    case_id: str,
+    request: TransitionRequest,
+    *,
+    endpoint: str,
+    idempotency_key: str | None = None,
+) -> Answer:
+    answer = idempotent(
+        session, context.cipher, principal, idempotency_key,
+        f"POST /cases/{case_id}/transitions", request.model_dump(mode="json"),
+        lambda: _transition(session, context, principal, case_id, request, endpoint),
+    )  # fmt: skip
+    return logged_replay(session, context, principal, answer, endpoint)
+
+
+def _transition(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    case_id: str,
+    request: TransitionRequest,
+    endpoint: str,
+) -> Answer:
+    loaded = readable(session, context, principal, case_id)
+    if loaded.case.version != request.expected_version:
+        raise VersionConflict(
+            f"expected_version is {request.expected_version} but the case is at version "
+            f"{loaded.case.version}; read it again"
+        )
+    command = Command(
+        request.trigger, request.payload, request.note, request.consent_override_reason
+    )
+    row, dest = check(context, principal, loaded, command)
+    if row.sensitive:
+        return approvals.request(session, context, principal, loaded, row, command, endpoint)
+    apply(session, context, principal, loaded, row, dest, command)
+    read = present(session, context, principal, loaded, endpoint)
+    return Answer(status_code=200, body=read.model_dump(mode="json"))

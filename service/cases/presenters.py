@@ -1,0 +1,164 @@
+"""Rows to read schemas, showing each caller only what they may see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from schemas.case import ActionRead, CaseRead, EventRead
+from schemas.common import LabelRead
+from schemas.queue import CaseSummary
+from schemas.referral import ReferralRead
+from schemas.victim import VictimRead, VictimSummary
+from service.kit.encryption import IdentityCipher
+from service.kit.principal import Principal
+from service.models import CaseEvent, CaseFile, Victim
+from workflows import Definition, SlaLevel
+
+# The referral fields that live as columns (to be queried); the rest stay in `victim.trafficking`.
+REFERRAL_COLUMNS = {
+    "channel": "referral_channel",
+    "referral_date": "referral_date",
+    "country_of_exploitation": "country_of_exploitation",
+}
+AGE_BANDS = ((0, 8), (9, 17), (18, 29), (30, 38), (39, 47))
+
+
+def age_band(age: int | None) -> str:
+    """CTDC-style bands, so that an exact age (and so a birth date) is never shown."""
+    if age is None:
+        return "unknown"
+    for low, high in AGE_BANDS:
+        if low <= age <= high:
+            return f"{low}-{high}"
+    return f"{AGE_BANDS[-1][1] + 1}+"
+
+
+def pseudonymous(case: CaseFile) -> VictimSummary:
+    return VictimSummary(
+        pseudonym=case.reference,
+        sex=case.sex,
+        age_band=age_band(case.age_at_intake),
+        is_child=case.is_child,
+        nationality=case.nationality,
+        province_of_origin=case.province_of_origin,
+    )
+
+
+def may_see_identity(principal: Principal, handled: set[str]) -> bool:
+    return principal.works_cases and principal.ministry in handled
+
+
+def present_case(
+    case: CaseFile,
+    victim: Victim,
+    *,
+    principal: Principal,
+    definition: Definition,
+    handled: set[str],
+    consent_recipients: set[str],
+    assignee: str | None,
+    cipher: IdentityCipher,
+) -> CaseRead:
+    state = definition.state(case.state)
+    return CaseRead(
+        id=str(case.id),
+        reference=case.reference,
+        workflow=case.workflow_name,
+        workflow_version=case.workflow_version,
+        state=case.state,
+        state_label=LabelRead(id=state.label.id, en=state.label.en),
+        phase=case.phase,
+        ministry=case.ministry,
+        supporting=list(state.supporting),
+        version=case.version,
+        due_at=case.due_at,
+        state_entered_at=case.state_entered_at,
+        sla=SlaLevel(case.sla_level).label,
+        assigned_to=assignee,
+        referring_ministry=case.referring_ministry,
+        closure_reason=case.closure_reason,
+        closed_at=case.closed_at,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        legal=case.legal,
+        consent_recipients=sorted(consent_recipients),
+        victim=_victim(case, victim, may_see_identity(principal, handled), cipher),
+        referral=_referral(case, victim),
+        actions=_actions(case, principal, definition),
+    )
+
+
+def present_event(event: CaseEvent) -> EventRead:
+    assert event.seq is not None
+    return EventRead(
+        seq=event.seq,
+        kind=event.kind,
+        trigger=event.trigger,
+        from_state=event.from_state,
+        to_state=event.to_state,
+        actor=event.actor,
+        actor_role=event.actor_role,
+        ministry=event.ministry,
+        at=event.at,
+        payload=event.payload,
+        note=event.note,
+        hash=event.hash,
+        prev_hash=event.prev_hash,
+    )
+
+
+def _victim(
+    case: CaseFile, victim: Victim, identity_visible: bool, cipher: IdentityCipher
+) -> VictimRead:
+    identity: dict[str, Any] = {}
+    if identity_visible:
+        identity = cipher.decrypt(victim.identity_ciphertext, case.id.bytes)
+    return VictimRead(
+        **pseudonymous(case).model_dump(),
+        languages=victim.profile.get("languages", []),
+        has_disability=victim.profile.get("has_disability"),
+        identity_visible=identity_visible,
+        **identity,
+    )
+
+
+def _referral(case: CaseFile, victim: Victim) -> ReferralRead:
+    columns = {field: getattr(case, column) for field, column in REFERRAL_COLUMNS.items()}
+    return ReferralRead.model_validate({**victim.trafficking, **columns})
+
+
+def _actions(case: CaseFile, principal: Principal, definition: Definition) -> list[ActionRead]:
+    if not principal.works_cases:
+        return []
+    return [
+        ActionRead(
+            trigger=row.trigger,
+            dest=row.dest,
+            label=LabelRead(id=row.label.id, en=row.label.en),
+            sensitive=row.sensitive,
+        )
+        for row in definition.exits(case.state)
+        if principal.ministry in row.ministries
+    ]
+
+
+def present_summary(case: CaseFile, assignee: str | None, now: datetime) -> CaseSummary:
+    """A list view's case: pseudonymous whoever asks, so a list never carries an identity."""
+    return CaseSummary(
+        id=str(case.id),
+        reference=case.reference,
+        workflow=case.workflow_name,
+        workflow_version=case.workflow_version,
+        state=case.state,
+        phase=case.phase,
+        ministry=case.ministry,
+        version=case.version,
+        due_at=case.due_at,
+        state_entered_at=case.state_entered_at,
+        overdue=case.due_at is not None and case.due_at <= now,
+        sla=SlaLevel(case.sla_level).label,
+        assigned_to=assignee,
+        referral_date=case.referral_date,
+        victim=pseudonymous(case),
+    )

@@ -1,0 +1,201 @@
+"""Case use cases: intake, read, history. Each is one unit of work; none commits.
+
+Every answer that shows a victim's identity goes through `present`, which records who looked.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+
+from schemas.case import CaseCreate, CaseRead, HistoryRead
+from schemas.common import WIB
+from service.audit import identity_access as identity_log
+from service.audit.integrity.chain import GENESIS
+from service.audit.log import append_case_event
+from service.cases import repository as repo
+from service.cases.aggregate import LoadedCase
+from service.cases.idempotency import Answer, idempotent
+from service.cases.presenters import REFERRAL_COLUMNS, present_case, present_event
+from service.kit.context import AppContext
+from service.kit.errors import Forbidden, Invalid, NotFound
+from service.kit.principal import Principal
+from service.models import CaseFile, CaseMinistry, Victim
+from service.sla import clock
+from workflows import Definition
+from workflows.registry import DEFAULT_WORKFLOW
+
+ADULT_AGE = 18
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on a phone
+IDENTITY_FIELDS = (
+    "full_name", "other_names", "birth_date", "identity_document", "district_of_origin", "contact",
+)  # fmt: skip
+
+
+def register_case(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    data: CaseCreate,
+    *,
+    endpoint: str,
+    idempotency_key: str | None = None,
+) -> Answer:
+    """Intake: the case starts in the workflow's initial state, pinned to its latest version."""
+    if not principal.works_cases or principal.ministry is None:
+        raise Forbidden("only case workers and supervisors of a ministry register referrals")
+    engine = context.registry.latest(data.workflow or DEFAULT_WORKFLOW)
+    if engine is None:
+        raise Invalid(f"workflow: no published workflow is called {data.workflow!r}")
+    answer = idempotent(
+        session, context.cipher, principal, idempotency_key, "POST /cases",
+        data.model_dump(mode="json"),
+        lambda: _register(session, context, principal, data, engine.definition, endpoint),
+    )  # fmt: skip
+    return logged_replay(session, context, principal, answer, endpoint)
+
+
+def read_case(
+    session: Session, context: AppContext, principal: Principal, case_id: str, *, endpoint: str
+) -> CaseRead:
+    return present(
+        session, context, principal, readable(session, context, principal, case_id), endpoint
+    )
+
+
+def read_history(
+    session: Session, context: AppContext, principal: Principal, case_id: str
+) -> HistoryRead:
+    case = readable(session, context, principal, case_id).case
+    return HistoryRead(items=[present_event(e) for e in repo.history(session, case.id)])
+
+
+def readable(
+    session: Session, context: AppContext, principal: Principal, case_id: str
+) -> LoadedCase:
+    """The case if `principal` may see it; otherwise 404, whether or not it exists."""
+    loaded = repo.load_readable(session, principal, context.registry, case_id)
+    if loaded is None:
+        raise NotFound("case not found")
+    return loaded
+
+
+def present(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    loaded: LoadedCase,
+    endpoint: str,
+) -> CaseRead:
+    """The case as `principal` may see it; if that shows the identity, the look is recorded."""
+    case = loaded.case
+    read = present_case(
+        case,
+        loaded.victim,
+        principal=principal,
+        definition=context.registry.engine(case.workflow_name, case.workflow_version).definition,
+        handled=loaded.handled,
+        consent_recipients=loaded.consent_recipients,
+        assignee=loaded.assignee,
+        cipher=context.cipher,
+    )
+    if read.victim.identity_visible:
+        identity_log.record(session, principal, case.id, endpoint, context.clock())
+    return read
+
+
+def logged_replay(
+    session: Session, context: AppContext, principal: Principal, answer: Answer, endpoint: str
+) -> Answer:
+    """A replayed answer shows the identity again: that is a look too."""
+    case: dict[str, Any] = answer.body.get("case", answer.body)
+    if answer.replayed and case.get("victim", {}).get("identity_visible"):
+        parsed = repo.parse_case_id(str(case.get("id")))
+        if parsed is not None:
+            identity_log.record(session, principal, parsed, f"{endpoint} (replay)", context.clock())
+    return answer
+
+
+def _register(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    data: CaseCreate,
+    definition: Definition,
+    endpoint: str,
+) -> Answer:
+    assert principal.ministry is not None and principal.user_id is not None
+    now = context.clock()
+    today = now.astimezone(WIB).date()
+    initial = definition.state(definition.initial)
+    age = _age(data.victim.birth_date, data.victim.age_estimate, today)
+    case = CaseFile(
+        reference=_new_reference(),
+        workflow_name=definition.name,
+        workflow_version=definition.version,
+        state=initial.name,
+        phase=initial.phase,
+        ministry=initial.ministry,
+        head_hash=GENESIS,
+        state_entered_at=now,
+        is_child=(age is not None and age < ADULT_AGE) or data.victim.presumed_child,
+        sex=data.victim.sex,
+        age_at_intake=age,
+        nationality=data.victim.nationality,
+        province_of_origin=data.victim.province_of_origin,
+        referring_ministry=principal.ministry,
+        referral_channel=data.referral.channel,
+        referral_date=data.referral.referral_date or today,
+        country_of_exploitation=data.referral.country_of_exploitation,
+        created_by_id=principal.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    clock.enter_step(context, case, initial, now)
+    victim = _victim(context, case, data)
+    session.add(case)
+    session.flush()  # the case row exists before anything that refers to it
+    session.add(victim)
+    handled = {principal.ministry, initial.ministry}
+    session.add_all(CaseMinistry(case_id=case.id, ministry=m, since=now) for m in sorted(handled))
+    append_case_event(
+        session, case, actor=principal, at=now, kind="created", to_state=initial.name,
+        payload={
+            "reference": case.reference,
+            "workflow": definition.name,
+            "workflow_version": definition.version,
+            "referral_channel": case.referral_channel,
+            "is_child": case.is_child,
+        },
+    )  # fmt: skip
+    session.flush()
+    loaded = LoadedCase(case, victim, handled, set(), assignee=None, approval_pending=False)
+    read = present(session, context, principal, loaded, endpoint)
+    return Answer(status_code=201, body=read.model_dump(mode="json"))
+
+
+def _victim(context: AppContext, case: CaseFile, data: CaseCreate) -> Victim:
+    victim = data.victim.model_dump(mode="json")
+    referral = data.referral.model_dump(mode="json")
+    return Victim(
+        case_id=case.id,
+        identity_ciphertext=context.cipher.encrypt(
+            {k: victim[k] for k in IDENTITY_FIELDS}, case.id.bytes
+        ),
+        profile={k: victim[k] for k in ("languages", "has_disability", "presumed_child")},
+        trafficking={k: v for k, v in referral.items() if k not in REFERRAL_COLUMNS},
+    )
+
+
+def _age(birth_date: date | None, estimate: int | None, today: date) -> int | None:
+    if birth_date is None:
+        return estimate
+    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
+    return today.year - birth_date.year - before_birthday
+
+
+def _new_reference() -> str:
+    return "NRM-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))

@@ -1,0 +1,91 @@
+"""Which case rows a caller may read: decided here, once, for every read and every list.
+
+A case is visible to the ministry leading its current state, to every ministry that referred
+or led it earlier (`case_ministry`), and to the ministries supporting its current state
+(read-only), and to the national escalation target (the Task Force) while the case is escalated
+to it (read-only). Auditors see every case (never its identity); admins see none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, literal, or_, true
+from sqlmodel import col
+
+from service.kit.principal import Principal
+from service.models import CaseFile, CaseMinistry
+from workflows import SlaLevel
+from workflows.registry import Registry
+
+
+def visibility(
+    principal: Principal, registry: Registry, *, by_id: bool = False
+) -> ColumnElement[bool]:
+    """The one predicate that says which case rows `principal` may read.
+
+    With `by_id`, for reading one case whose id is the bound parameter `case_id`: the check of
+    the ministries that handled it becomes one primary-key probe, instead of a subplan that
+    PostgreSQL may hash over every case the ministry ever handled.
+
+    Built once per kind of caller and kept on the registry: the published definitions it
+    depends on never change while the process runs, and building it costs more than running it.
+    """
+    key = ("visibility", by_id, *caller_kind(principal))
+    predicate: ColumnElement[bool] | None = registry.memo.get(key)
+    if predicate is None:
+        predicate = registry.memo[key] = _visibility(principal, registry, by_id)
+    return predicate
+
+
+def caller_kind(principal: Principal) -> tuple[bool, bool, str | None]:
+    """What visibility depends on: two callers with the same key see the same cases."""
+    return principal.role == "auditor", principal.works_cases, principal.ministry
+
+
+def _visibility(principal: Principal, registry: Registry, by_id: bool) -> ColumnElement[bool]:
+    if principal.role == "auditor":
+        return true()
+    if not principal.works_cases or principal.ministry is None:
+        return false()
+    ministry = principal.ministry
+    case_id: Any = bindparam("case_id") if by_id else CaseFile.id
+    handled = exists().where(
+        col(CaseMinistry.case_id) == case_id, col(CaseMinistry.ministry) == ministry
+    )
+    return or_(
+        col(CaseFile.ministry) == ministry,
+        handled,
+        supported_by(registry, ministry),
+        escalated_to(registry, ministry),
+    )
+
+
+def supported_by(registry: Registry, ministry: str) -> ColumnElement[bool]:
+    """Cases whose current state lists `ministry` among its supporting ministries."""
+    clauses = [
+        and_(
+            col(CaseFile.workflow_name) == definition.name,
+            col(CaseFile.workflow_version) == definition.version,
+            col(CaseFile.state).in_(sorted(states)),
+        )
+        for definition in registry.definitions()
+        if (states := definition.supporting_states(ministry))
+    ]
+    return or_(false(), *clauses)
+
+
+def escalated_to(registry: Registry, ministry: str) -> ColumnElement[bool]:
+    """Cases escalated to `ministry` as their definition's national escalation target."""
+    clauses = [
+        and_(
+            col(CaseFile.workflow_name) == definition.name,
+            col(CaseFile.workflow_version) == definition.version,
+        )
+        for definition in registry.definitions()
+        if definition.escalate_to == ministry
+    ]
+    if not clauses:
+        return false()
+    escalated = col(CaseFile.sla_level) >= literal(int(SlaLevel.ESCALATED), literal_execute=True)
+    return and_(escalated, or_(*clauses))

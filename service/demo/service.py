@@ -1,0 +1,564 @@
+"""Demonstration data: a user per ministry and role, and cases at every stage of the pathway.
+
+Cases are made through the same use cases as the API, on a simulated clock, so their history,
+deadlines and hash chains are real. The names are invented.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from schemas.case import CaseCreate, TransitionRequest
+from schemas.queue import AssignRequest
+from service.approvals import service as approvals
+from service.assignments import service as assignments
+from service.auth.security import hash_password
+from service.cases import firing as transitions
+from service.cases import service as cases
+from service.cases.idempotency import Answer
+from service.kit.context import AppContext
+from service.kit.principal import Principal
+from service.models import UserAccount, utcnow
+from service.sla.sweep import sweep
+
+DEMO_PASSWORD = "nrm-demo-2026"
+ENDPOINT = "nrm demo"
+DAY = timedelta(days=1)
+_GIVEN = [
+    "Siti",
+    "Rina",
+    "Ayu",
+    "Dewi",
+    "Nur",
+    "Putri",
+    "Wahyu",
+    "Budi",
+    "Agus",
+    "Yohanes",
+    "Maria",
+    "Fransiska",
+    "Andi",
+    "Rizky",
+    "Eka",
+    "Lestari",
+    "Made",
+    "Ketut",
+    "Yuliana",
+    "Dian",
+]
+_FAMILY = [
+    "Rahayu",
+    "Wulandari",
+    "Santoso",
+    "Hidayat",
+    "Saragih",
+    "Tefa",
+    "Bria",
+    "Nahak",
+    "Pardede",
+    "Sinaga",
+    "Lumban",
+    "Manek",
+    "Seran",
+    "Kusuma",
+    "Pratama",
+    "Setiawan",
+]
+_PROVINCES = [
+    "Nusa Tenggara Timur",
+    "Nusa Tenggara Barat",
+    "Jawa Barat",
+    "Jawa Timur",
+    "Sumatera Utara",
+    "Kalimantan Barat",
+    "Sulawesi Selatan",
+    "Jawa Tengah",
+]
+
+
+def consent(by: str = "victim", recipients: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "consent": {
+            "by": by,
+            "purposes": ["services", "data_sharing", "repatriation", "reintegration"],
+            "recipients": recipients
+            or ["KEMENPPPA", "KEMENSOS", "KEMENKES", "KEMLU", "POLRI", "LPSK", "PEMDA", "KEMNAKER"],
+            "given_on": utcnow().date().isoformat(),
+        }
+    }
+
+
+class Demo:
+    """Loads the demo on a simulated clock that only moves forward."""
+
+    def __init__(self, context: AppContext) -> None:
+        self.context = context
+        self.users: dict[str, Principal] = {}
+        self.rng = random.Random(2025)
+
+    def user(self, name: str) -> Principal:
+        return self.users[name]
+
+    def at(self, when: datetime) -> AppContext:
+        return replace(self.context, clock=lambda: when)
+
+    def intake(self, who: str, when: datetime, body: dict[str, Any]) -> dict[str, Any]:
+        with self.context.database.transaction() as session:
+            answer = cases.register_case(
+                session,
+                self.at(when),
+                self.user(who),
+                CaseCreate.model_validate(body),
+                endpoint=ENDPOINT,
+            )
+        return answer.body
+
+    def fire(
+        self,
+        case: dict[str, Any],
+        who: str,
+        when: datetime,
+        trigger: str,
+        payload: dict[str, Any] | None = None,
+        override: str | None = None,
+    ) -> dict[str, Any]:
+        """Fire as `who`; a sensitive step is approved an hour later by their supervisor."""
+        answer = self.request(case, who, when, trigger, payload, override)
+        if answer.status_code != 202:
+            return answer.body
+        supervisor = who.replace(".worker", ".supervisor")
+        with self.context.database.transaction() as session:
+            read = approvals.approve(
+                session,
+                self.at(when + timedelta(hours=1)),
+                self.user(supervisor),
+                answer.body["approval"]["id"],
+                "checked against the case file",
+                ENDPOINT,
+            )
+        return read.model_dump(mode="json")
+
+    def request(
+        self,
+        case: dict[str, Any],
+        who: str,
+        when: datetime,
+        trigger: str,
+        payload: dict[str, Any] | None = None,
+        override: str | None = None,
+    ) -> Answer:
+        request = TransitionRequest(
+            trigger=trigger,
+            expected_version=case["version"],
+            payload=payload or {},
+            consent_override_reason=override,
+        )
+        with self.context.database.transaction() as session:
+            return transitions.fire_transition(
+                session, self.at(when), self.user(who), case["id"], request, endpoint=ENDPOINT
+            )
+
+    def reject(self, approval_id: str, who: str, when: datetime, reason: str) -> None:
+        with self.context.database.transaction() as session:
+            approvals.reject(session, self.at(when), self.user(who), approval_id, reason)
+
+    def assign(self, case: dict[str, Any], supervisor: str, worker: str, when: datetime) -> None:
+        with self.context.database.transaction() as session:
+            assignments.assign(
+                session, self.at(when), self.user(supervisor), case["id"],
+                AssignRequest(assignee=worker),
+            )  # fmt: skip
+
+    def claim(self, case: dict[str, Any], worker: str, when: datetime) -> None:
+        with self.context.database.transaction() as session:
+            assignments.claim(session, self.at(when), self.user(worker), case["id"])
+
+    def walk(
+        self,
+        case: dict[str, Any],
+        start: datetime,
+        steps: list[tuple[str, str, dict[str, Any]]],
+        gap: timedelta = DAY,
+    ) -> dict[str, Any]:
+        when = start
+        for who, trigger, payload in steps:
+            when += gap
+            case = self.fire(case, who, when, trigger, payload)
+        return case
+
+
+def load_demo(context: AppContext) -> str:
+    with context.database.transaction() as session:
+        if session.exec(select(UserAccount).where(col(UserAccount.username) == "admin")).first():
+            return "demo data is already loaded\n" + _how_to_log_in()
+    demo = Demo(context)
+    _make_users(demo)
+    now = context.clock()
+    _siti_comes_home(demo, now - 60 * DAY)
+    _child_in_batam(demo, now - 20 * DAY)
+    _fisherman_goes_home(demo, now - 40 * DAY)
+    _not_identified(demo, now - 10 * DAY)
+    _contact_lost(demo, now - 25 * DAY)
+    _consent_withdrawn(demo, now - 15 * DAY)
+    _shelter_deadline_near(demo, now - 6 * DAY)
+    _emergency_care_overdue(demo, now - 8 * DAY)
+    _mass_intake_from_myanmar(demo, now - 9 * DAY)
+    report = sweep(context)  # on the real clock: the warnings and escalations of the above
+    return f"demo data loaded (SLA sweep: {report})\n" + _how_to_log_in()
+
+
+def _make_users(demo: Demo) -> None:
+    password = hash_password(DEMO_PASSWORD)
+    accounts: list[tuple[str, str, str | None]] = [
+        ("admin", "admin", None),
+        ("auditor", "auditor", None),
+    ]
+    for code in sorted(demo.context.registry.ministries()):
+        accounts.append((f"{code.lower()}.worker", "case_worker", code))
+        accounts.append((f"{code.lower()}.supervisor", "supervisor", code))
+    with demo.context.database.transaction() as session:
+        for username, role, ministry in accounts:
+            account = UserAccount(
+                username=username, password_hash=password, role=role, ministry=ministry
+            )
+            session.add(account)
+            session.flush()
+            demo.users[username] = Principal(account.id, username, role, ministry)
+
+
+def _body(
+    name: str,
+    *,
+    sex: str = "female",
+    birth: str = "1999-05-01",
+    nationality: str = "ID",
+    province: str | None = "Nusa Tenggara Timur",
+    channel: str = "embassy",
+    country: str | None = "MM",
+    types: list[str] | None = None,
+    **referral: Any,
+) -> dict[str, Any]:
+    victim: dict[str, Any] = {
+        "full_name": name,
+        "sex": sex,
+        "birth_date": birth,
+        "nationality": nationality,
+    }
+    if province:
+        victim["province_of_origin"] = province
+    return {
+        "victim": victim,
+        "referral": {
+            "channel": channel,
+            "country_of_exploitation": country,
+            "exploitation_types": types or ["forced_criminality"],
+            **referral,
+        },
+    }
+
+
+def _siti_comes_home(demo: Demo, start: datetime) -> None:
+    """The contract's example, walked through all four phases to closure."""
+    case = demo.intake(
+        "kemlu.worker",
+        start,
+        _body(
+            "Siti Rahayu",
+            birth="2003-04-12",
+            referring_organisation="KBRI Yangon",
+            recruitment_method="online_advertisement",
+        ),
+    )
+    demo.walk(
+        case,
+        start,
+        [
+            ("kemlu.worker", "begin_screening_abroad", {"mission": "KBRI Yangon"}),
+            (
+                "kemlu.worker",
+                "identify",
+                {
+                    "indicators": ["deceptive_recruitment", "restricted_movement", "exploitation"],
+                    "recognised_foreign_identification": {
+                        "country": "TH",
+                        "authority": "Thai NRM, Mae Sot",
+                    },
+                },
+            ),
+            ("kemlu.worker", "record_consent", consent()),
+            (
+                "polri.worker",
+                "record_police_report",
+                {
+                    "report_number": "LP/B/45/III/2025/Bareskrim",
+                    "filed_on": start.date().isoformat(),
+                },
+            ),
+            (
+                "kemlu.worker",
+                "depart",
+                {"travel_date": start.date().isoformat(), "travel_document": "splp"},
+            ),
+            (
+                "kemlu.worker",
+                "hand_over_at_arrival",
+                {"arrival_point": "Bandara Soekarno-Hatta", "arrived_on": start.date().isoformat()},
+            ),
+            ("kemensos.worker", "admit_to_shelter", {"shelter": "RPTC Bambu Apus"}),
+            ("kemensos.worker", "begin_social_rehabilitation", {"programme": "trauma counselling"}),
+            ("kemensos.worker", "depart", {"travel_date": start.date().isoformat()}),
+            ("kemensos.worker", "hand_to_province", {"province": "Nusa Tenggara Timur"}),
+            ("pemda.worker", "hand_to_district", {"district": "Kabupaten Kupang"}),
+            ("pemda.worker", "reunite_with_family", {"placement": "family"}),
+            (
+                "pemda.worker",
+                "complete_reintegration",
+                {"services": ["economic_empowerment", "identity_documents"]},
+            ),
+            (
+                "pemda.worker",
+                "close",
+                {"reason": "reintegrated", "summary": "back with her family in Kupang"},
+            ),
+        ],
+        gap=4 * DAY,
+    )
+
+
+def _child_in_batam(demo: Demo, start: datetime) -> None:
+    """A child: consent from a parent, and a supervisor's recorded override to reach a shelter."""
+    body = _body(
+        "Dewi Lestari",
+        birth="2011-09-30",
+        province="Jawa Barat",
+        channel="police",
+        country="ID",
+        types=["sexual"],
+        places_of_exploitation=["Batam"],
+    )
+    case = demo.intake("polri.worker", start, body)
+    report = {"report_number": "LP/B/301/XI/2026/Polda Kepri", "filed_on": start.date().isoformat()}
+    parents_only = ["PEMDA", "KEMENKES", "POLRI", "LPSK"]  # they never agreed to KEMENSOS
+    case = demo.walk(
+        case,
+        start,
+        [
+            ("kemenpppa.worker", "begin_screening", {"screening_unit": "UPTD PPA Kepulauan Riau"}),
+            ("pemda.worker", "identify", {"indicators": ["child_in_exploitation"]}),
+            ("pemda.worker", "record_consent", consent(by="parent", recipients=parents_only)),
+            ("polri.worker", "record_police_report", report),
+        ],
+        gap=2 * DAY,
+    )
+    case = demo.fire(
+        case,
+        "kemenkes.supervisor",
+        start + 9 * DAY,
+        "admit_to_shelter",
+        {"shelter": "RPTC Batam"},
+        override="the hospital must discharge her and the recruiter knows where she is",
+    )
+    case = demo.fire(case, "kemensos.worker", start + 11 * DAY, "begin_social_rehabilitation", {})
+    demo.assign(case, "kemensos.supervisor", "kemensos.worker", start + 13 * DAY)
+
+
+def _fisherman_goes_home(demo: Demo, start: datetime) -> None:
+    body = _body(
+        "Aung Ko Ko",
+        sex="male",
+        birth="1994-02-11",
+        nationality="MM",
+        province=None,
+        channel="ngo",
+        country="ID",
+        types=["forced_labour"],
+        labour_industry="fishing",
+        means_of_control=["withheld_documents", "debt_bondage"],
+    )
+    case = demo.intake("polri.worker", start, body)
+    demo.walk(
+        case,
+        start,
+        [
+            ("kemenpppa.worker", "begin_screening", {"screening_unit": "UPTD PPA Maluku"}),
+            ("pemda.worker", "identify", {"indicators": ["withheld_documents", "debt_bondage"]}),
+            (
+                "pemda.worker",
+                "record_consent",
+                consent(recipients=["KEMENKES", "KEMENSOS", "KEMLU", "IMIGRASI", "POLRI"]),
+            ),
+            ("kemenkes.worker", "admit_to_shelter", {"shelter": "RPTC Ambon"}),
+            ("kemensos.worker", "begin_social_rehabilitation", {}),
+            (
+                "kemensos.worker",
+                "prepare_foreign_return",
+                {"embassy": "Embassy of Myanmar, Jakarta"},
+            ),
+        ],
+        gap=5 * DAY,
+    )
+
+
+def _not_identified(demo: Demo, start: datetime) -> None:
+    """A first decision sent back by the supervisor, a second one approved."""
+    body = _body(
+        "Wahyu Santoso",
+        sex="male",
+        birth="1990-01-20",
+        province="Jawa Timur",
+        channel="labour_office",
+        country="MY",
+        types=["forced_labour"],
+    )
+    case = demo.intake("kp2mi.worker", start, body)
+    case = demo.fire(case, "kemenpppa.worker", start + DAY, "begin_screening", {})
+    grounds = {"grounds": "a labour dispute over wages; no indicators of trafficking found"}
+    first = demo.request(case, "pemda.worker", start + 2 * DAY, "decide_not_identified", grounds)
+    demo.reject(
+        first.body["approval"]["id"],
+        "pemda.supervisor",
+        start + 2 * DAY + timedelta(hours=2),
+        "ask the employer for the contract and the passport first",
+    )
+    demo.fire(case, "pemda.worker", start + 4 * DAY, "decide_not_identified", grounds)
+
+
+def _contact_lost(demo: Demo, start: datetime) -> None:
+    case = demo.intake(
+        "pemda.worker",
+        start,
+        _body(
+            "Yuliana Bria",
+            birth="2000-12-02",
+            channel="hotline_sapa_129",
+            country="MY",
+            types=["domestic_servitude"],
+        ),
+    )
+    demo.walk(
+        case,
+        start,
+        [
+            ("kemenpppa.worker", "begin_screening", {}),
+            ("pemda.worker", "identify", {"indicators": ["withheld_documents", "exploitation"]}),
+            ("pemda.worker", "record_consent", consent()),
+            (
+                "kemenkes.worker",
+                "lose_contact",
+                {
+                    "last_seen_on": start.date().isoformat(),
+                    "circumstances": "left the hospital at night",
+                },
+            ),
+        ],
+        gap=2 * DAY,
+    )
+
+
+def _consent_withdrawn(demo: Demo, start: datetime) -> None:
+    """She wants to go home on her own: the withdrawal is an event; a case conference closes."""
+    body = _body("Maria Seran", birth="1997-06-14", channel="ngo", country="SA",
+                 types=["domestic_servitude"], means_of_control=["withheld_wages"])  # fmt: skip
+    case = demo.intake("kp2mi.worker", start, body)
+    demo.walk(
+        case,
+        start,
+        [
+            ("kemenpppa.worker", "begin_screening", {}),
+            ("pemda.worker", "identify", {"indicators": ["withheld_documents", "exploitation"]}),
+            ("pemda.worker", "record_consent", consent()),
+            ("kemenkes.worker", "admit_to_shelter", {"shelter": "RPTC Bambu Apus"}),
+            (
+                "kemensos.worker",
+                "withdraw_consent",
+                {
+                    "by": "victim",
+                    "withdrawn_on": start.date().isoformat(),
+                    "wishes": "to travel home to her family alone",
+                },
+            ),
+        ],
+        gap=2 * DAY,
+    )
+
+
+def _mass_intake_from_myanmar(demo: Demo, start: datetime) -> None:
+    """A mass arrival like March 2025: many referrals in one day, some already late."""
+    for index in range(24):
+        name = f"{demo.rng.choice(_GIVEN)} {demo.rng.choice(_FAMILY)}"
+        body = _body(
+            name,
+            sex=demo.rng.choice(["female", "male"]),
+            birth=_random_birth_date(demo.rng),
+            province=demo.rng.choice(_PROVINCES),
+            referring_organisation="KBRI Yangon",
+        )
+        when = start + timedelta(minutes=7 * index)
+        case = demo.intake("kemlu.worker", when, body)
+        if index == 0:  # screened, identified, waiting for the KEMLU supervisor's approval
+            mission = {"mission": "KBRI Yangon"}
+            later = when + timedelta(hours=3)
+            case = demo.fire(case, "kemlu.worker", later, "begin_screening_abroad", mission)
+            indicators = {"indicators": ["deceptive_recruitment", "restricted_movement"]}
+            demo.request(case, "kemlu.worker", when + DAY, "identify", indicators)
+        elif index % 3 == 0:
+            case = demo.fire(
+                case,
+                "kemlu.worker",
+                when + timedelta(hours=3),
+                "begin_screening_abroad",
+                {"mission": "KBRI Yangon"},
+            )
+            if index % 2 == 0:
+                demo.claim(case, "kemlu.worker", when + timedelta(hours=4))
+        elif index % 4 == 1:
+            demo.assign(case, "kemenpppa.supervisor", "kemenpppa.worker", when + DAY)
+
+
+def _to_emergency_care(demo: Demo, name: str, start: datetime, gap: timedelta) -> dict[str, Any]:
+    body = _body(name, birth="2001-03-14", province="Jawa Barat", channel="police", country="MY",
+                 types=["domestic_servitude"])  # fmt: skip
+    case = demo.intake("polri.worker", start, body)
+    return demo.walk(
+        case,
+        start,
+        [
+            ("kemenpppa.worker", "begin_screening", {"screening_unit": "UPTD PPA Jawa Barat"}),
+            ("pemda.worker", "identify", {"indicators": ["withheld_documents", "exploitation"]}),
+            ("pemda.worker", "record_consent", consent()),
+        ],
+        gap=gap,
+    )
+
+
+def _shelter_deadline_near(demo: Demo, entered_shelter: datetime) -> None:
+    """Six days into a seven-day shelter step: past 75%, so the sweep warns KEMENSOS."""
+    start = entered_shelter - 4 * timedelta(hours=6)
+    case = _to_emergency_care(demo, "Rina Wulandari", start, timedelta(hours=6))
+    case = demo.fire(case, "kemenkes.worker", entered_shelter, "admit_to_shelter",
+                     {"shelter": "RPTC Bambu Apus"})  # fmt: skip
+    demo.claim(case, "kemensos.worker", entered_shelter + timedelta(hours=2))
+
+
+def _emergency_care_overdue(demo: Demo, entered_care: datetime) -> None:
+    """Eight days in emergency care (due in seven): breached, with KEMENKES's supervisors."""
+    _to_emergency_care(demo, "Ayu Saragih", entered_care - 3 * timedelta(hours=5),
+                       timedelta(hours=5))  # fmt: skip
+
+
+def _random_birth_date(rng: random.Random) -> str:
+    return date(rng.randint(1985, 2006), rng.randint(1, 12), rng.randint(1, 28)).isoformat()
+
+
+def _how_to_log_in() -> str:
+    return (
+        "Open http://127.0.0.1:8000/docs, press Authorize and log in as one of:\n"
+        "  kemlu.worker, kemensos.worker, kemenkes.worker, pemda.worker, kemenpppa.worker,\n"
+        "  polri.worker (and <ministry>.supervisor for each), auditor, admin\n"
+        f"Password for every demo user: {DEMO_PASSWORD}\n"
+    )

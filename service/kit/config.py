@@ -1,0 +1,156 @@
+"""Settings from the environment (a `.env` file may supply them), and the keys they imply.
+
+Embedded mode (a SQLite file) needs no set-up: missing keys are generated once and kept in a
+file beside the database, readable by its owner only. Anywhere else a missing key is an error,
+so that a production server can never run on a key that nobody chose.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///nrm.db"
+MIN_SECRET_LENGTH = 32
+KNOWN_WEAK_SECRETS = frozenset({"changeme", "secret", "change-me", "development", "test"})
+
+
+class ConfigError(RuntimeError):
+    """The service must not start with these settings; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NRM_", env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str | None = Field(default=None, repr=False)
+    data_key: str | None = Field(default=None, repr=False)
+    audit_signing_key: str | None = Field(default=None, repr=False)
+    holidays_file: Path | None = None
+    access_token_minutes: int = 15
+    refresh_token_hours: int = 12
+    queue_page_max: int = Field(default=100, ge=1)
+    sla_sweep_seconds: float = Field(default=60.0, gt=0)
+    sla_sweep_batch: int = Field(default=500, ge=1)
+    pool_size: int = 10
+    run_jobs: bool = True
+    checkpoint_every: int = Field(default=1000, ge=1)
+    checkpoint_seconds: float = Field(default=60.0, gt=0)
+    checkpoint_max_events: int = Field(default=50_000, ge=1)
+    audit_page_max: int = Field(default=500, ge=1)
+    db_app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @cached_property
+    def keys(self) -> Keys:
+        return resolve_keys(self)
+
+
+@dataclass(frozen=True)
+class Keys:
+    secret_key: str
+    data_key: bytes
+    audit_signing_key: bytes
+
+
+def resolve_keys(settings: Settings) -> Keys:
+    given = {
+        "secret_key": settings.secret_key,
+        "data_key": settings.data_key,
+        "audit_signing_key": settings.audit_signing_key,
+    }
+    if not all(given.values()):
+        if not settings.is_sqlite:
+            missing = ", ".join(f"NRM_{k.upper()}" for k, v in given.items() if not v)
+            raise ConfigError(
+                f"{missing} must be set when the database is not the embedded SQLite file"
+            )
+        stored = _embedded_keys(settings.database_url)
+        given = {k: v or stored[k] for k, v in given.items()}
+    secret = str(given["secret_key"])
+    if len(secret) < MIN_SECRET_LENGTH or secret.lower() in KNOWN_WEAK_SECRETS:
+        raise ConfigError(
+            f"NRM_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters"
+        )
+    return Keys(
+        secret_key=secret,
+        data_key=_decode_key(str(given["data_key"]), 32, "NRM_DATA_KEY"),
+        audit_signing_key=_decode_key(str(given["audit_signing_key"]), 32, "NRM_AUDIT_SIGNING_KEY"),
+    )
+
+
+def settings_for(
+    database_url: str, keys: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Settings for a database of one's own (tests, benchmarks): given or fresh keys, no `.env`,
+    and no periodic jobs unless `run_jobs=True` is among the overrides."""
+    keys = keys or generate_keys()
+    return Settings(
+        database_url=database_url,
+        secret_key=keys["secret_key"],
+        data_key=keys["data_key"],
+        audit_signing_key=keys["audit_signing_key"],
+        _env_file=None,
+        **{"run_jobs": False, **overrides},
+    )
+
+
+def generate_keys() -> dict[str, str]:
+    """Fresh keys in the environment's encoding (url-safe base64 for the binary ones)."""
+    signing = Ed25519PrivateKey.generate().private_bytes(
+        Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+    )
+    return {
+        "secret_key": secrets.token_urlsafe(48),
+        "data_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "audit_signing_key": base64.urlsafe_b64encode(signing).decode(),
+    }
+
+
+def _embedded_keys(database_url: str) -> dict[str, str]:
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        return generate_keys()
+    path = Path(database).with_name(Path(database).name + ".keys.json")
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return stored
+    keys = generate_keys()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(keys, handle)
+    try:
+        os.link(draft, path)  # atomic: of two workers starting together, one file wins
+    except FileExistsError:
+        keys = json.loads(path.read_text(encoding="utf-8"))
+    finally:
+        draft.unlink()
+    return keys
+
+
+def _decode_key(value: str, length: int, name: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be url-safe base64") from exc
+    if len(raw) != length:
+        raise ConfigError(f"{name} must decode to {length} bytes, not {len(raw)}")
+    return raw

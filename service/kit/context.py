@@ -1,0 +1,24 @@
+"""Everything a request needs that lives as long as the process: built once, at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from service.kit.config import Settings
+from service.kit.db import Database
+from service.kit.encryption import IdentityCipher
+from service.models.base import utcnow
+from workflows import Calendar
+from workflows.registry import Registry
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    database: Database
+    registry: Registry
+    calendar: Calendar
+    cipher: IdentityCipher
+    clock: Callable[[], datetime] = field(default=utcnow)

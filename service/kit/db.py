@@ -1,0 +1,117 @@
+"""Engines and the unit of work: a request (or CLI command) commits once, here, or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from service.kit.errors import Conflict, VersionConflict
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# An execution option: the transaction only reads, from one snapshot (see Database.snapshot).
+SNAPSHOT = "nrm_snapshot"
+
+
+def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+    """An engine that behaves the same on SQLite and PostgreSQL where it matters.
+
+    SQLite: WAL, foreign keys on, and every transaction begins IMMEDIATE, so that a read
+    followed by a write never fails half-way with SQLITE_BUSY and the compare-and-set on a
+    case row means the same as PostgreSQL's row lock.
+    """
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    engine = create_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+    _configure_postgres(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        snapshot = connection.get_execution_options().get(SNAPSHOT)
+        connection.exec_driver_sql("BEGIN DEFERRED" if snapshot else "BEGIN IMMEDIATE")
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(SNAPSHOT):
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+
+class Database:
+    def __init__(self, engine: Engine, sessions: sessionmaker[Session] | None = None) -> None:
+        self.engine = engine
+        self.sessions = sessions or sessionmaker(engine, class_=Session, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit when the block ends, roll back if it raises.
+
+        A concurrent writer that got there first is a conflict (409), wherever it surfaces:
+        a compare-and-set that matched no row, or a unique key taken meanwhile.
+        """
+        with self.sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except (StaleDataError, IntegrityError) as exc:
+                session.rollback()
+                raise _conflict(exc) from exc
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A unit of work that only reads, all of it from one consistent snapshot; never commits.
+
+        For long reads (verifying, exporting the log) that must see events and case rows as of
+        one instant while writers carry on: PostgreSQL REPEATABLE READ READ ONLY; SQLite a
+        deferred transaction, which in WAL mode reads one snapshot without blocking writers.
+        """
+        with self.sessions() as session:
+            session.connection(execution_options={SNAPSHOT: True})
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+
+def flush_or_conflict(session: Session) -> None:
+    """Flush now, where what follows depends on the write (the compare-and-set on a case row,
+    a one-pending-request index): a concurrent change becomes the same 409 as at commit."""
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise _conflict(exc) from exc
+
+
+def _conflict(exc: StaleDataError | IntegrityError) -> Conflict:
+    if isinstance(exc, StaleDataError):
+        return VersionConflict("the case changed while this was being done; read it again")
+    return Conflict("a concurrent request changed the same record first; read it again")

@@ -1,0 +1,87 @@
+"""Queries of service levels: the cases the sweep must record something for, and the history
+read for figures (the state-entering events of the cases a ministry touched).
+
+The sweep's candidates come from `ix_case_file_sla_next`: only cases with something due are
+read, however many cases are open.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import or_, select, tuple_
+from sqlmodel import Session, col
+from sqlmodel import select as sql_select
+
+from service.models import CaseEvent, CaseFile, CaseMinistry
+
+STATE_EVENT_KINDS = ("created", "transition")
+
+
+class StateEntry(NamedTuple):
+    case_id: uuid.UUID
+    workflow_name: str
+    workflow_version: int
+    state: str
+    at: datetime
+
+
+def state_entries(session: Session, ministry: str, until: datetime) -> Iterator[StateEntry]:
+    """Every entry into a state before `until`, grouped by case, oldest first within a case.
+
+    Only the cases `ministry` referred or led (`case_ministry`) are read; of `case_file`, only
+    the immutable pin to a definition version is used, never its mutable state columns.
+    """
+    event = CaseEvent
+    touched = select(col(CaseMinistry.case_id)).where(col(CaseMinistry.ministry) == ministry)
+    statement = (
+        select(
+            col(event.case_id),
+            col(CaseFile.workflow_name),
+            col(CaseFile.workflow_version),
+            col(event.to_state),
+            col(event.at),
+        )
+        .join(CaseFile, col(CaseFile.id) == col(event.case_id))
+        .where(
+            col(event.case_id).in_(touched),
+            col(event.kind).in_(STATE_EVENT_KINDS),
+            col(event.to_state).is_not(None),
+            or_(col(event.from_state).is_(None), col(event.from_state) != col(event.to_state)),
+            col(event.at) < until,
+        )
+        .order_by(col(event.case_id), col(event.seq))
+        .execution_options(yield_per=5000)
+    )
+    for case_id, name, version, state, at in session.execute(statement):
+        assert case_id is not None and state is not None
+        yield StateEntry(case_id, name, version, state, at)
+
+
+def sla_due(
+    session: Session, now: datetime, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> Sequence[CaseFile]:
+    """Cases with an SLA level due by `now`, locked; rows another sweeper holds are skipped."""
+    next_at, case_id = col(CaseFile.sla_next_at), col(CaseFile.id)
+    statement = (
+        sql_select(CaseFile)
+        .where(next_at.is_not(None), next_at <= now)
+        .order_by(next_at, case_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if after is not None:
+        statement = statement.where(tuple_(next_at, case_id) > tuple_(*after))
+    return session.exec(statement).all()
+
+
+def sla_due_case(session: Session, case_id: uuid.UUID, now: datetime) -> CaseFile | None:
+    statement = (
+        sql_select(CaseFile)
+        .where(col(CaseFile.id) == case_id, col(CaseFile.sla_next_at) <= now)
+        .with_for_update()
+    )
+    return session.exec(statement).first()

@@ -1,0 +1,133 @@
+"""Figures per ministry, computed from the history (events), never from mutable case columns.
+
+A *step* is a stay in one state: from the event that entered it to the next event that entered
+another. Its due time is recomputed from its entry and the state's deadline in the case's own
+definition version, so a figure for last year means what it meant then. Who may read them:
+the ministry's supervisors, the national Task Force (its escalation target) and auditors; they
+are aggregates with no victim data (not for publication: published statistics need k-anonymity).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlmodel import Session
+
+from schemas.common import WIB
+from schemas.stats import MinistryStats, StateStats
+from service.kit.context import AppContext
+from service.kit.errors import Forbidden, Invalid, NotFound
+from service.kit.principal import Principal
+from service.sla import repository as repo
+from service.sla.repository import StateEntry
+
+DEFAULT_DAYS = 30
+_HOUR = timedelta(hours=1)
+
+
+@dataclass
+class _Tally:
+    open_cases: int = 0
+    overdue: int = 0
+    on_time: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    hours: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+
+def ministry_stats(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    code: str,
+    period_from: date | None,
+    period_to: date | None,
+) -> MinistryStats:
+    ministry = code.strip().upper()
+    if ministry not in context.registry.ministries():
+        raise NotFound(f"no ministry has the code {code!r}")
+    _may_read(context, principal, ministry)
+    now = context.clock()
+    to_date = period_to or now.astimezone(WIB).date()
+    from_date = period_from or to_date - timedelta(days=DEFAULT_DAYS - 1)
+    if from_date > to_date:
+        raise Invalid("from: must not be after to")
+    start = _wib_midnight(from_date)
+    as_of = min(_wib_midnight(to_date + timedelta(days=1)), now)
+    tally = _fold(context, ministry, repo.state_entries(session, ministry, as_of), start, as_of)
+    completed = sum(len(v) for v in tally.hours.values())
+    on_time = sum(tally.on_time.values())
+    return MinistryStats(
+        ministry=ministry,
+        from_date=from_date,
+        to_date=to_date,
+        as_of=as_of,
+        open_cases=tally.open_cases,
+        overdue=tally.overdue,
+        completed_steps=completed,
+        on_time_steps=on_time,
+        on_time_rate=round(on_time / completed, 4) if completed else None,
+        states=[
+            StateStats(
+                state=state,
+                completed=len(hours),
+                on_time=tally.on_time[state],
+                median_hours=round(percentile(sorted(hours), 0.5), 2),
+                p90_hours=round(percentile(sorted(hours), 0.9), 2),
+            )
+            for state, hours in sorted(tally.hours.items())
+        ],
+    )
+
+
+def _fold(
+    context: AppContext,
+    ministry: str,
+    entries: Iterable[StateEntry],
+    start: datetime,
+    as_of: datetime,
+) -> _Tally:
+    tally = _Tally()
+    for _case_id, group in itertools.groupby(entries, key=lambda entry: entry.case_id):
+        steps = list(group)
+        first = steps[0]
+        definition = context.registry.engine(first.workflow_name, first.workflow_version).definition
+        for entry, following in itertools.zip_longest(steps, steps[1:]):
+            spec = definition.state(entry.state)
+            if spec.ministry != ministry or spec.deadline is None:
+                continue
+            due = context.calendar.due_at(entry.at, spec.deadline)
+            if following is None:
+                tally.open_cases += 1
+                tally.overdue += due <= as_of
+            elif start <= following.at < as_of:
+                tally.hours[spec.name].append((following.at - entry.at) / _HOUR)
+                tally.on_time[spec.name] += following.at <= due
+    return tally
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default); `ordered` is sorted."""
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _may_read(context: AppContext, principal: Principal, ministry: str) -> None:
+    if principal.role == "auditor":
+        return
+    targets = {d.escalate_to for d in context.registry.definitions()}
+    if principal.works_cases and principal.ministry in targets:
+        return
+    if principal.role == "supervisor" and principal.ministry == ministry:
+        return
+    raise Forbidden(
+        f"figures of {ministry} are for its supervisors, the national Task Force and auditors"
+    )
+
+
+def _wib_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), WIB).astimezone(UTC)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from schemas.auth import UserCreate, UserRead, UserUpdate
+from schemas.common import ErrorRead
+from service.auth.dependencies import Run, run_as
+from service.models import UserAccount
+from service.users import service as users_service
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+RunAsAdmin = Annotated[Run, Depends(run_as("admin"))]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorRead} for code in (403, 404, 409, 422)
+}
+
+
+def _read(user: UserAccount) -> UserRead:
+    return UserRead.model_validate(user, from_attributes=True)
+
+
+@router.get("", responses=_ERRORS)
+async def list_users(run: RunAsAdmin) -> list[UserRead]:
+    """Every account, without password material."""
+    return await run(lambda session, _c, _p: [_read(u) for u in users_service.list_users(session)])
+
+
+@router.post("", status_code=201, responses=_ERRORS)
+async def create_user(body: UserCreate, run: RunAsAdmin) -> UserRead:
+    """Create an account with one role (and one ministry for case workers and supervisors)."""
+    return await run(
+        lambda session, context, admin: _read(
+            users_service.create_user(session, context, admin, body)
+        )
+    )
+
+
+@router.patch("/{user_id}", responses=_ERRORS)
+async def update_user(user_id: int, body: UserUpdate, run: RunAsAdmin) -> UserRead:
+    """Change a role or ministry, or (de)activate; the user's sessions end at once."""
+    return await run(
+        lambda session, context, admin: _read(
+            users_service.update_user(session, context, admin, user_id, body)
+        )
+    )

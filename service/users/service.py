@@ -1,0 +1,107 @@
+"""User administration: list, create, change role or ministry, (de)activate.
+
+Every admin action is an event on the `users` stream of the audit log; a change of role,
+ministry or activity ends the user's sessions at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from schemas.auth import UserCreate, UserUpdate
+from service.audit.log import append_stream_event
+from service.auth.security import hash_password
+from service.auth.service import end_sessions
+from service.kit.context import AppContext
+from service.kit.errors import Conflict, Invalid, NotFound
+from service.kit.principal import MINISTRY_ROLES, Principal
+from service.models import UserAccount, utcnow
+
+USERS_STREAM = "users"
+
+
+def list_users(session: Session) -> Sequence[UserAccount]:
+    return session.exec(select(UserAccount).order_by(col(UserAccount.id))).all()
+
+
+def create_user(
+    session: Session, context: AppContext, actor: Principal, data: UserCreate
+) -> UserAccount:
+    _check_role_and_ministry(context, data.role, data.ministry)
+    user = UserAccount(
+        username=data.username,
+        password_hash=hash_password(data.password),
+        role=data.role,
+        ministry=data.ministry,
+    )
+    session.add(user)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"username: {data.username!r} is taken") from exc
+    _record(session, context, actor, "user_created", user)
+    return user
+
+
+def update_user(
+    session: Session, context: AppContext, actor: Principal, user_id: int, data: UserUpdate
+) -> UserAccount:
+    user = session.get(UserAccount, user_id)
+    if user is None:
+        raise NotFound("user not found")
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    if user.id == actor.user_id and ("role" in changes or changes.get("is_active") is False):
+        raise Conflict("an admin cannot change their own role or deactivate themselves")
+    role = changes.get("role", user.role)
+    ministry = changes.get("ministry", user.ministry if role in MINISTRY_ROLES else None)
+    _check_role_and_ministry(context, role, ministry)
+    user.role, user.ministry = role, ministry
+    if "is_active" in changes:
+        user.is_active = changes["is_active"]
+    if not user.is_active or "role" in changes or "ministry" in changes:
+        end_sessions(session, user_id, utcnow())
+    _record(session, context, actor, "user_updated", user, changes=sorted(changes))
+    return user
+
+
+def _check_role_and_ministry(context: AppContext, role: str, ministry: str | None) -> None:
+    if role in MINISTRY_ROLES:
+        if ministry is None:
+            raise Invalid(f"ministry: a {role} belongs to exactly one ministry")
+        known = context.registry.ministries()
+        if ministry not in known:
+            raise Invalid(
+                f"ministry: {ministry!r} is not a ministry code ({', '.join(sorted(known))})"
+            )
+    elif ministry is not None:
+        raise Invalid(f"ministry: a {role} works across ministries and has none")
+
+
+def _record(
+    session: Session,
+    context: AppContext,
+    actor: Principal,
+    kind: str,
+    user: UserAccount,
+    **extra: Any,
+) -> None:
+    append_stream_event(
+        session,
+        USERS_STREAM,
+        actor=actor,
+        at=context.clock(),
+        kind=kind,
+        payload={
+            "user_id": user.id,
+            "username": user.username,
+            "role": user.role,
+            "ministry": user.ministry,
+            "is_active": user.is_active,
+            **extra,
+        },
+    )

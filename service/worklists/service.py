@@ -1,0 +1,149 @@
+"""Work lists: a ministry's queue and watch list, the escalation list, and "my cases".
+
+Each list is one keyset page of open cases, earliest `due_at` first (ties by id), read through
+the visibility predicate and shown as pseudonymous summaries. Its cursor is signed and bound
+to the list, the ministry and the filters (`service.kit.paging`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session
+
+from schemas.queue import CasePage, EscalationQuery, PageQuery, QueueQuery
+from service.cases.presenters import present_summary
+from service.cases.visibility import escalated_to, supported_by
+from service.kit.context import AppContext
+from service.kit.errors import Forbidden, Invalid, NotFound
+from service.kit.paging import CursorCodec, Position, scope_of
+from service.kit.principal import Principal
+from service.worklists import repository as repo
+from workflows import SlaLevel
+
+_LEVELS = {"breached": SlaLevel.BREACHED, "escalated": SlaLevel.ESCALATED}
+
+
+def list_queue(
+    session: Session, context: AppContext, principal: Principal, ministry: str, query: QueueQuery
+) -> CasePage:
+    """The open cases whose current state `ministry` leads."""
+    ministry = _known_ministry(context, ministry)
+    _may_read_lists_of(principal, ministry)
+    if query.state is not None and not any(
+        query.state in d.states for d in context.registry.definitions()
+    ):
+        raise Invalid(f"state: no published workflow has a state called {query.state!r}")
+    now = context.clock()
+    filters = query.model_dump(mode="json", exclude={"limit", "cursor"})
+    me = principal.user_id if query.assigned == "me" else None
+    scope = scope_of(list="queue", ministry=ministry, filters=filters, me=me)
+    criteria = [repo.led_by(ministry), *repo.queue_filters(query, principal, now)]
+    return _page(session, context, principal, criteria, scope, query, now)
+
+
+def list_watching(
+    session: Session, context: AppContext, principal: Principal, ministry: str, query: PageQuery
+) -> CasePage:
+    """The open cases whose current state `ministry` supports: read-only, to follow them."""
+    ministry = _known_ministry(context, ministry)
+    _may_read_lists_of(principal, ministry)
+    scope = scope_of(list="watching", ministry=ministry)
+    criteria = [supported_by(context.registry, ministry)]
+    return _page(session, context, principal, criteria, scope, query, context.clock())
+
+
+def list_my_cases(
+    session: Session, context: AppContext, principal: Principal, query: PageQuery
+) -> CasePage:
+    if not principal.works_cases:
+        raise Forbidden("only case workers and supervisors have cases assigned to them")
+    scope = scope_of(list="mine", user=principal.user_id)
+    criteria = [repo.assigned_to(principal.user_id)]
+    return _page(session, context, principal, criteria, scope, query, context.clock())
+
+
+def list_escalations(
+    session: Session, context: AppContext, principal: Principal, query: EscalationQuery
+) -> CasePage:
+    """Breached and escalated steps, as far as the caller oversees them.
+
+    The national Task Force sees what was escalated to it; a supervisor sees the breaches and
+    escalations of their own ministry's steps; an auditor sees all of them.
+    """
+    criteria = _escalation_scope(context, principal, query)
+    if query.ministry is not None:
+        criteria.append(repo.led_by(_known_ministry(context, query.ministry, field="ministry")))
+    if query.level is not None:
+        criteria.append(repo.at_level(_LEVELS[query.level]))
+    scope = scope_of(
+        list="escalations",
+        who=principal.ministry or principal.role,
+        role=principal.role,
+        ministry=query.ministry,
+        level=query.level,
+    )
+    return _page(session, context, principal, criteria, scope, query, context.clock())
+
+
+def _escalation_scope(
+    context: AppContext, principal: Principal, query: EscalationQuery
+) -> list[ColumnElement[bool]]:
+    if principal.role == "auditor":
+        return [repo.at_least(SlaLevel.BREACHED)]
+    targets = {d.escalate_to for d in context.registry.definitions()}
+    if principal.works_cases and principal.ministry in targets:
+        return [escalated_to(context.registry, principal.ministry)]
+    if principal.role == "supervisor" and principal.ministry is not None:
+        if query.ministry is not None and query.ministry.upper() != principal.ministry:
+            raise Forbidden("a supervisor sees the escalations of their own ministry only")
+        return [repo.led_by(principal.ministry), repo.at_least(SlaLevel.BREACHED)]
+    raise Forbidden(
+        "escalations are for supervisors, the national Task Force (Gugus Tugas) and auditors"
+    )
+
+
+def _page(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    criteria: Sequence[ColumnElement[bool]],
+    scope: str,
+    query: PageQuery,
+    now: datetime,
+) -> CasePage:
+    codec = CursorCodec(context.settings.keys.secret_key)
+    after = codec.decode(scope, query.cursor) if query.cursor else None
+    limit = min(query.limit, context.settings.queue_page_max)
+    rows = repo.page(session, criteria, after, limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = None
+    if more:
+        last = page[-1][0]
+        assert last.due_at is not None
+        next_cursor = codec.encode(scope, Position(last.due_at, last.id))
+    return CasePage(
+        items=[present_summary(case, assignee, now) for case, assignee in page],
+        next_cursor=next_cursor,
+    )
+
+
+def _known_ministry(context: AppContext, code: str, field: str | None = None) -> str:
+    normalised = code.strip().upper()
+    known = context.registry.ministries()
+    if normalised not in known:
+        message = f"no ministry has the code {code!r}; known codes: {', '.join(sorted(known))}"
+        if field is not None:
+            raise Invalid(f"{field}: {message}")
+        raise NotFound(message)
+    return normalised
+
+
+def _may_read_lists_of(principal: Principal, ministry: str) -> None:
+    if principal.role == "auditor":
+        return
+    if principal.works_cases and principal.ministry == ministry:
+        return
+    raise Forbidden(f"only {ministry}'s case workers and supervisors, and auditors, see this list")
