@@ -1,4 +1,4 @@
-"""The hierarchical engine: the machine decides, refuses in types, and hides its nested names.
+"""The hierarchical engine and its diagram: the machine decides, refuses in types, hides its names.
 
 Pure: no database and no web framework. The expected destinations come from the definition
 file read as plain YAML, not from the loader, so the machine is checked against the source.
@@ -7,6 +7,7 @@ file read as plain YAML, not from the loader, so the machine is checked against 
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from workflows import (
+    PHASES,
     Actor,
     CaseFacts,
     Engine,
@@ -21,6 +23,7 @@ from workflows import (
     InvalidTransition,
     PayloadInvalid,
     load_file,
+    mermaid,
 )
 from workflows.loader import DEFINITIONS_DIR
 from workflows.machine import SEPARATOR
@@ -199,3 +202,58 @@ def test_concurrent_firings_each_reach_their_own_destination(engine: Engine) -> 
     for thread in threads:
         thread.join()
     assert wrong == []
+
+
+# --- the diagram, drawn by the library --------------------------------------------------------
+
+CLASS_LINE = re.compile(r"^\s*class (\w+) s_active$", re.MULTILINE | re.IGNORECASE)
+
+
+def composite_blocks(text: str) -> dict[str, list[str]]:
+    """Each `state <phase> {` block and the state ids declared inside it."""
+    blocks: dict[str, list[str]] = {}
+    for phase, body in re.findall(r"^\s*state (\w+) \{\n(.*?)^\s*\}$", text, re.M | re.S):
+        blocks[phase] = re.findall(r'^\s*state ".*" as (\w+)$', body, re.M)
+    return blocks
+
+
+def test_the_diagram_nests_every_state_in_its_phase() -> None:
+    blocks = composite_blocks(mermaid(DEFINITION))
+    assert list(blocks) == list(PHASES)
+    for name, state in DEFINITION.states.items():
+        assert f"{state.phase}{SEPARATOR}{name}" in blocks[state.phase]
+    assert sum(len(ids) for ids in blocks.values()) == len(DEFINITION.states)
+
+
+def test_the_diagram_labels_states_in_both_languages_with_the_lead_ministry() -> None:
+    text = mermaid(DEFINITION)
+    sheltered = DEFINITION.states["sheltered"]
+    assert (
+        f'state "{sheltered.label.en}<br/><i>{sheltered.label.id}</i><br/>KEMENSOS"'
+        " as rehabilitation__sheltered"
+    ) in text
+
+
+def test_the_diagram_labels_edges_with_their_triggers() -> None:
+    text = mermaid(DEFINITION)
+    assert "identification__referred --> identification__screening: begin_screening\n" in text
+    assert "rehabilitation__sheltered --> rehabilitation__sheltered: " in text  # in place
+    assert "record_police_report [internal]" in text
+    assert "closure__closed --> [*]" in text  # the terminal state is final
+
+
+@pytest.mark.parametrize("current", sorted(DEFINITION.states))
+def test_a_case_diagram_marks_exactly_its_own_state(current: str) -> None:
+    marked = CLASS_LINE.findall(mermaid(DEFINITION, current))
+    state = DEFINITION.states[current]
+    assert marked == [f"{state.phase}{SEPARATOR}{current}"]
+
+
+def test_without_a_case_or_with_an_unknown_state_nothing_is_marked() -> None:
+    assert CLASS_LINE.findall(mermaid(DEFINITION)) == []
+    assert CLASS_LINE.findall(mermaid(DEFINITION, "limbo")) == []
+
+
+def test_marking_one_case_leaves_the_next_diagram_unmarked() -> None:
+    mermaid(DEFINITION, "sheltered")
+    assert CLASS_LINE.findall(mermaid(DEFINITION)) == []
