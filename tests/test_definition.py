@@ -255,6 +255,14 @@ def test_loader_refuses_a_state_without_a_lead_ministry() -> None:
     assert "state 'screening' has no lead ministry" in message
 
 
+@pytest.mark.parametrize("name", ["held__abroad", "Screening", "in care", "_hidden"])
+def test_loader_refuses_a_state_name_the_machine_could_not_nest(name: str) -> None:
+    def rename(d: dict[str, Any]) -> None:
+        d["states"][name] = d["states"].pop("screening")
+
+    assert "letters, digits and single underscores" in _refusal(rename)
+
+
 def test_loader_refuses_a_terminal_state_with_exits() -> None:
     def reopen_closed(d: dict[str, Any]) -> None:
         d["transitions"].append(

@@ -1,37 +1,104 @@
-"""The workflow as Mermaid flowchart text, grouped by phase, optionally marking a case's state."""
+"""The workflow as a Mermaid state diagram drawn by `transitions`, phases as composite states.
+
+The drawing machine is a `HierarchicalGraphMachine` built from the same phase tree and rows as the
+engine's, once per definition and only when a diagram is asked for, so firing never pays for it.
+Marking a case's state styles one node of a fresh graph object over that machine, and the text
+for each (version, state) is kept: a version has one text per state and one unmarked.
+"""
 
 from __future__ import annotations
 
-from workflows.model import PHASES, Definition, StateSpec
+import copy
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from transitions.extensions.diagrams import HierarchicalGraphMachine
+from transitions.extensions.diagrams_mermaid import NestedGraph
+
+from workflows.machine import SEPARATOR, PhaseState, endpoints, nested_name, phase_tree
+from workflows.model import Definition, StateSpec
+
+CURRENT = "active"  # the library's name for the style of a model's current state
+
+
+class PhaseGraph(NestedGraph):
+    """The library's Mermaid graph, able to style a nested state.
+
+    Its `_add_nodes` writes `Class` lines for top-level states only; every state of ours is
+    nested in a phase, so the styled nested nodes get the same kind of line here.
+    """
+
+    def _add_nodes(self, states: list[dict[str, Any]], container: list[str]) -> None:
+        super()._add_nodes(states, container)
+        for name, style in self.custom_styles["node"].items():
+            if style and SEPARATOR in name:
+                container.append(f"Class {name} s_{style}")
+
+
+def _styles() -> dict[str, Any]:
+    """The library's styles, with the current state drawn as the old diagram drew it."""
+    styles: dict[str, Any] = copy.deepcopy(HierarchicalGraphMachine.style_attributes)
+    styles["node"][CURRENT] = {"fillcolor": "#ffd54f", "stroke": "#e65100", "stroke-width": "3px"}
+    return styles
+
+
+class DrawingMachine(HierarchicalGraphMachine):
+    state_cls = PhaseState
+    machine_attributes = {"directed": "true", "strict": "false", "rankdir": "TB"}
+    style_attributes = _styles()
+
+
+@dataclass(frozen=True)
+class _Published:
+    """A definition as a cache key: name, version and checksum say which one it is."""
+
+    name: str
+    version: int
+    checksum: str
+    definition: Definition = field(compare=False, hash=False)
 
 
 def mermaid(definition: Definition, current: str | None = None) -> str:
-    lines = ["flowchart TD"]
-    for phase in PHASES:
-        members = [s for s in definition.states.values() if s.phase == phase]
-        if members:
-            lines.append(f'  subgraph {phase}["{phase.capitalize()}"]')
-            lines.extend(f"    {_node(state)}" for state in members)
-            lines.append("  end")
-    edges: dict[tuple[str, str], list[str]] = {}
-    in_place: list[str] = []
+    """Mermaid text grouped by phase; with `current`, a state of the definition, that one marked."""
+    key = _Published(definition.name, definition.version, definition.checksum, definition)
+    if current not in definition.states:
+        current = None
+    return _text(key, current)
+
+
+@lru_cache(maxsize=128)
+def _text(key: _Published, current: str | None) -> str:
+    machine = _machine(key)
+    graph = PhaseGraph(machine)
+    if current is not None:
+        graph.set_node_style(nested_name(key.definition.states[current]), CURRENT)
+    source: str = graph.get_graph().source
+    return source + "\n"
+
+
+@lru_cache(maxsize=16)
+def _machine(key: _Published) -> DrawingMachine:
+    definition = key.definition
+    title = f"{definition.title.id} / {definition.title.en} (v{definition.version})"
+    machine = DrawingMachine(
+        model=None,
+        states=phase_tree(definition, label=_label),
+        initial=nested_name(definition.states[definition.initial]),
+        auto_transitions=False,
+        graph_engine="mermaid",
+        # The library writes the title alone between `---` lines; Mermaid reads that front
+        # matter as YAML, so the title goes in as a `title:` entry with a quoted value.
+        title=f"title: {json.dumps(title, ensure_ascii=False)}",
+    )
     for row in definition.transitions:
-        if row.source == row.dest:
-            if row.trigger not in in_place:
-                in_place.append(row.trigger)
-            continue
-        edges.setdefault((row.source, row.dest), []).append(row.trigger)
-    for (source, dest), triggers in edges.items():
-        lines.append(f"  {source} -->|{' / '.join(triggers)}| {dest}")
-    if in_place:
-        lines.append(f"  %% recorded without leaving the state: {', '.join(in_place)}")
-    if current is not None and current in definition.states:
-        lines.append("  classDef current fill:#ffd54f,stroke:#e65100,stroke-width:3px")
-        lines.append(f"  class {current} current")
-    return "\n".join(lines) + "\n"
+        source, dest = endpoints(definition, row)
+        machine.add_transition(row.trigger, source, dest)
+    machine.get_markup_config()  # converted once here, read-only for every drawing after
+    return machine
 
 
-def _node(state: StateSpec) -> str:
+def _label(state: StateSpec) -> str:
     text = f"{state.label.en}<br/><i>{state.label.id}</i><br/>{state.ministry}"
-    text = text.replace('"', "'")
-    return f'{state.name}(["{text}"])' if state.terminal else f'{state.name}["{text}"]'
+    return text.replace('"', "'")

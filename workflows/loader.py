@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, cast, get_args
@@ -13,6 +14,7 @@ import yaml
 from workflows.errors import DefinitionError
 from workflows.graph import check_graph
 from workflows.guards import GUARDS
+from workflows.machine import SEPARATOR
 from workflows.model import (
     PHASES,
     Deadline,
@@ -39,6 +41,7 @@ _TRANSITION_KEYS = {
     "label", "payload",
 }  # fmt: skip
 _UNITS = get_args(DeadlineUnit)
+_STATE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def load_directory(directory: Path = DEFINITIONS_DIR) -> list[Definition]:
@@ -117,6 +120,10 @@ def _state(
     name: str, raw: Any, ministries: Mapping[str, Label], default_after: Deadline | None
 ) -> StateSpec:
     where = f"state {name!r}"
+    if not isinstance(name, str) or not _STATE_NAME.fullmatch(name) or SEPARATOR in name:
+        raise DefinitionError(
+            f"{where}: a state name is lower-case letters, digits and single underscores"
+        )
     raw = _mapping(raw, where)
     _no_unknown_keys(raw, _STATE_KEYS, where)
     phase = raw.get("phase")
