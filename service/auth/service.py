@@ -1,7 +1,8 @@
 """Authentication: log in, renew, log out, and who is behind a token.
 
 Passwords are argon2id hashes and never leave the auth package. Access tokens live minutes
-and name a session; logging out or deactivating a user ends the session, and with it every token, at once.
+and name a session; logging out or deactivating a user ends the session, and with it every
+token, at once.
 Sessions and login limits run on real time (`utcnow`), never on the simulated case clock.
 """
 
