@@ -4,8 +4,9 @@ Each client is a process with one connection and one case of its own, as each wr
 has. Per transition it does what the service's flush does, and nothing else: hash the event
 onto the case's chain (`service.audit.integrity.chain.event_hash`), the compare-and-set
 UPDATE of the case row and the INSERT of the event, as the ORM writes them, then COMMIT.
-Processes, not threads: the hashing and the driver's Python code hold the GIL, and 16 or 32 threads in one process would
-measure the GIL, not the database. The events are valid: `nrm audit verify` accepts them.
+Processes, not threads: the hashing and the driver's Python code hold the GIL, and 16 or 32
+threads in one process would measure the GIL, not the database. The events are valid:
+`nrm audit verify` accepts them.
 """
 
 from __future__ import annotations

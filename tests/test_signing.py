@@ -20,7 +20,8 @@ def private_key() -> bytes:
 def fields() -> dict[str, Any]:
     return {
         "format": signing.FORMAT, "number": 3, "first_seq": 101, "last_seq": 250,
-        "event_count": 148, "root": "ab" * 32, "prev_hash": "cd" * 32, "created_at": "2026-02-01T03:04:05.000006Z",
+        "event_count": 148, "root": "ab" * 32, "prev_hash": "cd" * 32,
+        "created_at": "2026-02-01T03:04:05.000006Z",
         "key_id": "0123456789abcdef",
     }  # fmt: skip
 
