@@ -11,15 +11,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
+from service import navigation
 from service.approvals import api as approvals
 from service.assignments import api as assignments
 from service.audit import api as audit
 from service.audit import identity_access_api as access_log
 from service.auth import api as auth
+from service.auth import pages as auth_pages
 from service.bootstrap import bootstrap
 from service.cases import api as cases
 from service.health import api as health
@@ -30,6 +32,9 @@ from service.kit.context import AppContext
 from service.kit.errors import DomainError
 from service.sla import api as ministries
 from service.users import api as users
+from service.users import pages as users_pages
+from service.web import assets
+from service.web.errors import error_page, wants_page
 from service.workflow import api as workflows
 from service.worklists import api as queues
 
@@ -47,6 +52,9 @@ identification, rehabilitation, repatriation and reintegration, each step owned 
 Log in with **Authorize** (a demo user from `nrm demo`), register a referral with
 `POST /api/v1/cases`, then follow the `actions` a case lists for your ministry.
 """
+
+
+PAGES = (assets, auth_pages, users_pages)
 
 
 def create_app(context: AppContext | None = None) -> FastAPI:
@@ -77,6 +85,10 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     routers = (health, auth, workflows, cases, approvals, assignments, queues, ministries, users)
     for module in (*routers, audit, access_log):
         app.include_router(module.router)
+    # The web application: pages are routers like any other, on the same use cases.
+    for module in PAGES:
+        app.include_router(module.router)
+    app.state.navigation = navigation.navigation
     _install_error_handlers(app)
     return app
 
@@ -97,7 +109,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code in (404, 405) and wants_page(request):
+            return error_page(request, 404)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse(
             {"detail": exc.detail, "code": code}, status_code=exc.status_code, headers=exc.headers

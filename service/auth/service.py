@@ -40,6 +40,18 @@ def log_in(
     session: Session, context: AppContext, username: str, password: str, client: str
 ) -> TokenRead | LoginRefused:
     """The same answer whether the user is unknown, inactive or mistyped their password."""
+    user = authenticate(session, username, password, client)
+    if isinstance(user, LoginRefused):
+        return user
+    assert user.id is not None
+    return open_session(session, context, user.id, utcnow())
+
+
+def authenticate(
+    session: Session, username: str, password: str, client: str
+) -> UserAccount | LoginRefused:
+    """The active user with this password, under the login rate limit (API and browser alike):
+    each failure is recorded, a success clears the user's failures."""
     now = utcnow()
     _check_rate(session, username, client, now)
     user = session.exec(select(UserAccount).where(col(UserAccount.username) == username)).first()
@@ -48,15 +60,18 @@ def log_in(
         session.add(LoginFailure(username=username[:64], client=client[:64], at=now))
         return LoginRefused()
     session.execute(delete(LoginFailure).where(col(LoginFailure.username) == username))
-    assert user.id is not None
-    return open_session(session, context, user.id, now)
+    return user
 
 
 def refresh(session: Session, context: AppContext, refresh_token: str) -> TokenRead | LoginRefused:
     """Rotate: the old refresh token stops working; presenting it again ends the session."""
     now = utcnow()
     digest = _digest(refresh_token)
-    login = session.exec(select(AuthSession).where(col(AuthSession.refresh_hash) == digest)).first()
+    login = session.exec(
+        select(AuthSession).where(
+            col(AuthSession.refresh_hash) == digest, col(AuthSession.kind) == "api"
+        )
+    ).first()
     if login is None:
         replayed = session.exec(
             select(AuthSession).where(col(AuthSession.previous_refresh_hash) == digest)
@@ -94,6 +109,8 @@ def principal_for(
     user, login = row
     if not user.is_active or login.revoked_at is not None or login.expires_at <= now:
         return None
+    if login.kind != "api":
+        return None  # a browser session's id is no bearer credential
     return Principal(
         user_id=user.id, username=user.username, role=user.role, ministry=user.ministry
     )

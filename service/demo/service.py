@@ -11,13 +11,13 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from schemas.case import CaseCreate, TransitionRequest
 from schemas.queue import AssignRequest
 from service.approvals import service as approvals
 from service.assignments import service as assignments
-from service.auth.security import hash_password
+from service.auth.security import hash_password, verify_password
 from service.cases import firing as transitions
 from service.cases import service as cases
 from service.cases.idempotency import Answer
@@ -557,8 +557,30 @@ def _random_birth_date(rng: random.Random) -> str:
 
 def _how_to_log_in() -> str:
     return (
-        "Open http://127.0.0.1:8000/docs, press Authorize and log in as one of:\n"
+        "Open http://127.0.0.1:8000/ in a browser (the API: /docs) and log in as one of:\n"
         "  kemlu.worker, kemensos.worker, kemenkes.worker, pemda.worker, kemenpppa.worker,\n"
         "  polri.worker (and <ministry>.supervisor for each), auditor, admin\n"
         f"Password for every demo user: {DEMO_PASSWORD}\n"
     )
+
+
+_DEMO_CHECKED: dict[str, bool] = {}
+
+
+def demo_logins(session: Session) -> list[str]:
+    """The demo's usernames, for the login page, while the demo's password still opens them
+    (checked once per process against the admin's hash: argon2 is slow on purpose)."""
+    admin = session.exec(select(UserAccount).where(col(UserAccount.username) == "admin")).first()
+    if admin is None:
+        return []
+    if admin.password_hash not in _DEMO_CHECKED:
+        _DEMO_CHECKED[admin.password_hash] = verify_password(admin.password_hash, DEMO_PASSWORD)
+    if not _DEMO_CHECKED[admin.password_hash]:
+        return []
+    users = session.exec(
+        select(UserAccount.username)
+        .where(col(UserAccount.is_active).is_(True))
+        .order_by(col(UserAccount.id))
+        .limit(100)
+    ).all()
+    return list(users)

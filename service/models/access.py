@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index
 from sqlmodel import Field, SQLModel
 
 from service.models.base import BigIntegerPK, UTCDateTime, utcnow
@@ -12,14 +12,19 @@ from service.models.base import BigIntegerPK, UTCDateTime, utcnow
 class AuthSession(SQLModel, table=True):
     """A login: access tokens name it, so logout and deactivation end them at once.
 
-    The refresh token is stored only as a SHA-256 hash and rotates on every use.
+    The refresh token is stored only as a SHA-256 hash and rotates on every use. A browser
+    session (`kind` "browser") has no refresh token but the hash of its cookie's token, and
+    `last_seen_at` for its idle timeout.
     """
 
     __tablename__ = "auth_session"
+    __table_args__ = (CheckConstraint("kind IN ('api', 'browser')", name="kind"),)
 
     id: str = Field(primary_key=True, max_length=32)
     user_id: int = Field(foreign_key="user_account.id", index=True)
-    refresh_hash: str = Field(max_length=64, unique=True)
+    kind: str = Field(default="api", max_length=10, sa_column_kwargs={"server_default": "api"})
+    refresh_hash: str | None = Field(default=None, max_length=64, unique=True)
+    browser_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     previous_refresh_hash: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
@@ -29,6 +34,7 @@ class AuthSession(SQLModel, table=True):
     )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    last_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class LoginFailure(SQLModel, table=True):

@@ -8,6 +8,7 @@ from sqlmodel import Field, SQLModel
 from service.models.base import UTCDateTime, utcnow
 
 ROLES = ("case_worker", "supervisor", "auditor", "admin")
+LANGUAGES = ("id", "en")  # Bahasa Indonesia by default
 
 
 class UserAccount(SQLModel, table=True):
@@ -19,6 +20,7 @@ class UserAccount(SQLModel, table=True):
         CheckConstraint(
             "(role IN ('case_worker', 'supervisor')) = (ministry IS NOT NULL)", name="ministry"
         ),
+        CheckConstraint(f"language IN {LANGUAGES!r}", name="language"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -27,6 +29,7 @@ class UserAccount(SQLModel, table=True):
     role: str = Field(max_length=20)
     ministry: str | None = Field(default=None, max_length=20)
     is_active: bool = Field(default=True)
+    language: str = Field(default="id", max_length=2, sa_column_kwargs={"server_default": "id"})
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -20,6 +20,7 @@ from service.kit.context import AppContext
 from service.kit.errors import Conflict, Invalid, NotFound
 from service.kit.principal import MINISTRY_ROLES, Principal
 from service.models import UserAccount, utcnow
+from service.models.user import LANGUAGES
 
 USERS_STREAM = "users"
 
@@ -105,3 +106,14 @@ def _record(
             **extra,
         },
     )
+
+
+def set_language(session: Session, principal: Principal, language: str) -> None:
+    """The language a user reads the pages in, remembered across sessions (not an admin
+    action: no event)."""
+    if language not in LANGUAGES:
+        raise Invalid(f"language: one of {', '.join(LANGUAGES)}")
+    user = session.get(UserAccount, principal.user_id)
+    if user is None:
+        raise NotFound("user not found")
+    user.language = language

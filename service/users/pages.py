@@ -1,0 +1,118 @@
+"""Pages about people: the language switch (anyone), and user administration (admins)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.responses import Response
+
+from schemas.auth import UserCreate, UserRead, UserUpdate
+from service.kit.errors import DomainError
+from service.users import service as users
+from service.web.errors import page_router
+from service.web.forms import domain_message, translated_errors
+from service.web.i18n import LANGUAGES
+from service.web.session import LoginRequired, Page, page_as, safe_next, set_language_cookie
+from service.web.templating import Templates
+
+router = page_router()
+templates = Templates(Path(__file__).parent / "templates")
+PageDep = Annotated[Page, Depends(page_as())]
+AdminPage = Annotated[Page, Depends(page_as("admin"))]
+
+
+@router.post("/language")
+async def choose_language(page: PageDep) -> Response:
+    """Remembered on the user when logged in; in a cookie either way (the login page)."""
+    language = page.field("language")
+    if language not in LANGUAGES:
+        language = "id"
+    with contextlib.suppress(LoginRequired):  # not logged in: the cookie alone
+        await page(lambda session, _context, me: users.set_language(session, me, language))
+    response = page.redirect(safe_next(page.field("next"), "/login"))
+    set_language_cookie(page.request, response, language)
+    return response
+
+
+@router.get("/admin/users")
+async def list_users(page: AdminPage) -> Response:
+    accounts = await page.read(lambda session, _context, _me: _accounts(session))
+    return await _users_page(page, accounts)
+
+
+@router.post("/admin/users")
+async def create_user(page: AdminPage) -> Response:
+    draft = {
+        "username": page.field("username"),
+        "role": page.field("role"),
+        "ministry": page.field("ministry") or None,
+        "password": page.field("password"),
+    }
+    try:
+        data = UserCreate.model_validate(draft)
+        created = await page(
+            lambda session, context, me: users.create_user(session, context, me, data).username
+        )
+    except ValidationError as exc:
+        return await _users_again(page, draft, translated_errors(page.t, exc.errors()))
+    except DomainError as exc:
+        if exc.status_code not in (409, 422):
+            raise
+        return await _users_again(page, draft, {"_": domain_message(page.t, exc)})
+    return page.redirect(f"/admin/users?created={created}")
+
+
+@router.post("/admin/users/{user_id}")
+async def update_user(user_id: int, page: AdminPage) -> Response:
+    changes: dict[str, object] = {}
+    if page.field("role"):
+        changes["role"] = page.field("role")
+        changes["ministry"] = page.field("ministry") or None
+    if page.field("active") in ("true", "false"):
+        changes["is_active"] = page.field("active") == "true"
+    try:
+        data = UserUpdate.model_validate(changes)
+        await page(
+            lambda session, context, me: users.update_user(session, context, me, user_id, data).id
+        )
+    except ValidationError as exc:
+        return await _users_again(page, None, translated_errors(page.t, exc.errors()))
+    except DomainError as exc:
+        if exc.status_code not in (409, 422):
+            raise
+        return await _users_again(page, None, {"_": domain_message(page.t, exc)})
+    return page.redirect(f"/admin/users?updated={user_id}#user-{user_id}")
+
+
+def _accounts(session: Session) -> list[UserRead]:
+    return [UserRead.model_validate(u, from_attributes=True) for u in users.list_users(session)]
+
+
+async def _users_again(
+    page: Page, draft: Mapping[str, object] | None, errors: dict[str, str]
+) -> Response:
+    accounts = await page.read(lambda session, _context, _me: _accounts(session))
+    return await _users_page(page, accounts, draft, errors, 422)
+
+
+async def _users_page(
+    page: Page,
+    accounts: list[UserRead],
+    draft: Mapping[str, object] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    ministries = sorted(page.context.registry.ministries())
+    query = page.request.query_params
+    return page.render(
+        templates, "users.html", status_code,
+        accounts=accounts, draft=draft or {}, errors=errors or {}, ministries=ministries,
+        roles=("case_worker", "supervisor", "auditor", "admin"),
+        created=query.get("created"), updated=query.get("updated"),
+    )  # fmt: skip
