@@ -18,7 +18,6 @@ from starlette.exceptions import HTTPException
 from service.approvals import api as approvals
 from service.assignments import api as assignments
 from service.audit import api as audit
-from service.audit import identity_access_api as access_log
 from service.auth import api as auth
 from service.bootstrap import bootstrap
 from service.cases import api as cases
@@ -75,7 +74,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     if context is not None:
         app.state.context = context
     routers = (health, auth, workflows, cases, approvals, assignments, queues, ministries, users)
-    for module in (*routers, audit, access_log):
+    for module in (*routers, audit):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app
