@@ -26,10 +26,11 @@ from bench.server import Server
 from schemas.queue import QueueQuery
 from service.audit import service as audit
 from service.kit.context import AppContext
-from service.kit.paging import CursorCodec, Position, scope_of
+from service.kit.paging import CursorCodec, scope_of
 from service.kit.principal import Principal
 from service.sla.sweep import SweepReport, sweep
 from service.worklists import service as queues
+from service.worklists.repository import Position
 
 MINISTRY = "KEMENPPPA"  # leads `referred`, the state every bulk case is in: the longest queue
 DUE_SHARE = 0.01
@@ -140,7 +141,7 @@ def _queue_path(context: AppContext, after: Position | None) -> str:
         filters = query.model_dump(mode="json", exclude={"limit", "cursor"})
         scope = scope_of(list="queue", ministry=MINISTRY, filters=filters, me=None)
         codec = CursorCodec(context.settings.keys.secret_key)
-        params["cursor"] = codec.encode(scope, after)
+        params["cursor"] = codec.encode(scope, [after.due_at.isoformat(), after.id.hex])
     return f"/api/v1/queues/{MINISTRY}?{urllib.parse.urlencode(params)}"
 
 

@@ -44,4 +44,5 @@ class PendingTransitionRead(BaseModel):
 
 
 class ApprovalPage(BaseModel):
-    items: list[ApprovalRead]
+    items: list[ApprovalRead] = Field(description="oldest request first")
+    next_cursor: str | None

@@ -6,6 +6,7 @@ Instants that are hashed or signed (`at`, `created_at`) are given as their canon
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -100,3 +101,18 @@ class ProofRead(BaseModel):
     leaf_hash: str
     audit_path: list[str]
     checkpoint: CheckpointRead
+
+
+class IdentityAccessRead(BaseModel):
+    id: int
+    case_id: str
+    username: str
+    ministry: str | None
+    role: str
+    endpoint: str
+    at: datetime
+
+
+class IdentityAccessPage(BaseModel):
+    items: list[IdentityAccessRead] = Field(description="oldest first")
+    next_cursor: str | None

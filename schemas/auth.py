@@ -70,3 +70,8 @@ class UserRead(BaseModel):
     ministry: str | None
     is_active: bool
     created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserRead] = Field(description="oldest first")
+    next_cursor: str | None

@@ -19,7 +19,6 @@ from service import navigation
 from service.approvals import api as approvals
 from service.assignments import api as assignments
 from service.audit import api as audit
-from service.audit import identity_access_api as access_log
 from service.auth import api as auth
 from service.auth import pages as auth_pages
 from service.bootstrap import bootstrap
@@ -83,7 +82,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     if context is not None:
         app.state.context = context
     routers = (health, auth, workflows, cases, approvals, assignments, queues, ministries, users)
-    for module in (*routers, audit, access_log):
+    for module in (*routers, audit):
         app.include_router(module.router)
     # The web application: pages are routers like any other, on the same use cases.
     for module in PAGES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from sqlalchemy import update
 from sqlmodel import col, func, select
 
 from service.app import create_app
+from service.audit import repository as audit_repository
 from service.cases import firing
 from service.cases import repository as repo
 from service.kit.context import AppContext
@@ -80,3 +82,35 @@ def test_a_change_between_read_and_write_is_refused_by_the_compare_and_set(
     monkeypatch.undo()
     history = client.get(f"/api/v1/cases/{case['id']}/history", headers=worker.headers).json()
     assert [event["kind"] for event in history["items"]] == ["created"]
+
+
+def test_a_transition_commits_while_a_verify_is_reading(
+    committed_context: Callable[..., AppContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GET is a read-only snapshot: a long verify holds no write lock (on SQLite a write
+    transaction would keep every writer waiting until it ends, then 503)."""
+    context = committed_context()
+    reading, release = threading.Event(), threading.Event()
+    real_heads = audit_repository.heads
+
+    def heads_after_a_pause(session: Any) -> Any:
+        reading.set()
+        assert release.wait(30)
+        yield from real_heads(session)
+
+    with TestClient(create_app(context), raise_server_exceptions=False) as client:
+        actors = Actors(client, context)
+        worker, auditor = actors.worker("KEMENPPPA"), actors.auditor()
+        case = register(client, actors.worker("KEMLU"))
+        monkeypatch.setattr(audit_repository, "heads", heads_after_a_pause)
+        with ThreadPoolExecutor(2) as pool:
+            verifying = pool.submit(client.get, "/api/v1/audit/verify", headers=auditor.headers)
+            assert reading.wait(30), "the verify never started reading"
+            moving = pool.submit(fire, client, worker, case, "begin_screening", {})
+            try:
+                moved = moving.result(timeout=5)
+            finally:
+                release.set()
+            verdict = verifying.result(timeout=30)
+        assert moved.status_code == 200, moved.text
+        assert verdict.status_code == 200 and verdict.json()["ok"] is True, verdict.text

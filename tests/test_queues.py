@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from service.kit.context import AppContext
-from service.kit.paging import CursorCodec, Position
+from service.kit.paging import CursorCodec
 from tests.bulk import insert_cases
 from tests.factories import Actors, User, child_body, fire, fire_approved, foreign_body, register
 
@@ -194,7 +194,7 @@ def test_a_tampered_or_foreign_cursor_is_422_invalid_cursor_never_500(
     cursor = _first_cursor(client, auditor, f"{QUEUE}/KEMENSOS")
     payload, mac = cursor.split(".")
     other_server = CursorCodec("another service's secret, at least 32 characters long")
-    forged = other_server.encode("anything", Position(datetime.now(UTC), uuid.uuid4()))
+    forged = other_server.encode("anything", [datetime.now(UTC).isoformat(), uuid.uuid4().hex])
     bad = {
         "payload altered": _flip(payload, 5) + "." + mac,
         "mac altered": payload + "." + _flip(mac, 3),

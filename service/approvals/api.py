@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from schemas.approval import ApprovalDecision, ApprovalPage, ApprovalRead, ApprovalStatus
 from schemas.case import CaseRead
@@ -17,14 +17,18 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", responses=_ERRORS)
-async def list_approvals(run: RunDep, status: ApprovalStatus | None = "pending") -> ApprovalPage:
+async def list_approvals(
+    run: RunDep,
+    status: ApprovalStatus | None = "pending",
+    cursor: Annotated[str | None, Query(description="the previous page's next_cursor")] = None,
+    limit: Annotated[int, Query(ge=1, description="capped by the server")] = 100,
+) -> ApprovalPage:
     """Requests waiting for four eyes: a supervisor's ministry, a case worker's own, or all."""
-    items = await run(
+    return await run.read(
         lambda session, context, principal: approvals.list_approvals(
-            session, context, principal, status
+            session, context, principal, status, cursor, limit
         )
     )
-    return ApprovalPage(items=items)
 
 
 @router.post("/{approval_id}/approve", responses=_ERRORS)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from schemas.approval import ApprovalRead
+from schemas.approval import ApprovalPage, ApprovalRead
 from schemas.case import CaseRead
+from service.approvals import repository as repo
 from service.approvals.pending import present_approval
 from service.audit.log import append_case_event
 from service.cases.aggregate import LoadedCase
@@ -20,29 +21,39 @@ from service.cases.visibility import visibility
 from service.kit.context import AppContext
 from service.kit.db import flush_or_conflict
 from service.kit.errors import Conflict, Forbidden, NotFound
+from service.kit.paging import Paging, scope_of
 from service.kit.principal import Principal
 from service.models import Approval, CaseFile, UserAccount
 
 
 def list_approvals(
-    session: Session, context: AppContext, principal: Principal, status: str | None
-) -> list[ApprovalRead]:
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> ApprovalPage:
     """Supervisors see their ministry's; case workers their own requests; auditors all."""
-    statement = (
-        select(Approval, CaseFile)
-        .join(CaseFile, col(CaseFile.id) == col(Approval.case_id))
-        .where(visibility(principal, context.registry))
-        .order_by(col(Approval.requested_at))
-    )
     if principal.role == "supervisor":
-        statement = statement.where(col(Approval.ministry) == principal.ministry)
+        whose = repo.of_ministry(principal.ministry)
     elif principal.role == "case_worker":
-        statement = statement.where(col(Approval.requested_by_id) == principal.user_id)
-    elif principal.role != "auditor":
+        whose = repo.requested_by(principal.user_id)
+    elif principal.role == "auditor":
+        whose = repo.anyone()
+    else:
         raise Forbidden("approvals are for case workers, supervisors and auditors")
-    if status is not None:
-        statement = statement.where(col(Approval.status) == status)
-    return [present_approval(session, a, c) for a, c in session.exec(statement).all()]
+    scope = scope_of(list="approvals", role=principal.role, who=principal.user_id, status=status)
+    paging = Paging.of(
+        context.settings.keys.secret_key, scope, cursor, limit, context.settings.queue_page_max
+    )
+    rows = repo.page(
+        session, visibility(principal, context.registry), whose, status,
+        repo.position(paging.after), paging.fetch,
+    )  # fmt: skip
+    page, next_cursor = paging.page(rows, lambda row: repo.sort_key(row[0]))
+    items = [present_approval(session, approval, case) for approval, case in page]
+    return ApprovalPage(items=items, next_cursor=next_cursor)
 
 
 def approve(

@@ -11,12 +11,13 @@ from schemas.audit import (
     CheckpointMade,
     CheckpointPage,
     EventPage,
+    IdentityAccessPage,
     ProofRead,
     PublicKeyRead,
     VerifyRead,
 )
 from schemas.common import ErrorRead
-from service.audit import checkpoints
+from service.audit import checkpoints, identity_access
 from service.audit import service as audit
 from service.audit.repository import EventFilter
 from service.auth.dependencies import Run, run_as
@@ -33,7 +34,7 @@ _MEDIA = {"jsonl": "application/jsonl", "csv": "text/csv; charset=utf-8"}
 @router.get("/verify", responses=_ERRORS)
 async def verify(run: RunAsAuditor) -> VerifyRead:
     """Check every event, checkpoint and case row; `first_broken` names the earliest problem."""
-    return await run(
+    return await run.read(
         lambda _session, context, _auditor: audit.present_verdict(audit.verify(context))
     )
 
@@ -45,9 +46,9 @@ async def list_checkpoints(
     limit: Annotated[int, Query(ge=1, description="capped by the server")] = 100,
 ) -> CheckpointPage:
     """The signed checkpoints, oldest first, with the public key that verifies them."""
-    return await run(
+    return await run.read(
         lambda session, context, _auditor: checkpoints.list_checkpoints(
-            session, context, audit.parse_cursor(cursor), limit
+            session, context, cursor, limit
         )
     )
 
@@ -64,7 +65,7 @@ async def checkpoint_now(run: RunAsAuditor) -> JSONResponse:
 @router.get("/public-key", responses=_ERRORS)
 async def public_key(run: RunAsAuditor) -> PublicKeyRead:
     """The Ed25519 public key that verifies checkpoints: keep a copy outside the system."""
-    return await run(lambda _session, context, _auditor: checkpoints.public_key(context))
+    return await run.read(lambda _session, context, _auditor: checkpoints.public_key(context))
 
 
 @router.get("/events", responses=_ERRORS)
@@ -81,14 +82,10 @@ async def search_events(
     limit: Annotated[int, Query(ge=1, description="capped by the server")] = 100,
 ) -> EventPage:
     """Events by case, actor, ministry, trigger, kind and time, oldest first."""
-    for name, instant in (("since", since), ("until", until)):
-        if instant is not None and instant.tzinfo is None:
-            raise Invalid(f"{name}: give a time zone, e.g. 2026-01-31T00:00:00Z")
+    _aware(since=since, until=until)
     where = EventFilter(case_id, actor, ministry, trigger, kind, since, until)
-    return await run(
-        lambda session, context, _auditor: audit.search(
-            session, context, where, audit.parse_cursor(cursor), limit
-        )
+    return await run.read(
+        lambda session, context, _auditor: audit.search(session, context, where, cursor, limit)
     )
 
 
@@ -118,3 +115,30 @@ async def export(
         media_type=_MEDIA[fmt],
         headers={"Content-Disposition": f'attachment; filename="nrm-audit.{fmt}"'},
     )
+
+
+@router.get("/identity-access", responses=_ERRORS)
+async def search_identity_access(
+    run: RunAsAuditor,
+    case_id: uuid.UUID | None = None,
+    username: Annotated[str | None, Query(max_length=64, pattern=_TEXT)] = None,
+    ministry: Annotated[str | None, Query(max_length=20, pattern=_TEXT)] = None,
+    since: Annotated[datetime | None, Query(description="at or after (with a time zone)")] = None,
+    until: Annotated[datetime | None, Query(description="before (with a time zone)")] = None,
+    cursor: Annotated[str | None, Query(description="the previous page's next_cursor")] = None,
+    limit: Annotated[int, Query(ge=1, description="capped by the server")] = 100,
+) -> IdentityAccessPage:
+    """Who saw a victim's identity, when, on which case and through which endpoint."""
+    _aware(since=since, until=until)
+    where = identity_access.IdentityAccessFilter(case_id, username, ministry, since, until)
+    return await run.read(
+        lambda session, context, _auditor: audit.search_identity_access(
+            session, context, where, cursor, limit
+        )
+    )
+
+
+def _aware(**instants: datetime | None) -> None:
+    for name, instant in instants.items():
+        if instant is not None and instant.tzinfo is None:
+            raise Invalid(f"{name}: give a time zone, e.g. 2026-01-31T00:00:00Z")

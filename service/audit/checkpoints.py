@@ -22,6 +22,7 @@ from service.audit.integrity.merkle import TreeBuilder
 from service.audit.integrity.verifier import leaf_of
 from service.kit.context import AppContext
 from service.kit.errors import LogBusy
+from service.kit.paging import Paging, scope_of
 from service.models import AuditCheckpoint
 
 POLL_SECONDS = 5.0
@@ -90,14 +91,18 @@ def checkpoint_now(session: Session, context: AppContext) -> CheckpointMade:
 
 
 def list_checkpoints(
-    session: Session, context: AppContext, after: int, limit: int
+    session: Session, context: AppContext, cursor: str | None, limit: int
 ) -> CheckpointPage:
-    limit = min(limit, context.settings.audit_page_max)
-    rows = repo.checkpoints_page(session, after, limit)
+    paging = Paging.of(
+        context.settings.keys.secret_key, scope_of(list="audit_checkpoints"), cursor, limit,
+        context.settings.audit_page_max,
+    )  # fmt: skip
+    rows = repo.checkpoints_page(session, paging.after_number(), paging.fetch)
+    page, next_cursor = paging.page(rows, lambda checkpoint: [checkpoint.number])
     return CheckpointPage(
         public_key=public_key(context),
-        items=[present(row) for row in rows],
-        next_cursor=str(rows[-1].number) if len(rows) == limit else None,
+        items=[present(row) for row in page],
+        next_cursor=next_cursor,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -11,7 +12,17 @@ from sqlmodel import Session, col, select
 from service.kit.principal import Principal
 from service.models import IdentityAccess
 
-MAX_PAGE = 500
+
+@dataclass(frozen=True)
+class IdentityAccessFilter:
+    case_id: uuid.UUID | None = None
+    username: str | None = None
+    ministry: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def scope(self) -> dict[str, str | None]:
+        return {k: None if v is None else str(v) for k, v in vars(self).items()}
 
 
 def record(
@@ -33,29 +44,27 @@ def record(
 
 def search(
     session: Session,
-    *,
-    case_id: uuid.UUID | None = None,
-    username: str | None = None,
-    ministry: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    after_id: int | None = None,
-    limit: int = 100,
+    where: IdentityAccessFilter,
+    after_id: int,
+    limit: int,
 ) -> Sequence[IdentityAccess]:
-    """Oldest first; page with `after_id` (the last id of the previous page)."""
-    statement = select(IdentityAccess).order_by(col(IdentityAccess.id)).limit(min(limit, MAX_PAGE))
+    """Oldest first, after the row `after_id` (the last row of the previous page)."""
+    statement = (
+        select(IdentityAccess)
+        .where(col(IdentityAccess.id) > after_id)
+        .order_by(col(IdentityAccess.id))
+        .limit(limit)
+    )
     filters = {
-        IdentityAccess.case_id: case_id,
-        IdentityAccess.username: username,
-        IdentityAccess.ministry: ministry,
+        IdentityAccess.case_id: where.case_id,
+        IdentityAccess.username: where.username,
+        IdentityAccess.ministry: where.ministry,
     }
     for column, value in filters.items():
         if value is not None:
             statement = statement.where(col(column) == value)
-    if since is not None:
-        statement = statement.where(col(IdentityAccess.at) >= since)
-    if until is not None:
-        statement = statement.where(col(IdentityAccess.at) < until)
-    if after_id is not None:
-        statement = statement.where(col(IdentityAccess.id) > after_id)
+    if where.since is not None:
+        statement = statement.where(col(IdentityAccess.at) >= where.since)
+    if where.until is not None:
+        statement = statement.where(col(IdentityAccess.at) < where.until)
     return session.exec(statement).all()

@@ -37,6 +37,10 @@ class EventFilter:
     since: datetime | None = None
     until: datetime | None = None
 
+    def scope(self) -> dict[str, str | None]:
+        """The filters as text, for binding a page cursor to them."""
+        return {k: None if v is None else str(v) for k, v in vars(self).items()}
+
 
 def event_records(session: Session) -> Iterator[dict[str, Any]]:
     """Every event in seq order, streamed, as the verifier and the export read it: `at` as its

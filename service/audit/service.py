@@ -12,8 +12,15 @@ from typing import Any, Literal
 
 from sqlmodel import Session
 
-from schemas.audit import AuditEventRead, EventPage, ProofRead, VerifyRead
-from service.audit import checkpoints
+from schemas.audit import (
+    AuditEventRead,
+    EventPage,
+    IdentityAccessPage,
+    IdentityAccessRead,
+    ProofRead,
+    VerifyRead,
+)
+from service.audit import checkpoints, identity_access
 from service.audit import repository as repo
 from service.audit.integrity import signing
 from service.audit.integrity.export_format import csv_lines, event_record, export_lines
@@ -21,7 +28,8 @@ from service.audit.integrity.merkle import inclusion_path
 from service.audit.integrity.verifier import Record, Verdict, Verifier, interleave, leaf_of
 from service.audit.log import append_stream_event
 from service.kit.context import AppContext
-from service.kit.errors import Conflict, Invalid, NotFound
+from service.kit.errors import Conflict, NotFound
+from service.kit.paging import Paging, scope_of
 from service.kit.principal import Principal
 from service.models import CaseEvent
 
@@ -88,14 +96,20 @@ def prove(session: Session, context: AppContext, seq: int) -> ProofRead:
 
 
 def search(
-    session: Session, context: AppContext, where: repo.EventFilter, after: int, limit: int
+    session: Session,
+    context: AppContext,
+    where: repo.EventFilter,
+    cursor: str | None,
+    limit: int,
 ) -> EventPage:
-    limit = min(limit, context.settings.audit_page_max)
-    rows = repo.search(session, where, after, limit)
-    return EventPage(
-        items=[present_event(row) for row in rows],
-        next_cursor=str(rows[-1].seq) if len(rows) == limit else None,
+    """Events matching every filter, oldest first, a page at a time."""
+    scope = scope_of(list="audit_events", filters=where.scope())
+    paging = Paging.of(
+        context.settings.keys.secret_key, scope, cursor, limit, context.settings.audit_page_max
     )
+    rows = repo.search(session, where, paging.after_number(), paging.fetch)
+    page, next_cursor = paging.page(rows, lambda event: [event.seq or 0])
+    return EventPage(items=[present_event(row) for row in page], next_cursor=next_cursor)
 
 
 def record_export(
@@ -134,10 +148,30 @@ def public_keys(context: AppContext) -> dict[str, bytes]:
     return {signing.key_id(raw): raw}
 
 
-def parse_cursor(cursor: str | None) -> int:
-    """A page cursor is the last seq (or checkpoint number) of the previous page."""
-    if cursor is None:
-        return 0
-    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
-        raise Invalid("cursor: give the next_cursor of the previous page")
-    return int(cursor)
+def search_identity_access(
+    session: Session,
+    context: AppContext,
+    where: identity_access.IdentityAccessFilter,
+    cursor: str | None,
+    limit: int,
+) -> IdentityAccessPage:
+    """Who saw a victim's identity, when, on which case and through which endpoint."""
+    scope = scope_of(list="identity_access", filters=where.scope())
+    paging = Paging.of(
+        context.settings.keys.secret_key, scope, cursor, limit, context.settings.audit_page_max
+    )
+    rows = identity_access.search(session, where, paging.after_number(), paging.fetch)
+    page, next_cursor = paging.page(rows, lambda row: [row.id or 0])
+    items = [
+        IdentityAccessRead(
+            id=row.id or 0,
+            case_id=str(row.case_id),
+            username=row.username,
+            ministry=row.ministry,
+            role=row.role,
+            endpoint=row.endpoint,
+            at=row.at,
+        )
+        for row in page
+    ]
+    return IdentityAccessPage(items=items, next_cursor=next_cursor)

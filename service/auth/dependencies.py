@@ -1,9 +1,11 @@
 """Request dependencies: who is calling, and one unit of work per request.
 
-A route is `async` and hands its use case to `run`, which does everything that touches the
-database in ONE trip to the thread pool: open the session, load the caller from their token's
-session, check their role, run the use case, commit (or roll back on any exception). The
-response is built after the commit, so a failed commit can never follow a 200. (With the
+A route is `async` and hands its use case to `run` (a use case that writes) or `run.read` (one
+that only reads), which does everything that touches the database in ONE trip to the thread
+pool: open the session, load the caller from their token's session, check their role, run the
+use case, commit (or roll back on any exception). The response is built after the commit, so a
+failed commit can never follow a 200. A read runs in a read-only snapshot and never takes the
+write lock: a long verify does not hold writers back. (With the
 session, the principal and the endpoint as separate sync dependencies, a request took four
 trips to the pool and most of a worker's time went to the hand-overs: see bench/RESULTS.md.)
 """
@@ -67,10 +69,17 @@ class Run:
     roles: tuple[str, ...] = ()
 
     async def __call__(self, use_case: UseCase[T]) -> T:
+        """A use case that writes: one transaction, committed once after it returns."""
         return await run_in_threadpool(self.now, use_case)
 
-    def now(self, use_case: UseCase[T]) -> T:
-        with self.context.database.transaction() as session:
+    async def read(self, use_case: UseCase[T]) -> T:
+        """A use case that only reads: one read-only snapshot, never a write lock (on SQLite
+        a deferred transaction, so a long read never holds writers back)."""
+        return await run_in_threadpool(self.now, use_case, True)
+
+    def now(self, use_case: UseCase[T], read_only: bool = False) -> T:
+        unit = self.context.database.snapshot if read_only else self.context.database.transaction
+        with unit() as session:
             return use_case(session, self.context, self.principal(session))
 
     def principal(self, session: Session) -> Principal:
@@ -110,8 +119,12 @@ class RunPublic:
     async def __call__(self, use_case: Callable[[Session, AppContext], T]) -> T:
         return await run_in_threadpool(self.now, use_case)
 
-    def now(self, use_case: Callable[[Session, AppContext], T]) -> T:
-        with self.context.database.transaction() as session:
+    async def read(self, use_case: Callable[[Session, AppContext], T]) -> T:
+        return await run_in_threadpool(self.now, use_case, True)
+
+    def now(self, use_case: Callable[[Session, AppContext], T], read_only: bool = False) -> T:
+        unit = self.context.database.snapshot if read_only else self.context.database.transaction
+        with unit() as session:
             return use_case(session, self.context)
 
 

@@ -86,6 +86,6 @@ async def fire_transition(
 @router.get("/{case_id}/history", responses=_ERRORS)
 async def read_history(case_id: str, run: RunDep) -> HistoryRead:
     """Every event of the case, oldest first, each with its place in the hash chain."""
-    return await run(
+    return await run.read(
         lambda session, context, principal: cases.read_history(session, context, principal, case_id)
     )

@@ -26,7 +26,7 @@ def _database(session: Session, _context: AppContext) -> str | None:
 async def health(run: RunPublicDep) -> Any:
     """Whether the service and its database answer (no authentication, no case data)."""
     try:
-        database = await run(_database)
+        database = await run.read(_database)
     except SQLAlchemyError:
         database = None
     if database is None:

@@ -52,7 +52,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        snapshot = connection.get_execution_options().get(SNAPSHOT)
+        snapshot = bool(connection.get_execution_options().get(SNAPSHOT))
+        # a snapshot refuses writes, as PostgreSQL's READ ONLY does, instead of losing them
+        connection.exec_driver_sql(f"PRAGMA query_only={int(snapshot)}")
         connection.exec_driver_sql("BEGIN DEFERRED" if snapshot else "BEGIN IMMEDIATE")
 
 

@@ -28,7 +28,7 @@ async def read_stats(
     ] = None,
 ) -> MinistryStats:
     """Open and overdue cases, on-time rate, median and p90 time per state, from the history."""
-    return await run(
+    return await run.read(
         lambda session, context, principal: stats.ministry_stats(
             session, context, principal, code, period_from, period_to
         )

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.responses import Response
 
-from schemas.auth import UserCreate, UserRead, UserUpdate
+from schemas.auth import UserCreate, UserPage, UserUpdate
+from service.kit.context import AppContext
 from service.kit.errors import DomainError
 from service.users import service as users
 from service.web.errors import page_router
@@ -25,6 +26,7 @@ router = page_router()
 templates = Templates(Path(__file__).parent / "templates")
 PageDep = Annotated[Page, Depends(page_as())]
 AdminPage = Annotated[Page, Depends(page_as("admin"))]
+PAGE_SIZE = 100
 
 
 @router.post("/language")
@@ -41,8 +43,8 @@ async def choose_language(page: PageDep) -> Response:
 
 
 @router.get("/admin/users")
-async def list_users(page: AdminPage) -> Response:
-    accounts = await page.read(lambda session, _context, _me: _accounts(session))
+async def list_users(page: AdminPage, cursor: str | None = None) -> Response:
+    accounts = await page.read(lambda session, context, _me: _accounts(session, context, cursor))
     return await _users_page(page, accounts)
 
 
@@ -90,20 +92,20 @@ async def update_user(user_id: int, page: AdminPage) -> Response:
     return page.redirect(f"/admin/users?updated={user_id}#user-{user_id}")
 
 
-def _accounts(session: Session) -> list[UserRead]:
-    return [UserRead.model_validate(u, from_attributes=True) for u in users.list_users(session)]
+def _accounts(session: Session, context: AppContext, cursor: str | None) -> UserPage:
+    return users.list_users(session, context, cursor, PAGE_SIZE)
 
 
 async def _users_again(
     page: Page, draft: Mapping[str, object] | None, errors: dict[str, str]
 ) -> Response:
-    accounts = await page.read(lambda session, _context, _me: _accounts(session))
+    accounts = await page.read(lambda session, context, _me: _accounts(session, context, None))
     return await _users_page(page, accounts, draft, errors, 422)
 
 
 async def _users_page(
     page: Page,
-    accounts: list[UserRead],
+    accounts: UserPage,
     draft: Mapping[str, object] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,

@@ -6,27 +6,38 @@ ministry or activity ends the user's sessions at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from schemas.auth import UserCreate, UserUpdate
+from schemas.auth import UserCreate, UserPage, UserRead, UserUpdate
 from service.audit.log import append_stream_event
 from service.auth.security import hash_password
 from service.auth.service import end_sessions
 from service.kit.context import AppContext
 from service.kit.errors import Conflict, Invalid, NotFound
+from service.kit.paging import Paging, scope_of
 from service.kit.principal import MINISTRY_ROLES, Principal
 from service.models import UserAccount, utcnow
 from service.models.user import LANGUAGES
+from service.users import repository as repo
 
 USERS_STREAM = "users"
 
 
-def list_users(session: Session) -> Sequence[UserAccount]:
-    return session.exec(select(UserAccount).order_by(col(UserAccount.id))).all()
+def list_users(session: Session, context: AppContext, cursor: str | None, limit: int) -> UserPage:
+    paging = Paging.of(
+        context.settings.keys.secret_key, scope_of(list="users"), cursor, limit,
+        context.settings.queue_page_max,
+    )  # fmt: skip
+    rows = repo.users_after(session, paging.after_number(), paging.fetch)
+    page, next_cursor = paging.page(rows, lambda user: [user.id or 0])
+    return UserPage(items=[present_user(user) for user in page], next_cursor=next_cursor)
+
+
+def present_user(user: UserAccount) -> UserRead:
+    return UserRead.model_validate(user, from_attributes=True)
 
 
 def create_user(

@@ -18,7 +18,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorRead} for code 
 @router.get("/queues/{ministry}", responses=_ERRORS)
 async def read_queue(ministry: str, query: Annotated[QueueQuery, Query()], run: RunDep) -> CasePage:
     """Open cases whose current step `ministry` leads, earliest due first; keyset-paged."""
-    return await run(
+    return await run.read(
         lambda session, context, principal: queues.list_queue(
             session, context, principal, ministry, query
         )
@@ -30,7 +30,7 @@ async def read_watch_list(
     ministry: str, query: Annotated[PageQuery, Query()], run: RunDep
 ) -> CasePage:
     """Open cases whose current step `ministry` supports (read-only), earliest due first."""
-    return await run(
+    return await run.read(
         lambda session, context, principal: queues.list_watching(
             session, context, principal, ministry, query
         )
@@ -40,7 +40,7 @@ async def read_watch_list(
 @router.get("/me/cases", responses=_ERRORS)
 async def read_my_cases(query: Annotated[PageQuery, Query()], run: RunDep) -> CasePage:
     """The open cases assigned to the caller, earliest due first."""
-    return await run(
+    return await run.read(
         lambda session, context, principal: queues.list_my_cases(session, context, principal, query)
     )
 
@@ -48,7 +48,7 @@ async def read_my_cases(query: Annotated[PageQuery, Query()], run: RunDep) -> Ca
 @router.get("/escalations", responses=_ERRORS)
 async def read_escalations(query: Annotated[EscalationQuery, Query()], run: RunDep) -> CasePage:
     """Overdue steps escalated to the caller: the Task Force, a supervisor's ministry, auditors."""
-    return await run(
+    return await run.read(
         lambda session, context, principal: queues.list_escalations(
             session, context, principal, query
         )

@@ -10,19 +10,28 @@ turned a deep page into a scan and a sort.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, false, literal, true, tuple_
 from sqlmodel import Session, col, select
 
 from schemas.queue import QueueQuery
-from service.kit.paging import Position
 from service.kit.principal import Principal
 from service.models import CaseFile, UserAccount
 from workflows import SlaLevel
 
 Row = tuple[CaseFile, str | None]
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ended: the lists are ordered by (`due_at`, `id`)."""
+
+    due_at: datetime
+    id: uuid.UUID
 
 
 def page(

@@ -7,8 +7,10 @@ to the list, the ministry and the filters (`service.kit.paging`).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session
@@ -17,9 +19,10 @@ from schemas.queue import CasePage, EscalationQuery, PageQuery, QueueQuery
 from service.cases.presenters import present_summary
 from service.cases.visibility import escalated_to, supported_by
 from service.kit.context import AppContext
-from service.kit.errors import Forbidden, Invalid, NotFound
-from service.kit.paging import CursorCodec, Position, scope_of
+from service.kit.errors import Forbidden, Invalid, InvalidCursor, NotFound
+from service.kit.paging import NOT_OURS, Paging, scope_of
 from service.kit.principal import Principal
+from service.models import CaseFile
 from service.worklists import repository as repo
 from workflows import SlaLevel
 
@@ -114,20 +117,34 @@ def _page(
     query: PageQuery,
     now: datetime,
 ) -> CasePage:
-    codec = CursorCodec(context.settings.keys.secret_key)
-    after = codec.decode(scope, query.cursor) if query.cursor else None
-    limit = min(query.limit, context.settings.queue_page_max)
-    rows = repo.page(session, criteria, after, limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = None
-    if more:
-        last = page[-1][0]
-        assert last.due_at is not None
-        next_cursor = codec.encode(scope, Position(last.due_at, last.id))
+    paging = Paging.of(
+        context.settings.keys.secret_key, scope, query.cursor, query.limit,
+        context.settings.queue_page_max,
+    )  # fmt: skip
+    rows = repo.page(session, criteria, _position(paging.after), paging.fetch)
+    page, next_cursor = paging.page(rows, lambda row: _sort_key(row[0]))
     return CasePage(
         items=[present_summary(case, assignee, now) for case, assignee in page],
         next_cursor=next_cursor,
     )
+
+
+def _sort_key(case: CaseFile) -> list[str]:
+    assert case.due_at is not None  # the lists hold open cases only
+    return [case.due_at.isoformat(), case.id.hex]
+
+
+def _position(after: list[Any] | None) -> repo.Position | None:
+    if after is None:
+        return None
+    try:
+        due_at, case_id = after
+        position = repo.Position(datetime.fromisoformat(due_at), uuid.UUID(hex=case_id))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InvalidCursor(NOT_OURS) from exc
+    if position.due_at.tzinfo is None:
+        raise InvalidCursor(NOT_OURS)
+    return position
 
 
 def _known_ministry(context: AppContext, code: str, field: str | None = None) -> str:
