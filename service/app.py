@@ -17,12 +17,15 @@ from starlette.exceptions import HTTPException
 
 from service import navigation
 from service.approvals import api as approvals
+from service.approvals import pages as approval_pages
 from service.assignments import api as assignments
+from service.assignments import pages as assignment_pages
 from service.audit import api as audit
 from service.auth import api as auth
 from service.auth import pages as auth_pages
 from service.bootstrap import bootstrap
 from service.cases import api as cases
+from service.cases import pages as case_pages
 from service.health import api as health
 from service.jobs import JOBS
 from service.kit import periodic
@@ -36,6 +39,7 @@ from service.web import assets
 from service.web.errors import error_page, wants_page
 from service.workflow import api as workflows
 from service.worklists import api as queues
+from service.worklists import pages as worklist_pages
 
 log = logging.getLogger("nrm")
 _HTTP_CODES = {
@@ -53,7 +57,15 @@ Log in with **Authorize** (a demo user from `nrm demo`), register a referral wit
 """
 
 
-PAGES = (assets, auth_pages, users_pages)
+PAGES = (
+    assets,
+    auth_pages,
+    users_pages,
+    worklist_pages,
+    case_pages,
+    assignment_pages,
+    approval_pages,
+)
 
 
 def create_app(context: AppContext | None = None) -> FastAPI:

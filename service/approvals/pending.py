@@ -34,6 +34,7 @@ def request(
     row: TransitionSpec,
     command: Command,
     endpoint: str,
+    reveal: bool = True,
 ) -> Answer:
     """202: the request is recorded (and is an event); the case stays where it is."""
     assert principal.ministry is not None and principal.user_id is not None
@@ -66,7 +67,7 @@ def request(
     flush_or_conflict(session)
     body = PendingTransitionRead(
         approval=present_approval(session, approval, case),
-        case=present(session, context, principal, loaded, endpoint),
+        case=present(session, context, principal, loaded, endpoint, reveal),
     )
     return Answer(status_code=202, body=body.model_dump(mode="json"))
 

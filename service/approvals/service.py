@@ -56,6 +56,15 @@ def list_approvals(
     return ApprovalPage(items=items, next_cursor=next_cursor)
 
 
+def pending_for_case(
+    session: Session, context: AppContext, principal: Principal, case_id: str
+) -> ApprovalRead | None:
+    """The request waiting on a case the caller may see, if any (at most one per case)."""
+    loaded = readable(session, context, principal, case_id)
+    approval = repo.pending_of_case(session, loaded.case.id)
+    return present_approval(session, approval, loaded.case) if approval else None
+
+
 def approve(
     session: Session,
     context: AppContext,
@@ -63,6 +72,7 @@ def approve(
     approval_id: str,
     reason: str,
     endpoint: str,
+    reveal: bool = True,
 ) -> CaseRead:
     approval, loaded = _pending(session, context, principal, approval_id)
     requester = session.get(UserAccount, approval.requested_by_id)
@@ -83,7 +93,7 @@ def approve(
         }
     }
     apply(session, context, principal, loaded, row, dest, command, extra)
-    return present(session, context, principal, loaded, endpoint)
+    return present(session, context, principal, loaded, endpoint, reveal)
 
 
 def reject(

@@ -24,3 +24,17 @@ def username_of(session: Session, user_id: int | None) -> str | None:
     with session.no_autoflush:
         user = session.get(UserAccount, user_id)
     return user.username if user else None
+
+
+def case_workers_of(session: Session, ministry: str, limit: int) -> list[str]:
+    statement = (
+        select(UserAccount.username)
+        .where(
+            col(UserAccount.role) == "case_worker",
+            col(UserAccount.ministry) == ministry,
+            col(UserAccount.is_active).is_(True),
+        )
+        .order_by(col(UserAccount.username))
+        .limit(limit)
+    )
+    return list(session.exec(statement).all())

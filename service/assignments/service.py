@@ -31,6 +31,8 @@ from service.kit.principal import Principal
 from service.models import CaseFile
 from workflows import TransitionSpec
 
+MAX_CANDIDATES = 500
+
 
 def assign(
     session: Session,
@@ -53,6 +55,16 @@ def assign(
         _set(session, context, principal, case, assignee.id, assignee.username, previous,
              how="reassigned" if previous else "assigned", note=request.note)  # fmt: skip
     return present_summary(case, assignee.username, context.clock())
+
+
+def candidates(
+    session: Session, context: AppContext, principal: Principal, case_id: str
+) -> list[str]:
+    """Whom a supervisor of the lead ministry may assign the case to (nobody, for anyone else)."""
+    case = readable(session, context, principal, case_id).case
+    if principal.role != "supervisor" or principal.ministry != case.ministry or not case.due_at:
+        return []
+    return repo.case_workers_of(session, case.ministry, MAX_CANDIDATES)
 
 
 def claim(session: Session, context: AppContext, principal: Principal, case_id: str) -> CaseSummary:

@@ -29,11 +29,13 @@ def fire_transition(
     *,
     endpoint: str,
     idempotency_key: str | None = None,
+    reveal: bool = True,
 ) -> Answer:
+    """`reveal=False` (the pages) answers without the identity, so no look is logged."""
     answer = idempotent(
         session, context.cipher, principal, idempotency_key,
         f"POST /cases/{case_id}/transitions", request.model_dump(mode="json"),
-        lambda: _transition(session, context, principal, case_id, request, endpoint),
+        lambda: _transition(session, context, principal, case_id, request, endpoint, reveal),
     )  # fmt: skip
     return logged_replay(session, context, principal, answer, endpoint)
 
@@ -45,6 +47,7 @@ def _transition(
     case_id: str,
     request: TransitionRequest,
     endpoint: str,
+    reveal: bool,
 ) -> Answer:
     loaded = readable(session, context, principal, case_id)
     if loaded.case.version != request.expected_version:
@@ -57,7 +60,9 @@ def _transition(
     )
     row, dest = check(context, principal, loaded, command)
     if row.sensitive:
-        return approvals.request(session, context, principal, loaded, row, command, endpoint)
+        return approvals.request(
+            session, context, principal, loaded, row, command, endpoint, reveal
+        )
     apply(session, context, principal, loaded, row, dest, command)
-    read = present(session, context, principal, loaded, endpoint)
+    read = present(session, context, principal, loaded, endpoint, reveal)
     return Answer(status_code=200, body=read.model_dump(mode="json"))

@@ -59,7 +59,10 @@ def present_case(
     consent_recipients: set[str],
     assignee: str | None,
     cipher: IdentityCipher,
+    reveal: bool = True,
 ) -> CaseRead:
+    """With `reveal` false the identity stays closed even for those who may see it (a page
+    shows it only on a deliberate look, each one logged)."""
     state = definition.state(case.state)
     return CaseRead(
         id=str(case.id),
@@ -83,7 +86,7 @@ def present_case(
         updated_at=case.updated_at,
         legal=case.legal,
         consent_recipients=sorted(consent_recipients),
-        victim=_victim(case, victim, may_see_identity(principal, handled), cipher),
+        victim=_victim(case, victim, reveal and may_see_identity(principal, handled), cipher),
         referral=_referral(case, victim),
         actions=_actions(case, principal, definition),
     )

@@ -6,6 +6,7 @@ Every answer that shows a victim's identity goes through `present`, which record
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,13 +14,19 @@ from sqlmodel import Session
 
 from schemas.case import CaseCreate, CaseRead, HistoryRead
 from schemas.common import WIB
+from schemas.victim import VictimRead
 from service.audit import identity_access as identity_log
 from service.audit.integrity.chain import GENESIS
 from service.audit.log import append_case_event
 from service.cases import repository as repo
 from service.cases.aggregate import LoadedCase
 from service.cases.idempotency import Answer, idempotent
-from service.cases.presenters import REFERRAL_COLUMNS, present_case, present_event
+from service.cases.presenters import (
+    REFERRAL_COLUMNS,
+    may_see_identity,
+    present_case,
+    present_event,
+)
 from service.kit.context import AppContext
 from service.kit.errors import Forbidden, Invalid, NotFound
 from service.kit.principal import Principal
@@ -43,8 +50,11 @@ def register_case(
     *,
     endpoint: str,
     idempotency_key: str | None = None,
+    reveal: bool = True,
 ) -> Answer:
-    """Intake: the case starts in the workflow's initial state, pinned to its latest version."""
+    """Intake: the case starts in the workflow's initial state, pinned to its latest version.
+
+    `reveal=False` (the pages) answers without the identity, so no look is logged."""
     if not principal.works_cases or principal.ministry is None:
         raise Forbidden("only case workers and supervisors of a ministry register referrals")
     engine = context.registry.latest(data.workflow or DEFAULT_WORKFLOW)
@@ -53,7 +63,7 @@ def register_case(
     answer = idempotent(
         session, context.cipher, principal, idempotency_key, "POST /cases",
         data.model_dump(mode="json"),
-        lambda: _register(session, context, principal, data, engine.definition, endpoint),
+        lambda: _register(session, context, principal, data, engine.definition, endpoint, reveal),
     )  # fmt: skip
     return logged_replay(session, context, principal, answer, endpoint)
 
@@ -64,6 +74,46 @@ def read_case(
     return present(
         session, context, principal, readable(session, context, principal, case_id), endpoint
     )
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as its page first shows it: everything but the victim's identity."""
+
+    case: CaseRead
+    may_reveal: bool  # the caller's ministry may look at the identity (`reveal_identity`)
+    approval_pending: bool
+
+
+def view_case(
+    session: Session, context: AppContext, principal: Principal, case_id: str
+) -> CaseView:
+    """Reads only: the identity is one deliberate look away, so each look is one logged row
+    rather than every page view (and the page can be a read-only snapshot)."""
+    loaded = readable(session, context, principal, case_id)
+    case = loaded.case
+    read = present_case(
+        case,
+        loaded.victim,
+        principal=principal,
+        definition=context.registry.engine(case.workflow_name, case.workflow_version).definition,
+        handled=loaded.handled,
+        consent_recipients=loaded.consent_recipients,
+        assignee=loaded.assignee,
+        cipher=context.cipher,
+        reveal=False,
+    )
+    return CaseView(read, may_see_identity(principal, loaded.handled), loaded.approval_pending)
+
+
+def reveal_identity(
+    session: Session, context: AppContext, principal: Principal, case_id: str, *, endpoint: str
+) -> VictimRead:
+    """The victim's identity for one who may see it; the look is recorded like the API's."""
+    loaded = readable(session, context, principal, case_id)
+    if not may_see_identity(principal, loaded.handled):
+        raise Forbidden("your ministry does not see this victim's identity")
+    return present(session, context, principal, loaded, endpoint).victim
 
 
 def read_history(
@@ -89,8 +139,10 @@ def present(
     principal: Principal,
     loaded: LoadedCase,
     endpoint: str,
+    reveal: bool = True,
 ) -> CaseRead:
-    """The case as `principal` may see it; if that shows the identity, the look is recorded."""
+    """The case as `principal` may see it; if that shows the identity, the look is recorded.
+    With `reveal` false the identity stays closed (and nothing is recorded)."""
     case = loaded.case
     read = present_case(
         case,
@@ -101,6 +153,7 @@ def present(
         consent_recipients=loaded.consent_recipients,
         assignee=loaded.assignee,
         cipher=context.cipher,
+        reveal=reveal,
     )
     if read.victim.identity_visible:
         identity_log.record(session, principal, case.id, endpoint, context.clock())
@@ -126,6 +179,7 @@ def _register(
     data: CaseCreate,
     definition: Definition,
     endpoint: str,
+    reveal: bool,
 ) -> Answer:
     assert principal.ministry is not None and principal.user_id is not None
     now = context.clock()
@@ -173,7 +227,7 @@ def _register(
     )  # fmt: skip
     session.flush()
     loaded = LoadedCase(case, victim, handled, set(), assignee=None, approval_pending=False)
-    read = present(session, context, principal, loaded, endpoint)
+    read = present(session, context, principal, loaded, endpoint, reveal)
     return Answer(status_code=201, body=read.model_dump(mode="json"))
 
 

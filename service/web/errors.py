@@ -81,6 +81,7 @@ def error_page(request: Request, status: int, exc: DomainError | None = None) ->
             "csrf": "",
             "path": request.url.path,
             "request_path": request.url.path,
+            "now": None,
         }
     t: Translator = values["t"]
     message = _message(t, status, exc)

@@ -187,6 +187,7 @@ class Page:
             "csrf": self.csrf_token,
             "path": self.request.url.path,
             "request_path": _with_query(self.request),
+            "now": self.context.clock(),
         }
 
     def redirect(self, url: str, *, headers: Mapping[str, str] | None = None) -> Response:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, col, select
 
 from schemas.common import LabelRead
 from schemas.workflow import DeadlineRead, StateRead, TransitionRead, WorkflowRead, WorkflowSummary
-from service.cases.service import readable
+from service.cases.service import read_history, readable
 from service.kit.context import AppContext
 from service.kit.errors import NotFound
 from service.kit.principal import Principal
 from service.models import WorkflowDefinitionRow
-from workflows import Deadline, Definition, Label, mermaid
+from workflows import PHASES, Deadline, Definition, Label, StateSpec, mermaid
 
 
 def list_workflows(session: Session, context: AppContext) -> list[WorkflowSummary]:
@@ -56,6 +58,32 @@ def draw(
         raise NotFound("case not found")
     definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
     return mermaid(definition, current=case.state)
+
+
+@dataclass(frozen=True)
+class CaseMap:
+    """Where a case stands in its workflow: each phase's states, the current one, those it
+    passed through and those it may go to next (the page draws it without a 3 MB script)."""
+
+    phases: list[tuple[str, list[StateSpec]]]
+    current: str
+    visited: frozenset[str]
+    reachable: frozenset[str]
+
+
+def case_map(session: Session, context: AppContext, principal: Principal, case_id: str) -> CaseMap:
+    case = readable(session, context, principal, case_id).case
+    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
+    history = read_history(session, context, principal, case_id)
+    visited = {event.to_state for event in history.items if event.to_state}
+    return CaseMap(
+        phases=[
+            (phase, [s for s in definition.states.values() if s.phase == phase]) for phase in PHASES
+        ],
+        current=case.state,
+        visited=frozenset(visited - {case.state}),
+        reachable=frozenset(row.dest for row in definition.exits(case.state)) - {case.state},
+    )
 
 
 def describe(definition: Definition) -> WorkflowRead:

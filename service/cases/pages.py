@@ -1,0 +1,296 @@
+"""A case in the browser: register a referral, read a case, act on it, its history and its
+place in the workflow. Every page goes through the case use cases, so through `readable`: a
+case the caller may not see is the same not-found page whether or not it exists.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.responses import Response
+
+from schemas.approval import ApprovalRead
+from schemas.case import CaseCreate, EventRead, TransitionRequest
+from schemas.victim import VictimRead
+from service.approvals import service as approvals
+from service.assignments import service as assignments
+from service.cases import firing
+from service.cases import service as cases
+from service.cases.intake_form import INTAKE_CHOICES, countries, read_intake
+from service.kit.context import AppContext
+from service.kit.errors import DomainError, NotFound, PayloadInvalid, VersionConflict
+from service.kit.principal import Principal
+from service.web.errors import page_router
+from service.web.forms import (
+    SchemaField,
+    domain_message,
+    read_payload,
+    schema_fields,
+    translated_errors,
+)
+from service.web.session import Page, page_as
+from service.web.templating import Templates
+from service.workflow import service as workflows
+
+router = page_router()
+templates = Templates(Path(__file__).parent / "templates")
+AnyPage = Annotated[Page, Depends(page_as())]
+WorkerPage = Annotated[Page, Depends(page_as("case_worker", "supervisor"))]
+RECENT_EVENTS = 5
+OVERRIDE_GUARD = "consent_covers_recipient"
+
+
+@dataclass(frozen=True)
+class ActionForm:
+    """A transition the caller's ministry may fire now, as a form from its payload schema."""
+
+    trigger: str
+    source: str
+    dest: str
+    sensitive: bool
+    fields: list[SchemaField]
+    may_override_consent: bool
+
+
+@dataclass(frozen=True)
+class CaseScreen:
+    view: cases.CaseView
+    approval: ApprovalRead | None
+    candidates: list[str]
+    actions: list[ActionForm]
+    recent: list[EventRead]
+
+
+# --- register a referral ------------------------------------------------------------------
+@router.get("/cases/new")
+async def new_case(page: WorkerPage) -> Response:
+    await page.read(lambda _session, _context, _me: None)
+    return _intake_page(page, {}, {}, secrets.token_urlsafe(16))
+
+
+@router.post("/cases")
+async def register_case(page: WorkerPage) -> Response:
+    """One case even if the button is pressed twice: the form's key is an idempotency key."""
+    key = page.field("form_key")[:64] or secrets.token_urlsafe(16)
+    body = read_intake(page.field, page.fields)
+    try:
+        data = CaseCreate.model_validate(body)
+        answer = await page(
+            lambda session, context, me: cases.register_case(
+                session, context, me, data, endpoint=page.endpoint,
+                idempotency_key=f"web-intake-{key}", reveal=False,
+            )
+        )  # fmt: skip
+    except ValidationError as exc:
+        return _intake_page(page, body, translated_errors(page.t, exc.errors()), key, 422)
+    except DomainError as exc:
+        if exc.status_code != 422:
+            raise
+        return _intake_page(page, body, {"_": domain_message(page.t, exc)}, key, 422)
+    return page.redirect(f"/cases/{answer.body['id']}?registered=1")
+
+
+def _intake_page(
+    page: Page, draft: dict[str, Any], errors: dict[str, str], key: str, status_code: int = 200
+) -> Response:
+    return page.render(
+        templates, "new.html", status_code,
+        draft=_flat(draft), errors=errors, form_key=key, choices=INTAKE_CHOICES,
+        countries=countries(page.language),
+    )  # fmt: skip
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"victim": {"sex": "female"}} as {"victim.sex": "female"}: the form's own names."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+# --- one case -----------------------------------------------------------------------------
+@router.get("/cases/{case_id}")
+async def case_page(case_id: str, page: AnyPage) -> Response:
+    screen = await page.read(lambda session, context, me: _screen(session, context, me, case_id))
+    query = page.request.query_params
+    notice = None
+    if query.get("registered"):
+        notice = page.t("case.registered")
+    elif query.get("done"):
+        notice = page.t("case.done", action=page.t.trigger(query["done"]))
+    elif query.get("pending"):
+        notice = page.t("case.pending", action=page.t.trigger(query["pending"]))
+    elif query.get("notice") in _NOTICES:
+        notice = page.t(f"case.notice.{query['notice']}")
+    return _case_response(page, screen, notice=notice)
+
+
+@router.post("/cases/{case_id}/identity")
+async def reveal_identity(case_id: str, page: WorkerPage) -> Response:
+    """Show the victim's identity: a deliberate look, logged like the API's."""
+    screen, victim = await page(
+        lambda session, context, me: (
+            _screen(session, context, me, case_id),
+            cases.reveal_identity(session, context, me, case_id, endpoint=page.endpoint),
+        )
+    )
+    return _case_response(page, screen, identity=victim, block="identity")
+
+
+@router.post("/cases/{case_id}/transitions")
+async def fire_transition(case_id: str, page: WorkerPage) -> Response:
+    trigger, source = page.field("trigger")[:64], page.field("source")[:64]
+    key = page.field("form_key")[:64] or secrets.token_urlsafe(16)
+    fields = _fields_of(
+        page.context, page.field("workflow"), page.field("version"), trigger, source
+    )
+    payload = _read_payload(page, fields)
+    submitted = {"trigger": trigger, "key": key, "values": _submitted(page)}
+    try:
+        request = TransitionRequest.model_validate(
+            {
+                "trigger": trigger,
+                "expected_version": page.field("expected_version") or "0",
+                "payload": payload,
+                "note": page.field("note") or None,
+                "consent_override_reason": page.field("consent_override_reason") or None,
+            }
+        )
+        answer = await page(
+            lambda session, context, me: firing.fire_transition(
+                session, context, me, case_id, request, endpoint=page.endpoint,
+                idempotency_key=f"web-fire-{key}", reveal=False,
+            )
+        )  # fmt: skip
+    except ValidationError as exc:
+        errors = translated_errors(page.t, exc.errors())
+        return await _case_again(page, case_id, submitted, errors, 422)
+    except VersionConflict:
+        screen = await page.read(lambda s, c, me: _screen(s, c, me, case_id))
+        message = page.t(
+            "case.conflict",
+            state=page.t.state(screen.view.case.state),
+            version=screen.view.case.version,
+        )
+        return _case_response(page, screen, alert=message, status_code=409)
+    except PayloadInvalid as exc:
+        details = exc.detail if isinstance(exc.detail, list) else []
+        errors = translated_errors(page.t, details) or {"_": domain_message(page.t, exc)}
+        return await _case_again(page, case_id, submitted, errors, 422)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        errors = {"_": domain_message(page.t, exc)}
+        return await _case_again(page, case_id, submitted, errors, exc.status_code)
+    if answer.status_code == 202:
+        return page.redirect(f"/cases/{case_id}?pending={trigger}")
+    return page.redirect(f"/cases/{case_id}?done={trigger}")
+
+
+@router.get("/cases/{case_id}/history")
+async def history_page(case_id: str, page: AnyPage) -> Response:
+    def load(session: Session, context: AppContext, me: Principal) -> tuple[Any, Any]:
+        view = cases.view_case(session, context, me, case_id)
+        return view, cases.read_history(session, context, me, case_id)
+
+    view, history = await page.read(load)
+    return page.render(templates, "history.html", case=view.case, events=history.items)
+
+
+@router.get("/cases/{case_id}/diagram")
+async def diagram_page(case_id: str, page: AnyPage) -> Response:
+    def load(session: Session, context: AppContext, me: Principal) -> tuple[Any, Any]:
+        view = cases.view_case(session, context, me, case_id)
+        return view, workflows.case_map(session, context, me, case_id)
+
+    view, where = await page.read(load)
+    definition = page.context.registry.engine(view.case.workflow, view.case.workflow_version)
+    return page.render(
+        templates, "diagram.html", case=view.case, where=where, definition=definition.definition
+    )
+
+
+# --- the screen ---------------------------------------------------------------------------
+_NOTICES = ("claimed", "released", "assigned", "cancelled")
+
+
+def _screen(session: Session, context: AppContext, me: Principal, case_id: str) -> CaseScreen:
+    view = cases.view_case(session, context, me, case_id)
+    approval = approvals.pending_for_case(session, context, me, case_id)
+    candidates = assignments.candidates(session, context, me, case_id)
+    history = cases.read_history(session, context, me, case_id).items
+    definition = context.registry.engine(view.case.workflow, view.case.workflow_version).definition
+    actions = []
+    for action in view.case.actions:
+        row = definition.transition(action.trigger, view.case.state)
+        if row is None:
+            continue
+        actions.append(
+            ActionForm(
+                trigger=row.trigger,
+                source=row.source,
+                dest=row.dest,
+                sensitive=row.sensitive,
+                fields=schema_fields(row.payload_schema),
+                may_override_consent=me.role == "supervisor" and OVERRIDE_GUARD in row.guards,
+            )
+        )
+    return CaseScreen(view, approval, candidates, actions, list(history[-RECENT_EVENTS:])[::-1])
+
+
+async def _case_again(
+    page: Page, case_id: str, submitted: dict[str, Any], errors: dict[str, str], status: int
+) -> Response:
+    """The case as it is now, with the action that failed open, its values and its errors."""
+    screen = await page.read(lambda s, c, me: _screen(s, c, me, case_id))
+    return _case_response(page, screen, submitted=submitted, errors=errors, status_code=status)
+
+
+def _case_response(
+    page: Page,
+    screen: CaseScreen,
+    *,
+    notice: str | None = None,
+    alert: str | None = None,
+    identity: VictimRead | None = None,
+    submitted: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    block: str | None = None,
+) -> Response:
+    return page.render(
+        templates, "case.html", status_code, block=block,
+        screen=screen, case=screen.view.case, notice=notice, alert=alert, identity=identity,
+        submitted=submitted or {}, errors=errors or {}, new_key=secrets.token_urlsafe(16),
+    )  # fmt: skip
+
+
+def _fields_of(
+    context: AppContext, workflow: str, version: str, trigger: str, source: str
+) -> list[SchemaField]:
+    engine = context.registry.engines.get((workflow, int(version) if version.isdigit() else 0))
+    row = engine.definition.transition(trigger, source) if engine else None
+    return schema_fields(row.payload_schema) if row else []
+
+
+def _read_payload(page: Page, fields: list[SchemaField]) -> dict[str, Any]:
+    return read_payload(fields, page.field, page.fields)
+
+
+def _submitted(page: Page) -> dict[str, list[str]]:
+    if page.form is None:
+        return {}
+    return {
+        name: [v for v in page.form.getlist(name) if isinstance(v, str)]
+        for name in page.form
+        if name.startswith("payload.") or name in ("note", "consent_override_reason")
+    }
