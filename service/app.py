@@ -21,6 +21,7 @@ from service.approvals import pages as approval_pages
 from service.assignments import api as assignments
 from service.assignments import pages as assignment_pages
 from service.audit import api as audit
+from service.audit import pages as audit_pages
 from service.auth import api as auth
 from service.auth import pages as auth_pages
 from service.bootstrap import bootstrap
@@ -33,6 +34,7 @@ from service.kit.config import Settings
 from service.kit.context import AppContext
 from service.kit.errors import DomainError
 from service.sla import api as ministries
+from service.sla import pages as figure_pages
 from service.users import api as users
 from service.users import pages as users_pages
 from service.web import assets
@@ -65,6 +67,8 @@ PAGES = (
     case_pages,
     assignment_pages,
     approval_pages,
+    figure_pages,
+    audit_pages,
 )
 
 
