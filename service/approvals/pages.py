@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from schemas.approval import ApprovalDecision, ApprovalPage
 from service.approvals import service as approvals
-from service.kit.errors import DomainError, NotFound
+from service.kit.errors import DomainError, Forbidden, NotFound
 from service.web.errors import page_router
 from service.web.forms import domain_message, translated_errors
 from service.web.session import Page, page_as, safe_next
@@ -71,7 +71,7 @@ async def _decide(page: Page, approval_id: str, verb: str) -> Response:
                 await page(
                     lambda s, c, me: approvals.reject(s, c, me, approval_id, decision.reason)
                 )
-        except NotFound:
+        except (NotFound, Forbidden):
             raise
         except DomainError as exc:
             errors = {"_": domain_message(page.t, exc)}

@@ -40,6 +40,7 @@ class BrowserLogin:
 @dataclass(frozen=True)
 class Opened:
     token: str  # for the cookie only; never stored
+    session_id: str
     language: str
 
 
@@ -53,9 +54,10 @@ def log_in(
     assert user.id is not None
     now = utcnow()
     token = secrets.token_urlsafe(_TOKEN_BYTES)
+    session_id = secrets.token_hex(_SESSION_ID_BYTES)
     session.add(
         AuthSession(
-            id=secrets.token_hex(_SESSION_ID_BYTES),
+            id=session_id,
             user_id=user.id,
             kind=BROWSER,
             browser_token_hash=token_hash(token),
@@ -65,7 +67,7 @@ def log_in(
             expires_at=now + timedelta(hours=context.settings.refresh_token_hours),
         )
     )
-    return Opened(token=token, language=user.language)
+    return Opened(token=token, session_id=session_id, language=user.language)
 
 
 def login_for(
