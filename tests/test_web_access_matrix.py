@@ -24,7 +24,7 @@ from service.kit.context import AppContext
 from service.models import IdentityAccess
 from service.web import assets
 from tests.factories import Actors
-from tests.test_access_matrix import EVERYONE, RELATIONS, Who, World
+from tests.test_access_matrix import EVERYONE, Who, World
 from tests.web import WebUser, get, post, visible_text, web_login
 
 Call = Callable[[TestClient, WebUser | None, "WebWorld"], Response]
@@ -132,6 +132,15 @@ def _intake() -> dict[str, Any]:
         "victim.birth_date": "2003-04-12", "victim.nationality": "ID",
         "referral.channel": "embassy",
     }  # fmt: skip
+
+
+def _new_user(w: WebWorld) -> dict[str, str]:
+    name = f"web.probe.{next(w.counter)}"
+    return {"username": name, "role": "auditor", "password": "a long probe passphrase"}
+
+
+def _pemda_worker(w: WebWorld) -> str:
+    return w.actors.worker("PEMDA").username
 
 
 def _case(w: WebWorld, suffix: str = "") -> str:
