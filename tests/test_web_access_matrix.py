@@ -175,7 +175,7 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
                 "role": "auditor",
                 "password": "a long probe passphrase",
             },
-        ),  # fmt: skip
+        ),
         _roles(303, "admin"),
     ),
     ("POST", "/admin/users/{user_id}"): (
@@ -228,7 +228,7 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
             u,
             f"/cases/{w.new_case()['id']}/assign",
             {"assignee": w.actors.worker("PEMDA").username},
-        ),  # fmt: skip
+        ),
         _worker_case(_lead("supervisor")),
     ),
     ("GET", "/approvals"): (
