@@ -145,7 +145,7 @@ def test_after_login_only_paths_of_this_site(
             "password": PASSWORD,
             "csrf": token.group(1),
             "next": target,
-        },  # fmt: skip
+        },
         follow_redirects=False,
     )
     assert response.headers["location"] == "/home"
@@ -235,6 +235,7 @@ def test_a_refused_referral_keeps_the_draft_and_says_why_beside_the_field(
     assert "Tanggal lahir: tidak boleh di masa depan." in text
     assert 'value="Siti Rahayu"' in page.text and 'value="2999-01-01"' in page.text
     assert 'aria-invalid="true"' in page.text
+    assert f'name="csrf" value="{me.csrf}"' in page.text  # the corrected form can be sent
 
 
 def test_pressing_register_twice_makes_one_case(

@@ -56,6 +56,7 @@ async def _decide(page: Page, approval_id: str, verb: str) -> Response:
     try:
         decision = ApprovalDecision(reason=page.field("reason"))
     except ValidationError as exc:
+        await page.ensure()
         errors = translated_errors(page.t, exc.errors())
     else:
         try:

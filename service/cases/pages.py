@@ -70,7 +70,7 @@ class CaseScreen:
 # --- register a referral ------------------------------------------------------------------
 @router.get("/cases/new")
 async def new_case(page: WorkerPage) -> Response:
-    await page.read(lambda _session, _context, _me: None)
+    await page.ensure()
     return _intake_page(page, {}, {}, secrets.token_urlsafe(16))
 
 
@@ -88,6 +88,7 @@ async def register_case(page: WorkerPage) -> Response:
             )
         )  # fmt: skip
     except ValidationError as exc:
+        await page.ensure()
         return _intake_page(page, body, translated_errors(page.t, exc.errors()), key, 422)
     except DomainError as exc:
         if exc.status_code != 422:
@@ -172,6 +173,7 @@ async def fire_transition(case_id: str, page: WorkerPage) -> Response:
             )
         )  # fmt: skip
     except ValidationError as exc:
+        await page.ensure()
         errors = translated_errors(page.t, exc.errors())
         return await _case_again(page, case_id, submitted, errors, 422)
     except VersionConflict:

@@ -62,6 +62,7 @@ async def create_user(page: AdminPage) -> Response:
             lambda session, context, me: users.create_user(session, context, me, data).username
         )
     except ValidationError as exc:
+        await page.ensure()
         return await _users_again(page, draft, translated_errors(page.t, exc.errors()))
     except DomainError as exc:
         if exc.status_code not in (409, 422):
@@ -84,6 +85,7 @@ async def update_user(user_id: int, page: AdminPage) -> Response:
             lambda session, context, me: users.update_user(session, context, me, user_id, data).id
         )
     except ValidationError as exc:
+        await page.ensure()
         return await _users_again(page, None, translated_errors(page.t, exc.errors()))
     except DomainError as exc:
         if exc.status_code not in (409, 422):

@@ -104,6 +104,14 @@ class Page:
         """A write: one transaction, after the CSRF token is checked."""
         return await run_in_threadpool(self._write_now, use_case)
 
+    async def ensure(self) -> Principal:
+        """Who is asking, when nothing else was run yet (a form refused before its use case):
+        the answer still needs their language, menu and CSRF token."""
+        if self.login is None:
+            nothing: UseCase[None] = lambda _session, _context, _principal: None  # noqa: E731
+            await (self(nothing) if self.request.method == "POST" else self.read(nothing))
+        return self.principal
+
     async def public(self, use_case: Callable[[Session, AppContext], T], *, write: bool) -> T:
         """A unit of work before anyone is logged in (the login page): a POST's CSRF token is
         bound to the pre-session cookie."""

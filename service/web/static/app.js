@@ -5,6 +5,7 @@
   // (the server also answers a second press with the first answer: idempotency keys).
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (form.hasAttribute("data-download")) { return; } // the page stays: no navigation to wait for
     if (form.dataset.sent === "1") { event.preventDefault(); return; }
     form.dataset.sent = "1";
     var buttons = form.querySelectorAll("button[type=submit]");

@@ -1,0 +1,99 @@
+"""Browser tests' plumbing: the app served by a real uvicorn on a free loopback port, against a
+migrated scratch database, and Debian's Chromium driven by Playwright (no browser download).
+
+Without /usr/bin/chromium the browser tests skip with the reason, unless NRM_REQUIRE_BROWSER=1
+(CI), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from service.app import create_app
+from service.auth.security import hash_password
+from service.bootstrap import bootstrap
+from service.kit import migrate
+from service.kit.config import settings_for
+from service.kit.context import AppContext
+from service.kit.db import Database, create_db_engine
+from service.models import UserAccount
+
+CHROMIUM = Path(os.environ.get("NRM_CHROMIUM", "/usr/bin/chromium"))
+REQUIRE = os.environ.get("NRM_REQUIRE_BROWSER") == "1"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+PASSWORD = "correct horse battery staple"
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if REQUIRE:
+        pytest.fail(reason + "; NRM_REQUIRE_BROWSER=1 requires it")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def live_server(context: AppContext) -> Iterator[str]:
+    """The application on a real socket, in a thread; stopped on the way out."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(context), host="127.0.0.1", port=port, log_level="warning",
+        access_log=False, ws="none", lifespan="on",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def served_database(url: str) -> Iterator[AppContext]:
+    migrate.upgrade(url)
+    context = bootstrap(settings_for(url), Database(create_db_engine(url)))
+    try:
+        yield context
+    finally:
+        context.database.engine.dispose()
+
+
+def add_users(context: AppContext, *accounts: tuple[str, str, str | None]) -> None:
+    password = hash_password(PASSWORD)
+    with context.database.transaction() as session:
+        for username, role, ministry in accounts:
+            session.add(
+                UserAccount(username=username, password_hash=password, role=role, ministry=ministry)
+            )
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
