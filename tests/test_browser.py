@@ -47,7 +47,7 @@ PATH: list[tuple[str, dict[str, Any]]] = [
             "payload.consent.recipients": ALL_MINISTRIES,
             "payload.consent.given_on": "2026-01-05",
         },
-    ),  # fmt: skip
+    ),
     ("depart", {"payload.travel_date": "2026-02-01"}),
     (
         "hand_over_at_arrival",
@@ -55,7 +55,7 @@ PATH: list[tuple[str, dict[str, Any]]] = [
             "payload.arrival_point": "Bandara Soekarno-Hatta",
             "payload.arrived_on": "2026-02-02",
         },
-    ),  # fmt: skip
+    ),
     ("admit_to_shelter", {"payload.shelter": "RPTC Bambu Apus"}),
     ("begin_social_rehabilitation", {"payload.programme": "psychosocial support"}),
     ("depart", {"payload.travel_date": "2026-02-20"}),
