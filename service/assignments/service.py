@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from schemas.auth import Role
 from schemas.queue import AssignRequest, CaseSummary
 from service.assignments import repository as repo
 from service.audit.log import append_case_event
@@ -41,7 +42,7 @@ def assign(
 ) -> CaseSummary:
     """A supervisor of the lead ministry (re)assigns the case to one of its case workers."""
     case = _open_case(session, context, principal, case_id)
-    if not (principal.role == "supervisor" and principal.ministry == case.ministry):
+    if not (principal.role == Role.SUPERVISOR and principal.ministry == case.ministry):
         raise Forbidden(f"only a supervisor of {case.ministry}, which leads the case, assigns it")
     assignee = repo.active_case_worker(session, request.assignee, case.ministry)
     if assignee is None or assignee.id is None:
@@ -58,7 +59,7 @@ def assign(
 def claim(session: Session, context: AppContext, principal: Principal, case_id: str) -> CaseSummary:
     """A case worker of the lead ministry takes an unassigned case (a no-op if it is theirs)."""
     case = _open_case(session, context, principal, case_id)
-    if not (principal.role == "case_worker" and principal.ministry == case.ministry):
+    if not (principal.role == Role.CASE_WORKER and principal.ministry == case.ministry):
         raise Forbidden(f"only a case worker of {case.ministry}, which leads the case, claims it")
     if case.assigned_to_id is not None and case.assigned_to_id != principal.user_id:
         holder = repo.username_of(session, case.assigned_to_id)
@@ -80,7 +81,7 @@ def release(
         raise Forbidden(refusal)
     if case.assigned_to_id is None:
         raise NotAssigned("the case is not assigned to anyone")
-    if not (case.assigned_to_id == principal.user_id or principal.role == "supervisor"):
+    if not (case.assigned_to_id == principal.user_id or principal.role == Role.SUPERVISOR):
         raise Forbidden(refusal)
     previous = repo.username_of(session, case.assigned_to_id)
     case.assigned_to_id, case.assigned_at = None, None

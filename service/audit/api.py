@@ -16,6 +16,7 @@ from schemas.audit import (
     PublicKeyRead,
     VerifyRead,
 )
+from schemas.auth import Role
 from schemas.common import ErrorRead
 from service.audit import checkpoints, identity_access
 from service.audit import service as audit
@@ -24,7 +25,7 @@ from service.auth.dependencies import Run, run_as
 from service.kit.errors import Invalid
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
-RunAsAuditor = Annotated[Run, Depends(run_as("auditor"))]
+RunAsAuditor = Annotated[Run, Depends(run_as(Role.AUDITOR))]
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorRead} for code in (403, 404, 422)}
 _TEXT = r"^[^\x00-\x1f]*$"  # no control characters (PostgreSQL refuses NUL in text)
 Seq = Annotated[int, Path(ge=1, le=2**63 - 1, description="the event's global sequence number")]
