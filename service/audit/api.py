@@ -18,9 +18,9 @@ from schemas.audit import (
 )
 from schemas.auth import Role
 from schemas.common import ErrorRead
-from service.audit import checkpoints, identity_access
+from service.audit import checkpoints
 from service.audit import service as audit
-from service.audit.repository import EventFilter
+from service.audit.filters import EventFilter, IdentityAccessFilter
 from service.auth.dependencies import Run, run_as
 from service.kit.errors import Invalid
 
@@ -131,7 +131,7 @@ async def search_identity_access(
 ) -> IdentityAccessPage:
     """Who saw a victim's identity, when, on which case and through which endpoint."""
     _aware(since=since, until=until)
-    where = identity_access.IdentityAccessFilter(case_id, username, ministry, since, until)
+    where = IdentityAccessFilter(case_id, username, ministry, since, until)
     return await run.read(
         lambda session, context, _auditor: audit.search_identity_access(
             session, context, where, cursor, limit
