@@ -16,7 +16,7 @@ from sqlmodel import col, func, select
 
 from service.app import create_app
 from service.audit import repository as audit_repository
-from service.cases import firing
+from service.cases import firing, transition_core
 from service.cases import repository as repo
 from service.kit.context import AppContext
 from service.models import CaseEvent, CaseFile
@@ -63,7 +63,7 @@ def test_a_change_between_read_and_write_is_refused_by_the_compare_and_set(
     nothing of the transition may be written."""
     worker = actors.worker("KEMENPPPA")
     case = register(client, actors.worker("KEMLU"))
-    real_check = firing.check
+    real_check = transition_core.check
 
     def check_then_race(context: AppContext, principal: Any, loaded: Any, command: Any) -> Any:
         result = real_check(context, principal, loaded, command)
