@@ -129,6 +129,17 @@ def test_no_module_imports_itself_back_through_others() -> None:
     assert list(_cycles(dict(graph()))) == []
 
 
+def test_features_depend_on_each_other_one_way() -> None:
+    """Between rooms too: if approvals uses cases, nothing in cases uses approvals."""
+    features: dict[str, set[str]] = {}
+    for module, deps in graph().items():
+        if (room := feature_of(module)) is not None:
+            features.setdefault(room, set()).update(
+                other for dep in deps if (other := feature_of(dep)) not in (None, room)
+            )
+    assert list(_cycles({k: frozenset(v) for k, v in features.items()})) == []
+
+
 def test_a_cycle_would_be_found() -> None:
     edges = {"a": frozenset({"b"}), "b": frozenset({"c"}), "c": frozenset({"a"}), "d": frozenset()}
     assert list(_cycles(edges)) == [["a", "b", "c"]]

@@ -12,10 +12,10 @@ from schemas.approval import ApprovalPage, ApprovalRead, ApprovalStatus
 from schemas.auth import Role
 from schemas.case import CaseRead
 from service.approvals import repository as repo
-from service.approvals.pending import present_approval
 from service.audit.log import append_case_event
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
+from service.cases.four_eyes import present_approval
 from service.cases.service import present, readable
 from service.cases.transition_core import apply, check
 from service.cases.visibility import visibility

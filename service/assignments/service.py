@@ -9,8 +9,6 @@ new one's queue. Assignment does not change the case's contract `version` (trans
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlmodel import Session
 
 from schemas.auth import Role
@@ -30,7 +28,6 @@ from service.kit.errors import (
 )
 from service.kit.principal import Principal
 from service.models import CaseFile
-from workflows import TransitionSpec
 
 
 def assign(
@@ -91,32 +88,6 @@ def release(
     )  # fmt: skip
     flush_or_conflict(session)
     return present_summary(case, None, context.clock())
-
-
-def end_on_handover(
-    session: Session,
-    context: AppContext,
-    principal: Principal,
-    case: CaseFile,
-    row: TransitionSpec,
-    now: datetime,
-) -> bool:
-    """Inside a transition, after its event: a case that changes hands or closes is unassigned.
-
-    Returns whether it was."""
-    if case.assigned_to_id is None:
-        return False
-    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
-    if definition.state(row.source).ministry == case.ministry and case.due_at is not None:
-        return False
-    previous = repo.username_of(session, case.assigned_to_id)
-    case.assigned_to_id, case.assigned_at = None, None
-    append_case_event(
-        session, case, actor=principal, at=now, kind="unassigned",
-        payload={"previous": previous, "reason": "closed" if case.due_at is None else "handed_over",
-                 "to_ministry": case.ministry},
-    )  # fmt: skip
-    return True
 
 
 def _open_case(

@@ -1,8 +1,9 @@
-"""Pending four-eyes requests on a case: the part of approvals that the transition core uses.
+"""Four eyes, as part of the case: a sensitive transition becomes a pending request.
 
 A sensitive transition does not move the case: it becomes one pending request (one per case,
-held by a unique index), which a supervisor later decides (service.py). A request is superseded
-when the case moves on without it.
+held by a unique index), which a supervisor later decides (service/approvals/). The pending
+request belongs to the case aggregate like its consents: the case's load reads it, and a
+request is superseded when the case moves on without it.
 """
 
 from __future__ import annotations
