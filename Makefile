@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
 
-.PHONY: install run serve test test-postgres lint lock bench clean
+.PHONY: install run serve test test-postgres quick lint lock bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,13 @@ test: install
 test-postgres: install
 	NRM_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
 
+quick: install
+	$(BIN)/pytest -q -m "not slow"
+
 lint: install
 	$(BIN)/ruff check service workflows schemas tests bench
 	$(BIN)/ruff format --check service workflows schemas tests bench
-	$(BIN)/mypy service workflows schemas
+	$(BIN)/mypy service workflows schemas tests
 
 lock: install
 	$(BIN)/uv pip compile pyproject.toml requirements-build.in --extra dev --generate-hashes \

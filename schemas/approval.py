@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -10,7 +11,13 @@ from pydantic import BaseModel, Field
 from schemas.case import CaseRead
 from schemas.common import StrictModel
 
-ApprovalStatus = Literal["pending", "approved", "rejected", "cancelled", "superseded"]
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
 
 
 class ApprovalRead(BaseModel):

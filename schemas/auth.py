@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.common import StrictModel
 
-Role = Literal["case_worker", "supervisor", "auditor", "admin"]
+
+class Role(StrEnum):
+    """What a user may do: work cases or supervise them (of one ministry), audit, administer."""
+
+    CASE_WORKER = "case_worker"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+MINISTRY_ROLES = frozenset({Role.CASE_WORKER, Role.SUPERVISOR})
 MIN_PASSWORD_LENGTH = 12
 COMMON_PASSWORDS = frozenset(
     {

@@ -14,7 +14,7 @@ from service.bootstrap import command_context, console
 from service.kit import migrate, serving
 from service.kit.config import Settings
 from service.kit.errors import DomainError
-from service.kit.principal import Principal
+from service.kit.principal import SYSTEM_ROLE, Principal
 from service.users import service as users_service
 
 app = typer.Typer(help="NRM case workflow service.", no_args_is_help=True)
@@ -25,7 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(sla_app, name="sla")
 app.add_typer(audit_app, name="audit")
-CLI = Principal(user_id=None, username="nrm-cli", role="system", ministry=None)
+CLI = Principal(user_id=None, username="nrm-cli", role=SYSTEM_ROLE, ministry=None)
 
 
 @db_app.command("upgrade")

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
+from sqlmodel import SQLModel
 
 from migrations import append_only
 from service.audit.integrity import signing
@@ -195,7 +196,7 @@ def delete_case(connection: Connection, case_id: uuid.UUID) -> None:
 
     with triggers_off(connection):
         for model in (CaseMinistry, Victim, Consent, Approval, IdentityAccess):
-            table = model.__table__  # type: ignore[attr-defined]
+            table = SQLModel.metadata.tables[str(model.__tablename__)]
             connection.execute(delete(table).where(table.c.case_id == case_id))
         table = CaseFile.__table__  # type: ignore[attr-defined]
         connection.execute(delete(table).where(table.c.id == case_id))

@@ -11,11 +11,11 @@ from functools import cache
 from typing import Any
 
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response  # what starlette's TestClient answers with
 
 from service.auth.security import hash_password
 from service.auth.service import open_session
-from service.cases import firing
+from service.cases import firing, transition_core
 from service.kit.context import AppContext
 from service.models import UserAccount, utcnow
 from workflows import Definition, TransitionSpec
@@ -206,9 +206,9 @@ def path_to(definition: Definition, target: str) -> list[TransitionSpec]:
                 queue.append(row.dest)
     steps: list[TransitionSpec] = []
     state = target
-    while (row := previous[state]) is not None:
-        steps.append(row)
-        state = row.source
+    while (step := previous[state]) is not None:
+        steps.append(step)
+        state = step.source
     return steps[::-1]
 
 
@@ -315,7 +315,7 @@ def race_after_reading(monkeypatch: Any, context: AppContext, clients: int) -> N
     if context.database.engine.dialect.name != "postgresql":
         return
     everyone_has_read = threading.Barrier(clients, timeout=10)
-    real_check = firing.check
+    real_check = transition_core.check
 
     def check_after_everyone_read(*args: Any, **kwargs: Any) -> Any:
         everyone_has_read.wait()

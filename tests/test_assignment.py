@@ -202,15 +202,19 @@ def test_if_the_transition_fails_the_case_stays_in_its_queue_and_assigned(
     client: TestClient, actors: Actors, case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The move, the new queue and the end of the assignment are one transaction."""
-    from service.assignments import service as assignments
+    from service.audit import log as audit_log
+    from service.cases import transition_core
 
     worker = actors.worker("KEMENPPPA")
     assert _claim(client, worker, case).status_code == 200
+    real_append = audit_log.append_case_event
 
-    def crash(*_args: Any, **_kwargs: Any) -> None:
-        raise RuntimeError("the server fails half-way through the transition")
+    def crash_on_unassigning(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["kind"] == "unassigned":  # after the transition's own event was written
+            raise RuntimeError("the server fails half-way through the transition")
+        return real_append(*args, **kwargs)
 
-    monkeypatch.setattr(assignments, "append_case_event", crash)
+    monkeypatch.setattr(transition_core, "append_case_event", crash_on_unassigning)
     failed = fire(client, worker, case, "begin_screening", {})
     assert failed.status_code == 500
     monkeypatch.undo()

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from service.app import create_app
 from service.audit import checkpoints
@@ -96,7 +96,7 @@ def test_the_job_seals_a_backlog_in_bounded_checkpoints(
     assert checkpoints.run_job(ctx) == 1
     with context.database.sessions() as reader:
         counts = reader.scalars(
-            select(AuditCheckpoint.event_count).order_by(AuditCheckpoint.number)
+            select(col(AuditCheckpoint.event_count)).order_by(col(AuditCheckpoint.number))
         ).all()
     assert counts == [3, 3, 1]
     verdict = audit.verify(context)
@@ -138,7 +138,9 @@ def test_concurrent_writers_and_sealers_never_fork_or_skip(
             checkpoints.checkpoint_pending(session, context)
         with context.database.sessions() as session:
             total = session.scalar(select(func.count()).select_from(CaseEvent))
-            chain = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.number)).all()
+            chain = session.scalars(
+                select(AuditCheckpoint).order_by(col(AuditCheckpoint.number))
+            ).all()
     assert total == 48
     assert [c.number for c in chain] == list(range(1, len(chain) + 1))
     assert sum(c.event_count for c in chain) == total

@@ -113,6 +113,7 @@ def test_the_service_refuses_a_weak_secret_key(cli_env: dict[str, str]) -> None:
     assert code == 2 and "NRM_SECRET_KEY" in err
 
 
+@pytest.mark.slow
 def test_sqlite_default_generates_keys_once_beside_the_database(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NRM_")}
     assert nrm(env, "db", "upgrade", cwd=tmp_path).returncode == 0

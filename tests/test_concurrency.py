@@ -16,11 +16,11 @@ from sqlmodel import col, func, select
 
 from service.app import create_app
 from service.audit import repository as audit_repository
-from service.cases import firing
+from service.cases import firing, transition_core
 from service.cases import repository as repo
 from service.kit.context import AppContext
 from service.models import CaseEvent, CaseFile
-from tests.factories import Actors, fire, race_after_reading, register
+from tests.factories import Actors, fire, intake_body, race_after_reading, register
 
 CLIENTS = 16
 
@@ -63,7 +63,7 @@ def test_a_change_between_read_and_write_is_refused_by_the_compare_and_set(
     nothing of the transition may be written."""
     worker = actors.worker("KEMENPPPA")
     case = register(client, actors.worker("KEMLU"))
-    real_check = firing.check
+    real_check = transition_core.check
 
     def check_then_race(context: AppContext, principal: Any, loaded: Any, command: Any) -> Any:
         result = real_check(context, principal, loaded, command)
@@ -114,3 +114,40 @@ def test_a_transition_commits_while_a_verify_is_reading(
             verdict = verifying.result(timeout=30)
         assert moved.status_code == 200, moved.text
         assert verdict.status_code == 200 and verdict.json()["ok"] is True, verdict.text
+
+
+def test_concurrent_retries_with_one_key_get_the_first_answer(
+    committed_context: Callable[..., AppContext],
+) -> None:
+    """Eight clients retry one keyed intake and one keyed transition at once: one case, one
+    transition, every answer the first one (never a 500, never a version conflict)."""
+    context = committed_context()
+    with TestClient(create_app(context), raise_server_exceptions=False) as client:
+        actors = Actors(client, context)
+        kemlu, kemenpppa = actors.worker("KEMLU"), actors.worker("KEMENPPPA")
+        headers = {**kemlu.headers, "Idempotency-Key": "manifest-row-7"}
+        with ThreadPoolExecutor(8) as pool:
+            intakes = list(
+                pool.map(
+                    lambda _: client.post("/api/v1/cases", json=intake_body(), headers=headers),
+                    range(8),
+                )
+            )
+        assert {r.status_code for r in intakes} == {201}, [r.text for r in intakes]
+        assert len({r.json()["id"] for r in intakes}) == 1
+        case = intakes[0].json()
+        with ThreadPoolExecutor(8) as pool:
+            moves = list(
+                pool.map(
+                    lambda _: fire(client, kemenpppa, case, "begin_screening", {}, key="move-1"),
+                    range(8),
+                )
+            )
+        assert {r.status_code for r in moves} == {200}, [r.text for r in moves]
+        assert {r.json()["version"] for r in moves} == {case["version"] + 1}
+        with context.database.snapshot() as session:
+            cases = session.exec(select(func.count()).select_from(CaseFile)).one()
+            events = session.exec(
+                select(func.count()).where(CaseEvent.case_id == repo.parse_case_id(case["id"]))
+            ).one()
+        assert (cases, events) == (1, 2)

@@ -12,8 +12,8 @@ from workflows import Calendar, Deadline, SlaLevel, checkpoints, load_calendar, 
 from workflows.calendar import WIB
 
 
-def _wib(*args: int) -> datetime:
-    return datetime(*args, tzinfo=WIB)
+def _wib(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=WIB)
 
 
 def test_business_days_skip_a_weekend() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from service.kit.context import AppContext
 from service.kit.paging import CursorCodec
@@ -325,9 +325,9 @@ def test_every_list_shows_only_cases_its_reader_may_open(
     for case, level in ((made[1], SlaLevel.BREACHED), (made[2], SlaLevel.ESCALATED)):
         session.execute(
             update(CaseFile)
-            .where(CaseFile.id == uuid.UUID(case["id"]))
+            .where(col(CaseFile.id) == uuid.UUID(case["id"]))
             .values(sla_level=int(level))
-        )  # type: ignore[arg-type]
+        )
     session.commit()
     readers = [actors.auditor(), actors.worker("GUGUS_TUGAS"), actors.supervisor("GUGUS_TUGAS")]
     for ministry in ("KEMENPPPA", "PEMDA", "KEMLU", "KEMENSOS", "POLRI", "KP2MI"):

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from schemas.case import CaseCreate
 from service.cases import service as cases
+from service.kit import db
 from service.kit.context import AppContext
 from service.kit.errors import VersionConflict
 from service.kit.principal import Principal
@@ -67,7 +68,8 @@ def _sla_events(client: TestClient, user: User, case: dict[str, Any]) -> list[di
 def _summary(client: TestClient, user: User, ministry: str, case_id: str) -> dict[str, Any]:
     page = client.get(f"/api/v1/queues/{ministry}", headers=user.headers).json()
     [item] = [i for i in page["items"] if i["id"] == case_id]
-    return item
+    summary: dict[str, Any] = item
+    return summary
 
 
 def _escalations(client: TestClient, user: User, **params: Any) -> list[str]:
@@ -208,7 +210,7 @@ def test_a_batch_that_loses_a_race_is_retried_case_by_case_and_records_once(
     worker = _worker(context)
     ids = [_register(context, worker) for _ in range(5)]
     clock.advance(days=20)
-    real_flush = sweep.flush_or_conflict
+    real_flush = db.flush_or_conflict
     calls = {"n": 0}
 
     def lose_the_first_batch(session: Session) -> None:
@@ -244,9 +246,7 @@ def _register(context: AppContext, principal: Principal) -> uuid.UUID:
     with context.database.transaction() as session:
         body = CaseCreate.model_validate(intake_body())
         answer = cases.register_case(session, context, principal, body, endpoint="test")
-    case_id = cases.repo.parse_case_id(answer.body["id"])
-    assert case_id is not None
-    return case_id
+    return uuid.UUID(str(answer.body["id"]))
 
 
 def _count_sla_events(session: Session) -> Counter[str]:

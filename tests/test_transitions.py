@@ -15,6 +15,7 @@ from service.kit.context import AppContext
 from service.models import CaseEvent, CaseFile, Consent
 from tests.factories import (
     Actors,
+    User,
     child_body,
     consent,
     fire,
@@ -357,6 +358,7 @@ def test_reconsideration_is_asked_for_only_by_the_referrer_or_a_provider(
     assert supporter.status_code == 200, supporter.text  # KEMLU referred it
 
 
+@pytest.mark.slow
 def test_every_state_is_reached_over_http_and_every_exit_fires_with_a_valid_payload(
     client: TestClient, actors: Actors, context: AppContext, connection: Connection
 ) -> None:
@@ -388,7 +390,7 @@ def test_the_whole_pathway_from_abroad_to_closure_through_four_phases(
     """Siti is found in a Myanmar scam compound and comes home to NTT, step by step."""
     w = actors.worker
     case = register(client, w("KEMLU"))
-    plan = [
+    plan: list[tuple[User, str, dict[str, Any]]] = [
         (w("KEMLU"), "begin_screening_abroad", {"mission": "KBRI Yangon"}),
         (
             w("KEMLU"),

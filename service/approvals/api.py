@@ -19,7 +19,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("", responses=_ERRORS)
 async def list_approvals(
     run: RunDep,
-    status: ApprovalStatus | None = "pending",
+    status: ApprovalStatus | None = ApprovalStatus.PENDING,
     cursor: Annotated[str | None, Query(description="the previous page's next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, description="capped by the server")] = 100,
 ) -> ApprovalPage:

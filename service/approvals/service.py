@@ -8,13 +8,14 @@ import uuid
 
 from sqlmodel import Session
 
-from schemas.approval import ApprovalPage, ApprovalRead
+from schemas.approval import ApprovalPage, ApprovalRead, ApprovalStatus
+from schemas.auth import Role
 from schemas.case import CaseRead
 from service.approvals import repository as repo
-from service.approvals.pending import present_approval
 from service.audit.log import append_case_event
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
+from service.cases.four_eyes import present_approval
 from service.cases.service import present, readable
 from service.cases.transition_core import apply, check
 from service.cases.visibility import visibility
@@ -35,11 +36,11 @@ def list_approvals(
     limit: int,
 ) -> ApprovalPage:
     """Supervisors see their ministry's; case workers their own requests; auditors all."""
-    if principal.role == "supervisor":
+    if principal.role == Role.SUPERVISOR:
         whose = repo.of_ministry(principal.ministry)
-    elif principal.role == "case_worker":
+    elif principal.role == Role.CASE_WORKER:
         whose = repo.requested_by(principal.user_id)
-    elif principal.role == "auditor":
+    elif principal.role == Role.AUDITOR:
         whose = repo.anyone()
     else:
         raise Forbidden("approvals are for case workers, supervisors and auditors")
@@ -82,7 +83,7 @@ def approve(
     )
     asker = Principal(requester.id, requester.username, requester.role, approval.ministry)
     row, dest = check(context, asker, loaded, command)
-    approval.status, approval.decided_by_id = "approved", principal.user_id
+    approval.status, approval.decided_by_id = ApprovalStatus.APPROVED, principal.user_id
     approval.decided_at, approval.decision_reason = context.clock(), reason
     extra = {
         "_approval": {
@@ -100,7 +101,9 @@ def reject(
     session: Session, context: AppContext, principal: Principal, approval_id: str, reason: str
 ) -> ApprovalRead:
     approval, loaded = _pending(session, context, principal, approval_id)
-    return _close(session, context, principal, approval, loaded.case, "rejected", reason)
+    return _close(
+        session, context, principal, approval, loaded.case, ApprovalStatus.REJECTED, reason
+    )
 
 
 def cancel(
@@ -110,9 +113,11 @@ def cancel(
     approval, loaded = _load(session, context, principal, approval_id)
     if approval.requested_by_id != principal.user_id:
         raise Forbidden("only the person who asked may cancel a request")
-    if approval.status != "pending":
+    if approval.status != ApprovalStatus.PENDING:
         raise Conflict(f"the request is already {approval.status}")
-    return _close(session, context, principal, approval, loaded.case, "cancelled", None)
+    return _close(
+        session, context, principal, approval, loaded.case, ApprovalStatus.CANCELLED, None
+    )
 
 
 def _close(
@@ -140,11 +145,11 @@ def _pending(
 ) -> tuple[Approval, LoadedCase]:
     """A pending approval that `principal` may decide: same ministry, supervisor, other person."""
     approval, loaded = _load(session, context, principal, approval_id)
-    if principal.role != "supervisor" or principal.ministry != approval.ministry:
+    if principal.role != Role.SUPERVISOR or principal.ministry != approval.ministry:
         raise Forbidden(f"a supervisor of {approval.ministry} decides this request")
     if principal.user_id == approval.requested_by_id:
         raise Forbidden("four eyes: the person who asked cannot decide their own request")
-    if approval.status != "pending":
+    if approval.status != ApprovalStatus.PENDING:
         raise Conflict(f"the request is already {approval.status}")
     return approval, loaded
 

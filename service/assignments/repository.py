@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from schemas.auth import Role
 from service.models import UserAccount
 
 
 def active_case_worker(session: Session, username: str, ministry: str) -> UserAccount | None:
     statement = select(UserAccount).where(
         col(UserAccount.username) == username,
-        col(UserAccount.role) == "case_worker",
+        col(UserAccount.role) == Role.CASE_WORKER,
         col(UserAccount.ministry) == ministry,
         col(UserAccount.is_active).is_(True),
     )

@@ -9,10 +9,9 @@ new one's queue. Assignment does not change the case's contract `version` (trans
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlmodel import Session
 
+from schemas.auth import Role
 from schemas.queue import AssignRequest, CaseSummary
 from service.assignments import repository as repo
 from service.audit.log import append_case_event
@@ -29,7 +28,6 @@ from service.kit.errors import (
 )
 from service.kit.principal import Principal
 from service.models import CaseFile
-from workflows import TransitionSpec
 
 MAX_CANDIDATES = 500
 
@@ -43,7 +41,7 @@ def assign(
 ) -> CaseSummary:
     """A supervisor of the lead ministry (re)assigns the case to one of its case workers."""
     case = _open_case(session, context, principal, case_id)
-    if not (principal.role == "supervisor" and principal.ministry == case.ministry):
+    if not (principal.role == Role.SUPERVISOR and principal.ministry == case.ministry):
         raise Forbidden(f"only a supervisor of {case.ministry}, which leads the case, assigns it")
     assignee = repo.active_case_worker(session, request.assignee, case.ministry)
     if assignee is None or assignee.id is None:
@@ -70,7 +68,7 @@ def candidates(
 def claim(session: Session, context: AppContext, principal: Principal, case_id: str) -> CaseSummary:
     """A case worker of the lead ministry takes an unassigned case (a no-op if it is theirs)."""
     case = _open_case(session, context, principal, case_id)
-    if not (principal.role == "case_worker" and principal.ministry == case.ministry):
+    if not (principal.role == Role.CASE_WORKER and principal.ministry == case.ministry):
         raise Forbidden(f"only a case worker of {case.ministry}, which leads the case, claims it")
     if case.assigned_to_id is not None and case.assigned_to_id != principal.user_id:
         holder = repo.username_of(session, case.assigned_to_id)
@@ -92,7 +90,7 @@ def release(
         raise Forbidden(refusal)
     if case.assigned_to_id is None:
         raise NotAssigned("the case is not assigned to anyone")
-    if not (case.assigned_to_id == principal.user_id or principal.role == "supervisor"):
+    if not (case.assigned_to_id == principal.user_id or principal.role == Role.SUPERVISOR):
         raise Forbidden(refusal)
     previous = repo.username_of(session, case.assigned_to_id)
     case.assigned_to_id, case.assigned_at = None, None
@@ -102,32 +100,6 @@ def release(
     )  # fmt: skip
     flush_or_conflict(session)
     return present_summary(case, None, context.clock())
-
-
-def end_on_handover(
-    session: Session,
-    context: AppContext,
-    principal: Principal,
-    case: CaseFile,
-    row: TransitionSpec,
-    now: datetime,
-) -> bool:
-    """Inside a transition, after its event: a case that changes hands or closes is unassigned.
-
-    Returns whether it was."""
-    if case.assigned_to_id is None:
-        return False
-    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
-    if definition.state(row.source).ministry == case.ministry and case.due_at is not None:
-        return False
-    previous = repo.username_of(session, case.assigned_to_id)
-    case.assigned_to_id, case.assigned_at = None, None
-    append_case_event(
-        session, case, actor=principal, at=now, kind="unassigned",
-        payload={"previous": previous, "reason": "closed" if case.due_at is None else "handed_over",
-                 "to_ministry": case.ministry},
-    )  # fmt: skip
-    return True
 
 
 def _open_case(

@@ -16,15 +16,16 @@ from schemas.audit import (
     PublicKeyRead,
     VerifyRead,
 )
+from schemas.auth import Role
 from schemas.common import ErrorRead
-from service.audit import checkpoints, identity_access
+from service.audit import checkpoints
 from service.audit import service as audit
-from service.audit.repository import EventFilter
+from service.audit.filters import EventFilter, IdentityAccessFilter
 from service.auth.dependencies import Run, run_as
 from service.kit.errors import Invalid
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
-RunAsAuditor = Annotated[Run, Depends(run_as("auditor"))]
+RunAsAuditor = Annotated[Run, Depends(run_as(Role.AUDITOR))]
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorRead} for code in (403, 404, 422)}
 _TEXT = r"^[^\x00-\x1f]*$"  # no control characters (PostgreSQL refuses NUL in text)
 Seq = Annotated[int, Path(ge=1, le=2**63 - 1, description="the event's global sequence number")]
@@ -130,7 +131,7 @@ async def search_identity_access(
 ) -> IdentityAccessPage:
     """Who saw a victim's identity, when, on which case and through which endpoint."""
     _aware(since=since, until=until)
-    where = identity_access.IdentityAccessFilter(case_id, username, ministry, since, until)
+    where = IdentityAccessFilter(case_id, username, ministry, since, until)
     return await run.read(
         lambda session, context, _auditor: audit.search_identity_access(
             session, context, where, cursor, limit

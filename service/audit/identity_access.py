@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from service.audit.filters import IdentityAccessFilter
 from service.kit.principal import Principal
 from service.models import IdentityAccess
-
-
-@dataclass(frozen=True)
-class IdentityAccessFilter:
-    case_id: uuid.UUID | None = None
-    username: str | None = None
-    ministry: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def scope(self) -> dict[str, str | None]:
-        return {k: None if v is None else str(v) for k, v in vars(self).items()}
 
 
 def record(

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select, text, type_coerce
 from sqlmodel import Session, col
 
+from service.audit.filters import EventFilter
 from service.audit.integrity import signing
 from service.audit.integrity.export_format import head_record
 from service.kit.canonical_json import parse_json
@@ -25,21 +24,6 @@ LOCK_FUNCTION = "audit_lock_log"  # created by migration 0005 (PostgreSQL only)
 LOCK_TIMEOUT = "5s"
 _events = CaseEvent.__table__  # type: ignore[attr-defined]
 _checkpoints = AuditCheckpoint.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    case_id: uuid.UUID | None = None
-    actor: str | None = None
-    ministry: str | None = None
-    trigger: str | None = None
-    kind: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def scope(self) -> dict[str, str | None]:
-        """The filters as text, for binding a page cursor to them."""
-        return {k: None if v is None else str(v) for k, v in vars(self).items()}
 
 
 def event_records(session: Session) -> Iterator[dict[str, Any]]:

@@ -22,6 +22,7 @@ from schemas.audit import (
 )
 from service.audit import checkpoints, identity_access
 from service.audit import repository as repo
+from service.audit.filters import EventFilter, IdentityAccessFilter
 from service.audit.integrity import signing
 from service.audit.integrity.export_format import csv_lines, event_record, export_lines
 from service.audit.integrity.merkle import inclusion_path
@@ -98,7 +99,7 @@ def prove(session: Session, context: AppContext, seq: int) -> ProofRead:
 def search(
     session: Session,
     context: AppContext,
-    where: repo.EventFilter,
+    where: EventFilter,
     cursor: str | None,
     limit: int,
 ) -> EventPage:
@@ -151,7 +152,7 @@ def public_keys(context: AppContext) -> dict[str, bytes]:
 def search_identity_access(
     session: Session,
     context: AppContext,
-    where: identity_access.IdentityAccessFilter,
+    where: IdentityAccessFilter,
     cursor: str | None,
     limit: int,
 ) -> IdentityAccessPage:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from schemas.case import TransitionRequest
-from service.approvals import pending as approvals
+from service.cases import four_eyes
 from service.cases.command import Command
 from service.cases.idempotency import Answer, idempotent
 from service.cases.service import logged_replay, present, readable
@@ -60,7 +60,7 @@ def _transition(
     )
     row, dest = check(context, principal, loaded, command)
     if row.sensitive:
-        return approvals.request(
+        return four_eyes.request(
             session, context, principal, loaded, row, command, endpoint, reveal
         )
     apply(session, context, principal, loaded, row, dest, command)

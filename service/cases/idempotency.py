@@ -10,12 +10,14 @@ from typing import Any
 from sqlmodel import Session
 
 from service.kit.canonical_json import digest
+from service.kit.db import insert_if_absent
 from service.kit.encryption import IdentityCipher
-from service.kit.errors import IdempotencyKeyReused, Invalid
+from service.kit.errors import IdempotencyKeyReused, Invalid, RequestInProgress
 from service.kit.principal import Principal
-from service.models import IdempotencyRecord
+from service.models import IdempotencyRecord, utcnow
 
 MAX_KEY_LENGTH = 200
+IN_PROGRESS = 0  # the status of a claimed key whose request has not answered yet
 
 
 @dataclass(frozen=True)
@@ -37,46 +39,6 @@ def check_key(key: str) -> str:
     return key
 
 
-def replay(
-    session: Session, cipher: IdentityCipher, principal: Principal, key: str, request_hash: str
-) -> Answer | None:
-    record = session.get(IdempotencyRecord, (principal.user_id, key))
-    if record is None:
-        return None
-    if record.request_hash != request_hash:
-        raise IdempotencyKeyReused(
-            "Idempotency-Key: this key was already used with a different request"
-        )
-    body = cipher.decrypt(base64.b64decode(record.response["sealed"]), _bound_to(principal, key))
-    return Answer(status_code=record.status_code, body=body, replayed=True)
-
-
-def remember(
-    session: Session,
-    cipher: IdentityCipher,
-    principal: Principal,
-    key: str,
-    request_hash: str,
-    answer: Answer,
-) -> None:
-    """Stored encrypted: an answer may hold a victim's identity, which never rests in clear."""
-    assert principal.user_id is not None
-    sealed = cipher.encrypt(answer.body, _bound_to(principal, key))
-    session.add(
-        IdempotencyRecord(
-            user_id=principal.user_id,
-            key=key,
-            request_hash=request_hash,
-            status_code=answer.status_code,
-            response={"sealed": base64.b64encode(sealed).decode()},
-        )
-    )
-
-
-def _bound_to(principal: Principal, key: str) -> bytes:
-    return f"idempotency:{principal.user_id}:{key}".encode()
-
-
 def idempotent(
     session: Session,
     cipher: IdentityCipher,
@@ -86,13 +48,55 @@ def idempotent(
     body: Any,
     action: Callable[[], Answer],
 ) -> Answer:
-    """Run `action` once per (user, key): a replay with the same body returns the stored answer."""
+    """Run `action` once per (user, key): a retry with the same body gets the first answer.
+
+    The key is claimed before the action runs, by inserting its record; concurrent retries of
+    one key therefore queue behind the first (PostgreSQL waits on the key's unique index) and
+    then replay its answer, instead of racing it to a duplicate or a version conflict. The
+    claim, the action's effect and the answer commit together or not at all.
+    """
     if key is None:
         return action()
+    check_key(key)
+    assert principal.user_id is not None
     request_hash = fingerprint(scope, body)
-    previous = replay(session, cipher, principal, check_key(key), request_hash)
-    if previous is not None:
-        return previous
+    claimed = insert_if_absent(
+        session,
+        IdempotencyRecord,
+        {
+            "user_id": principal.user_id, "key": key, "request_hash": request_hash,
+            "status_code": IN_PROGRESS, "response": {}, "created_at": utcnow(),
+        },
+    )  # fmt: skip
+    record = session.get(IdempotencyRecord, (principal.user_id, key))
+    assert record is not None
+    if not claimed:
+        return _replay(cipher, principal, record, request_hash)
     answer = action()
-    remember(session, cipher, principal, key, request_hash, answer)
+    record.status_code = answer.status_code
+    record.response = {
+        "sealed": base64.b64encode(cipher.encrypt(answer.body, _bound_to(principal, key))).decode()
+    }
     return answer
+
+
+def _replay(
+    cipher: IdentityCipher, principal: Principal, record: IdempotencyRecord, request_hash: str
+) -> Answer:
+    if record.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            "Idempotency-Key: this key was already used with a different request"
+        )
+    if record.status_code == IN_PROGRESS:  # only if the first is still running (not seen yet)
+        raise RequestInProgress(
+            "Idempotency-Key: the first request with this key is still running; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    sealed = base64.b64decode(record.response["sealed"])
+    body = cipher.decrypt(sealed, _bound_to(principal, record.key))
+    return Answer(status_code=record.status_code, body=body, replayed=True)
+
+
+def _bound_to(principal: Principal, key: str) -> bytes:
+    """Stored encrypted: an answer may hold a victim's identity, which never rests in clear."""
+    return f"idempotency:{principal.user_id}:{key}".encode()

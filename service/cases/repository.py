@@ -15,6 +15,7 @@ from sqlalchemy import (
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from schemas.approval import ApprovalStatus
 from service.cases.aggregate import LoadedCase
 from service.cases.visibility import caller_kind, visibility
 from service.kit.principal import Principal
@@ -59,7 +60,7 @@ def _load_statement(principal: Principal, registry: Registry) -> Select[Any]:
         .scalar_subquery()
     )
     pending = exists().where(
-        col(Approval.case_id) == CaseFile.id, col(Approval.status) == "pending"
+        col(Approval.case_id) == CaseFile.id, col(Approval.status) == ApprovalStatus.PENDING
     )
     return (
         sa_select(CaseFile, Victim, handled, consents, col(UserAccount.username), pending)

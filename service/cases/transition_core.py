@@ -14,9 +14,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 import workflows
-from service.approvals import pending as approvals
-from service.assignments import service as assignments
 from service.audit.log import append_case_event
+from service.cases import four_eyes
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
 from service.kit.context import AppContext
@@ -90,12 +89,11 @@ def apply(
         session, case, actor=actor, at=now, kind="transition", trigger=row.trigger,
         from_state=row.source, to_state=row.dest, payload=payload, note=command.note,
     )  # fmt: skip
-    if assignments.end_on_handover(session, context, actor, case, row, now):
-        loaded.assignee = None
+    _end_assignment_on_handover(session, context, actor, loaded, row, now)
     flush_or_conflict(session)
     _apply_consent(session, loaded, row, command.payload, now)
     if row.dest != row.source and loaded.approval_pending:
-        approvals.supersede(session, case, now)
+        four_eyes.supersede(session, case, now)
         loaded.approval_pending = False
 
 
@@ -158,3 +156,27 @@ def _apply_consent(
             .where(col(Consent.case_id) == case.id, col(Consent.withdrawn_at).is_(None))
             .values(withdrawn_at=now)
         )
+
+
+def _end_assignment_on_handover(
+    session: Session,
+    context: AppContext,
+    actor: Principal,
+    loaded: LoadedCase,
+    row: TransitionSpec,
+    now: datetime,
+) -> None:
+    """After the transition's event: a case that changes hands or closes is unassigned."""
+    case = loaded.case
+    if case.assigned_to_id is None:
+        return
+    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
+    if definition.state(row.source).ministry == case.ministry and case.due_at is not None:
+        return
+    case.assigned_to_id, case.assigned_at = None, None
+    append_case_event(
+        session, case, actor=actor, at=now, kind="unassigned",
+        payload={"previous": loaded.assignee, "to_ministry": case.ministry,
+                 "reason": "closed" if case.due_at is None else "handed_over"},
+    )  # fmt: skip
+    loaded.assignee = None

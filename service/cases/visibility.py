@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, exists, false, literal, or_, true
 from sqlmodel import col
 
+from schemas.auth import Role
 from service.kit.principal import Principal
 from service.models import CaseFile, CaseMinistry
 from workflows import SlaLevel
@@ -40,11 +41,11 @@ def visibility(
 
 def caller_kind(principal: Principal) -> tuple[bool, bool, str | None]:
     """What visibility depends on: two callers with the same key see the same cases."""
-    return principal.role == "auditor", principal.works_cases, principal.ministry
+    return principal.role == Role.AUDITOR, principal.works_cases, principal.ministry
 
 
 def _visibility(principal: Principal, registry: Registry, by_id: bool) -> ColumnElement[bool]:
-    if principal.role == "auditor":
+    if principal.role == Role.AUDITOR:
         return true()
     if not principal.works_cases or principal.ministry is None:
         return false()

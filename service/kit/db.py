@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, literal
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
@@ -117,3 +119,15 @@ def _conflict(exc: StaleDataError | IntegrityError) -> Conflict:
     if isinstance(exc, StaleDataError):
         return VersionConflict("the case changed while this was being done; read it again")
     return Conflict("a concurrent request changed the same record first; read it again")
+
+
+def insert_if_absent(session: Session, table: Any, values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: whether this transaction inserted the row.
+
+    On PostgreSQL a conflicting row that another transaction has inserted but not yet committed
+    makes this wait for that transaction, then report the conflict: so of concurrent callers,
+    exactly one inserts and the others see its committed row afterwards.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(literal(1))
+    return session.execute(statement).first() is not None

@@ -46,6 +46,10 @@ class VersionConflict(Conflict):
     code = "version_conflict"
 
 
+class RequestInProgress(Conflict):
+    code = "request_in_progress"
+
+
 class ApprovalPending(Conflict):
     code = "approval_pending"
 

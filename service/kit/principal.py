@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MINISTRY_ROLES = frozenset({"case_worker", "supervisor"})
+from schemas.auth import MINISTRY_ROLES, Role
+
+SYSTEM_ROLE = "system"  # the service itself (the SLA sweep, the CLI): never a user's role
 
 
 @dataclass(frozen=True)
@@ -11,7 +13,7 @@ class Principal:
 
     user_id: int | None
     username: str
-    role: str
+    role: Role | str  # a Role, or SYSTEM_ROLE
     ministry: str | None
 
     @property
@@ -19,4 +21,4 @@ class Principal:
         return self.role in MINISTRY_ROLES
 
 
-SYSTEM = Principal(user_id=None, username="system", role="system", ministry=None)
+SYSTEM = Principal(user_id=None, username="system", role=SYSTEM_ROLE, ministry=None)

@@ -7,9 +7,10 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Text, text
 from sqlmodel import Field, SQLModel
 
+from schemas.approval import ApprovalStatus
 from service.models.base import UTCDateTime, utcnow
 
-APPROVAL_STATUSES = ("pending", "approved", "rejected", "cancelled", "superseded")
+APPROVAL_STATUSES = tuple(status.value for status in ApprovalStatus)
 PENDING = text("status = 'pending'")
 
 
@@ -41,7 +42,7 @@ class Approval(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     state_entered_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    status: str = Field(default="pending", max_length=12)
+    status: str = Field(default=ApprovalStatus.PENDING, max_length=12)
     decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     decision_reason: str | None = Field(default=None, sa_column=Column(Text))

@@ -5,9 +5,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Column
 from sqlmodel import Field, SQLModel
 
+from schemas.auth import Role
 from service.models.base import UTCDateTime, utcnow
 
-ROLES = ("case_worker", "supervisor", "auditor", "admin")
+ROLES = tuple(role.value for role in Role)
 LANGUAGES = ("id", "en")  # Bahasa Indonesia by default
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session
 
+from schemas.auth import Role
 from schemas.common import WIB
 from schemas.stats import MinistryStats, StateStats
 from service.kit.context import AppContext
@@ -117,12 +118,12 @@ def percentile(ordered: list[float], q: float) -> float:
 
 
 def _may_read(context: AppContext, principal: Principal, ministry: str) -> None:
-    if principal.role == "auditor":
+    if principal.role == Role.AUDITOR:
         return
     targets = {d.escalate_to for d in context.registry.definitions()}
     if principal.works_cases and principal.ministry in targets:
         return
-    if principal.role == "supervisor" and principal.ministry == ministry:
+    if principal.role == Role.SUPERVISOR and principal.ministry == ministry:
         return
     raise Forbidden(
         f"figures of {ministry} are for its supervisors, the national Task Force and auditors"

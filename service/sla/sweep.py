@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from schemas.auth import Role
 from service.audit.log import append_case_event
 from service.kit.context import AppContext
 from service.kit.db import flush_or_conflict
@@ -133,7 +134,7 @@ def _payload(
     context: AppContext, case: CaseFile, level: SlaLevel, reached_at: datetime | None
 ) -> dict[str, Any]:
     definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
-    notify: dict[str, Any] = {"ministry": case.ministry, "role": "supervisor"}
+    notify: dict[str, Any] = {"ministry": case.ministry, "role": Role.SUPERVISOR}
     if level is SlaLevel.ESCALATED:
         notify = {"ministry": definition.escalate_to}
     elif level is SlaLevel.WARNED:

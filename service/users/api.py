@@ -4,13 +4,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from schemas.auth import UserCreate, UserPage, UserRead, UserUpdate
+from schemas.auth import Role, UserCreate, UserPage, UserRead, UserUpdate
 from schemas.common import ErrorRead
 from service.auth.dependencies import Run, run_as
 from service.users import service as users_service
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
-RunAsAdmin = Annotated[Run, Depends(run_as("admin"))]
+RunAsAdmin = Annotated[Run, Depends(run_as(Role.ADMIN))]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorRead} for code in (403, 404, 409, 422)
 }

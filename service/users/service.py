@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from schemas.auth import UserCreate, UserPage, UserRead, UserUpdate
+from schemas.auth import MINISTRY_ROLES, UserCreate, UserPage, UserRead, UserUpdate
 from service.audit.log import append_stream_event
 from service.auth.security import hash_password
 from service.auth.service import end_sessions
 from service.kit.context import AppContext
 from service.kit.errors import Conflict, Invalid, NotFound
 from service.kit.paging import Paging, scope_of
-from service.kit.principal import MINISTRY_ROLES, Principal
+from service.kit.principal import Principal
 from service.models import UserAccount, utcnow
 from service.models.user import LANGUAGES
 from service.users import repository as repo

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from service.kit.db import insert_if_absent
 from service.models import WorkflowDefinitionRow, utcnow
 from workflows import Definition, DefinitionError, Engine, parse
 from workflows.registry import Registry
@@ -20,7 +19,17 @@ def publish(session: Session, definitions: Iterable[Definition]) -> Registry:
     body, so cases pinned to them keep working.
     """
     for definition in definitions:
-        _insert_if_absent(session, definition)
+        insert_if_absent(  # concurrent workers may publish at once: the first insert wins
+            session,
+            WorkflowDefinitionRow,
+            {
+                "name": definition.name,
+                "version": definition.version,
+                "checksum": definition.checksum,
+                "body": dict(definition.source),
+                "published_at": utcnow(),
+            },
+        )
         stored = session.get(WorkflowDefinitionRow, (definition.name, definition.version))
         assert stored is not None
         if stored.checksum != definition.checksum:
@@ -38,18 +47,3 @@ def publish(session: Session, definitions: Iterable[Definition]) -> Registry:
             )
         registry.engines[(row.name, row.version)] = Engine(definition)
     return registry
-
-
-def _insert_if_absent(session: Session, definition: Definition) -> None:
-    """Concurrent workers may publish at once; the first insert wins, the others compare."""
-    values = {
-        "name": definition.name,
-        "version": definition.version,
-        "checksum": definition.checksum,
-        "body": dict(definition.source),
-        "published_at": utcnow(),
-    }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(WorkflowDefinitionRow).values(**values).on_conflict_do_nothing()
-    session.execute(statement)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import Session
 
+from schemas.auth import Role
 from schemas.queue import CasePage, EscalationQuery, PageQuery, QueueQuery
 from service.cases.presenters import present_summary
 from service.cases.visibility import escalated_to, supported_by
@@ -94,12 +95,12 @@ def list_escalations(
 def _escalation_scope(
     context: AppContext, principal: Principal, query: EscalationQuery
 ) -> list[ColumnElement[bool]]:
-    if principal.role == "auditor":
+    if principal.role == Role.AUDITOR:
         return [repo.at_least(SlaLevel.BREACHED)]
     targets = {d.escalate_to for d in context.registry.definitions()}
     if principal.works_cases and principal.ministry in targets:
         return [escalated_to(context.registry, principal.ministry)]
-    if principal.role == "supervisor" and principal.ministry is not None:
+    if principal.role == Role.SUPERVISOR and principal.ministry is not None:
         if query.ministry is not None and query.ministry.upper() != principal.ministry:
             raise Forbidden("a supervisor sees the escalations of their own ministry only")
         return [repo.led_by(principal.ministry), repo.at_least(SlaLevel.BREACHED)]
@@ -159,7 +160,7 @@ def _known_ministry(context: AppContext, code: str, field: str | None = None) ->
 
 
 def _may_read_lists_of(principal: Principal, ministry: str) -> None:
-    if principal.role == "auditor":
+    if principal.role == Role.AUDITOR:
         return
     if principal.works_cases and principal.ministry == ministry:
         return

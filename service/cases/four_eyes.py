@@ -1,8 +1,9 @@
-"""Pending four-eyes requests on a case: the part of approvals that the transition core uses.
+"""Four eyes, as part of the case: a sensitive transition becomes a pending request.
 
 A sensitive transition does not move the case: it becomes one pending request (one per case,
-held by a unique index), which a supervisor later decides (service.py). A request is superseded
-when the case moves on without it.
+held by a unique index), which a supervisor later decides (service/approvals/). The pending
+request belongs to the case aggregate like its consents: the case's load reads it, and a
+request is superseded when the case moves on without it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from schemas.approval import ApprovalRead, PendingTransitionRead
+from schemas.approval import ApprovalRead, ApprovalStatus, PendingTransitionRead
 from service.audit.log import append_case_event
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
@@ -40,7 +41,7 @@ def request(
     assert principal.ministry is not None and principal.user_id is not None
     case = loaded.case
     pending = select(Approval.id).where(
-        col(Approval.case_id) == case.id, col(Approval.status) == "pending"
+        col(Approval.case_id) == case.id, col(Approval.status) == ApprovalStatus.PENDING
     )
     if loaded.approval_pending or session.exec(pending).first() is not None:
         raise ApprovalPending("a request for this case already waits for approval; decide it first")
@@ -76,8 +77,8 @@ def supersede(session: Session, case: CaseFile, now: datetime) -> None:
     """The case moved on: a request to move it from where it was can no longer be decided."""
     session.execute(
         update(Approval)
-        .where(col(Approval.case_id) == case.id, col(Approval.status) == "pending")
-        .values(status="superseded", decided_at=now)
+        .where(col(Approval.case_id) == case.id, col(Approval.status) == ApprovalStatus.PENDING)
+        .values(status=ApprovalStatus.SUPERSEDED, decided_at=now)
     )
 
 
