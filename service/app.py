@@ -23,10 +23,12 @@ from service.assignments import pages as assignment_pages
 from service.audit import api as audit
 from service.audit import pages as audit_pages
 from service.auth import api as auth
+from service.auth import browser as browser_sessions
 from service.auth import pages as auth_pages
 from service.bootstrap import bootstrap
 from service.cases import api as cases
 from service.cases import pages as case_pages
+from service.demo import service as demo
 from service.health import api as health
 from service.jobs import JOBS
 from service.kit import periodic
@@ -40,6 +42,7 @@ from service.users import pages as users_pages
 from service.web import assets
 from service.web.errors import error_page, wants_page
 from service.workflow import api as workflows
+from service.workflow import pages as workflow_pages
 from service.worklists import api as queues
 from service.worklists import pages as worklist_pages
 
@@ -69,6 +72,7 @@ PAGES = (
     approval_pages,
     figure_pages,
     audit_pages,
+    workflow_pages,
 )
 
 
@@ -104,6 +108,8 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     for module in PAGES:
         app.include_router(module.router)
     app.state.navigation = navigation.navigation
+    app.state.browser_sessions = browser_sessions
+    app.state.login_hints = demo.demo_logins
     _install_error_handlers(app)
     return app
 

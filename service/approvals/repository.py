@@ -65,10 +65,3 @@ def position(after: list[Any] | None) -> Position | None:
         return datetime.fromisoformat(requested_at), uuid.UUID(hex=approval_id)
     except (ValueError, TypeError, AttributeError) as exc:
         raise InvalidCursor(NOT_OURS) from exc
-
-
-def pending_of_case(session: Session, case_id: uuid.UUID) -> Approval | None:
-    statement = select(Approval).where(
-        col(Approval.case_id) == case_id, col(Approval.status) == "pending"
-    )
-    return session.exec(statement).first()

@@ -57,15 +57,6 @@ def list_approvals(
     return ApprovalPage(items=items, next_cursor=next_cursor)
 
 
-def pending_for_case(
-    session: Session, context: AppContext, principal: Principal, case_id: str
-) -> ApprovalRead | None:
-    """The request waiting on a case the caller may see, if any (at most one per case)."""
-    loaded = readable(session, context, principal, case_id)
-    approval = repo.pending_of_case(session, loaded.case.id)
-    return present_approval(session, approval, loaded.case) if approval else None
-
-
 def approve(
     session: Session,
     context: AppContext,

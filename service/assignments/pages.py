@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 from fastapi import Depends
 from pydantic import ValidationError
+from sqlmodel import Session
 from starlette.responses import Response
 
 from schemas.queue import AssignRequest
 from service.assignments import service as assignments
+from service.cases import service as cases
+from service.kit.context import AppContext
 from service.kit.errors import Invalid
+from service.kit.principal import Principal
 from service.web.errors import page_router
 from service.web.session import Page, page_as
+from service.web.templating import Templates
 
 router = page_router()
+templates = Templates(Path(__file__).parent / "templates")
 WorkerPage = Annotated[Page, Depends(page_as("case_worker", "supervisor"))]
+
+
+@router.get("/cases/{case_id}/assignee")
+async def assign_form(case_id: str, page: WorkerPage) -> Response:
+    """A supervisor of the lead ministry picks one of its case workers."""
+
+    def load(session: Session, context: AppContext, me: Principal) -> tuple[Any, list[str]]:
+        case = cases.view_case(session, context, me, case_id).case
+        return case, assignments.candidates(session, context, me, case_id)
+
+    case, candidates = await page.read(load)
+    return page.render(templates, "assign.html", case=case, candidates=candidates)
 
 
 @router.post("/cases/{case_id}/claim")

@@ -16,8 +16,7 @@ from starlette.responses import Response
 from schemas.common import WIB
 from service.audit import checkpoints
 from service.audit import service as audit
-from service.audit.identity_access import IdentityAccessFilter
-from service.audit.repository import EventFilter
+from service.audit.filters import EventFilter, IdentityAccessFilter
 from service.kit.errors import Invalid
 from service.web.errors import page_router
 from service.web.session import Page, page_as

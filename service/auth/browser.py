@@ -18,23 +18,13 @@ from sqlmodel import Session, col, select
 
 from service.auth.service import LoginRefused, authenticate
 from service.kit.context import AppContext
-from service.kit.principal import Principal
+from service.kit.principal import BrowserLogin, Principal
 from service.models import AuthSession, UserAccount, utcnow
 
 BROWSER = "browser"
 TOUCH_EVERY = timedelta(minutes=1)
 _TOKEN_BYTES = 32
 _SESSION_ID_BYTES = 16
-
-
-@dataclass(frozen=True)
-class BrowserLogin:
-    """Who is behind a cookie, in which session, and in which language they read."""
-
-    principal: Principal
-    session_id: str
-    language: str
-    stale: bool  # last seen more than TOUCH_EVERY ago: `touch` it
 
 
 @dataclass(frozen=True)

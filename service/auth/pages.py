@@ -3,16 +3,17 @@ where each role lands."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from service import navigation
 from service.auth import browser
 from service.auth.service import LoginRefused
-from service.demo import service as demo
 from service.kit.errors import TooManyRequests
 from service.web.errors import page_router
 from service.web.session import (
@@ -29,6 +30,8 @@ from service.web.session import (
 from service.web.templating import Templates
 
 router = page_router()
+# The demo's password and users, while the demo is loaded (the app gives service.demo's).
+LoginHints = Callable[[Session], tuple[str, list[str]] | None]
 templates = Templates(Path(__file__).parent / "templates")
 PageDep = Annotated[Page, Depends(page_as())]
 
@@ -87,12 +90,12 @@ async def log_out(page: PageDep) -> Response:
 async def _login_page(
     page: Page, target: str, username: str, message: str | None, status_code: int = 200
 ) -> Response:
-    accounts = await page.public(lambda session, _context: demo.demo_logins(session), write=False)
+    hints: LoginHints = page.request.app.state.login_hints
+    demo = await page.public(lambda session, _context: hints(session), write=False)
     new_pre = pre_session(page.request)
     response = page.render(
         templates, "login.html", status_code,
-        next=target, username=username, message=message, demo_users=accounts,
-        demo_password=demo.DEMO_PASSWORD,
+        next=target, username=username, message=message, demo=demo,
     )  # fmt: skip
     if new_pre is not None:
         set_pre_session_cookie(page.request, response, new_pre)

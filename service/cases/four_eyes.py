@@ -15,10 +15,11 @@ from sqlmodel import Session, col, select
 
 from schemas.approval import ApprovalRead, ApprovalStatus, PendingTransitionRead
 from service.audit.log import append_case_event
+from service.cases import repository as repo
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
 from service.cases.idempotency import Answer
-from service.cases.service import present
+from service.cases.service import present, readable
 from service.kit.context import AppContext
 from service.kit.db import flush_or_conflict
 from service.kit.errors import ApprovalPending
@@ -71,6 +72,15 @@ def request(
         case=present(session, context, principal, loaded, endpoint, reveal),
     )
     return Answer(status_code=202, body=body.model_dump(mode="json"))
+
+
+def pending_request(
+    session: Session, context: AppContext, principal: Principal, case_id: str
+) -> ApprovalRead | None:
+    """The request waiting on a case the caller may see, if any (at most one per case)."""
+    loaded = readable(session, context, principal, case_id)
+    approval = repo.pending_approval(session, loaded.case.id)
+    return present_approval(session, approval, loaded.case) if approval else None
 
 
 def supersede(session: Session, case: CaseFile, now: datetime) -> None:

@@ -18,9 +18,7 @@ from starlette.responses import Response
 from schemas.approval import ApprovalRead
 from schemas.case import CaseCreate, EventRead, TransitionRequest
 from schemas.victim import VictimRead
-from service.approvals import service as approvals
-from service.assignments import service as assignments
-from service.cases import firing
+from service.cases import firing, four_eyes
 from service.cases import service as cases
 from service.cases.intake_form import INTAKE_CHOICES, countries, read_intake
 from service.kit.context import AppContext
@@ -36,7 +34,6 @@ from service.web.forms import (
 )
 from service.web.session import Page, page_as
 from service.web.templating import Templates
-from service.workflow import service as workflows
 
 router = page_router()
 templates = Templates(Path(__file__).parent / "templates")
@@ -62,7 +59,6 @@ class ActionForm:
 class CaseScreen:
     view: cases.CaseView
     approval: ApprovalRead | None
-    candidates: list[str]
     actions: list[ActionForm]
     recent: list[EventRead]
 
@@ -208,27 +204,13 @@ async def history_page(case_id: str, page: AnyPage) -> Response:
     return page.render(templates, "history.html", case=view.case, events=history.items)
 
 
-@router.get("/cases/{case_id}/diagram")
-async def diagram_page(case_id: str, page: AnyPage) -> Response:
-    def load(session: Session, context: AppContext, me: Principal) -> tuple[Any, Any]:
-        view = cases.view_case(session, context, me, case_id)
-        return view, workflows.case_map(session, context, me, case_id)
-
-    view, where = await page.read(load)
-    definition = page.context.registry.engine(view.case.workflow, view.case.workflow_version)
-    return page.render(
-        templates, "diagram.html", case=view.case, where=where, definition=definition.definition
-    )
-
-
 # --- the screen ---------------------------------------------------------------------------
 _NOTICES = ("claimed", "released", "assigned", "cancelled")
 
 
 def _screen(session: Session, context: AppContext, me: Principal, case_id: str) -> CaseScreen:
     view = cases.view_case(session, context, me, case_id)
-    approval = approvals.pending_for_case(session, context, me, case_id)
-    candidates = assignments.candidates(session, context, me, case_id)
+    approval = four_eyes.pending_request(session, context, me, case_id)
     history = cases.read_history(session, context, me, case_id).items
     definition = context.registry.engine(view.case.workflow, view.case.workflow_version).definition
     actions = []
@@ -246,7 +228,7 @@ def _screen(session: Session, context: AppContext, me: Principal, case_id: str) 
                 may_override_consent=me.role == "supervisor" and OVERRIDE_GUARD in row.guards,
             )
         )
-    return CaseScreen(view, approval, candidates, actions, list(history[-RECENT_EVENTS:])[::-1])
+    return CaseScreen(view, approval, actions, list(history[-RECENT_EVENTS:])[::-1])
 
 
 async def _case_again(

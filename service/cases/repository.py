@@ -80,3 +80,10 @@ def history(session: Session, case_id: uuid.UUID) -> Sequence[CaseEvent]:
         select(CaseEvent).where(col(CaseEvent.case_id) == case_id).order_by(col(CaseEvent.seq))
     )
     return session.exec(statement).all()
+
+
+def pending_approval(session: Session, case_id: uuid.UUID) -> Approval | None:
+    statement = select(Approval).where(
+        col(Approval.case_id) == case_id, col(Approval.status) == ApprovalStatus.PENDING
+    )
+    return session.exec(statement).first()

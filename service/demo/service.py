@@ -567,20 +567,20 @@ def _how_to_log_in() -> str:
 _DEMO_CHECKED: dict[str, bool] = {}
 
 
-def demo_logins(session: Session) -> list[str]:
-    """The demo's usernames, for the login page, while the demo's password still opens them
-    (checked once per process against the admin's hash: argon2 is slow on purpose)."""
+def demo_logins(session: Session) -> tuple[str, list[str]] | None:
+    """The demo's password and usernames, for the login page, while that password still opens
+    them (checked once per process against the admin's hash: argon2 is slow on purpose)."""
     admin = session.exec(select(UserAccount).where(col(UserAccount.username) == "admin")).first()
     if admin is None:
-        return []
+        return None
     if admin.password_hash not in _DEMO_CHECKED:
         _DEMO_CHECKED[admin.password_hash] = verify_password(admin.password_hash, DEMO_PASSWORD)
     if not _DEMO_CHECKED[admin.password_hash]:
-        return []
+        return None
     users = session.exec(
         select(UserAccount.username)
         .where(col(UserAccount.is_active).is_(True))
         .order_by(col(UserAccount.id))
         .limit(100)
     ).all()
-    return list(users)
+    return DEMO_PASSWORD, list(users)

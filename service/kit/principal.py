@@ -22,3 +22,13 @@ class Principal:
 
 
 SYSTEM = Principal(user_id=None, username="system", role=SYSTEM_ROLE, ministry=None)
+
+
+@dataclass(frozen=True)
+class BrowserLogin:
+    """Who is behind a browser's session cookie, in which session, and which language."""
+
+    principal: Principal
+    session_id: str
+    language: str
+    stale: bool  # last seen long enough ago that its `last_seen_at` should be written again

@@ -12,7 +12,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
 from sqlmodel import Session
@@ -20,11 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from service.auth import browser
-from service.auth.dependencies import endpoint_of
 from service.kit.context import AppContext
 from service.kit.errors import DomainError, Forbidden
-from service.kit.principal import Principal
+from service.kit.principal import BrowserLogin, Principal
 from service.models import utcnow
 from service.web import csrf
 from service.web.i18n import Translator, language_of
@@ -37,6 +36,16 @@ LANGUAGE_COOKIE = "nrm_lang"
 PRE_SESSION_COOKIE = "nrm_pre"  # binds the login form's CSRF token before there is a session
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
+
+
+class BrowserSessions(Protocol):
+    """The browser-session use cases (service.auth.browser), given to the pages by the app."""
+
+    def login_for(
+        self, session: Session, context: AppContext, token: str, now: datetime
+    ) -> BrowserLogin | None: ...
+
+    def touch(self, session: Session, session_id: str, now: datetime) -> None: ...
 
 
 class LoginRequired(DomainError):
@@ -58,7 +67,7 @@ class Page:
     endpoint: str
     roles: tuple[str, ...] = ()
     form: FormData | None = None
-    login: browser.BrowserLogin | None = field(default=None, init=False)
+    login: BrowserLogin | None = field(default=None, init=False)
 
     @property
     def token(self) -> str | None:
@@ -135,7 +144,7 @@ class Page:
             result = use_case(session, self.context, self.login.principal)
         if self.login.stale:
             with self.context.database.transaction() as session:
-                browser.touch(session, self.login.session_id, now)
+                self.sessions.touch(session, self.login.session_id, now)
         return result
 
     def _write_now(self, use_case: UseCase[T]) -> T:
@@ -147,12 +156,17 @@ class Page:
             ):
                 raise CsrfRefused("the form is out of date; reload the page and try again")
             if self.login.stale:
-                browser.touch(session, self.login.session_id, now)
+                self.sessions.touch(session, self.login.session_id, now)
             return use_case(session, self.context, self.login.principal)
 
-    def _login(self, session: Session, now: Any) -> browser.BrowserLogin:
+    @property
+    def sessions(self) -> BrowserSessions:
+        sessions: BrowserSessions = self.request.app.state.browser_sessions
+        return sessions
+
+    def _login(self, session: Session, now: datetime) -> BrowserLogin:
         token = self.token
-        login = browser.login_for(session, self.context, token, now) if token else None
+        login = self.sessions.login_for(session, self.context, token, now) if token else None
         if login is None:
             raise LoginRequired("log in to continue")
         if self.roles and login.principal.role not in self.roles:
@@ -258,6 +272,12 @@ def safe_next(target: str | None, default: str = "/home") -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def endpoint_of(request: Request) -> str:
+    """The route as a template ("POST /cases/{case_id}/identity"): never the ids themselves."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
 
 
 def _with_query(request: Request) -> str:
