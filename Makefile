@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine with Python 3 and make:
-#   make run    install into .venv, migrate, load demo data, serve on SQLite (http://127.0.0.1:8000/docs)
+#   make run    install into .venv, migrate, load demo data, serve on SQLite: http://127.0.0.1:8000/
+#               (the web application; the API's Swagger at /docs)
 #   make test   the whole suite on SQLite (make test-postgres: again on PostgreSQL)
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
 
-.PHONY: install run serve test test-postgres quick lint lock bench clean
+.PHONY: install run serve test test-postgres quick lint lock bench screenshots clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +33,10 @@ test-postgres: install
 	NRM_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
 
 quick: install
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow and not browser"
+
+screenshots: install
+	$(BIN)/python -m bench.screenshots
 
 lint: install
 	$(BIN)/ruff check service workflows schemas tests bench
