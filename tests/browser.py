@@ -8,18 +8,13 @@ Without /usr/bin/chromium the browser tests skip with the reason, unless NRM_REQ
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from service.app import create_app
 from service.auth.security import hash_password
 from service.bootstrap import bootstrap
 from service.kit import migrate
@@ -44,36 +39,6 @@ def require_chromium() -> None:
     if REQUIRE:
         pytest.fail(reason + "; NRM_REQUIRE_BROWSER=1 requires it")
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def live_server(context: AppContext) -> Iterator[str]:
-    """The application on a real socket, in a thread; stopped on the way out."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(context), host="127.0.0.1", port=port, log_level="warning",
-        access_log=False, ws="none", lifespan="on",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextmanager

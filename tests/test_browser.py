@@ -20,17 +20,11 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
+from bench._setup import live_server
 from service.kit.context import AppContext
 from service.models import CaseFile
 from service.web.i18n import catalogue
-from tests.browser import (
-    PASSWORD,
-    add_users,
-    launch,
-    live_server,
-    require_chromium,
-    served_database,
-)
+from tests.browser import PASSWORD, add_users, launch, require_chromium, served_database
 from tests.conftest import fresh_database
 from tests.factories import ALL_MINISTRIES
 
