@@ -60,6 +60,13 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+# Debian's Chromium, headless, and quiet on the network (tests, screenshots, page benchmark).
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
 @contextmanager
 def live_server(context: AppContext) -> Iterator[str]:
     """The application on a real loopback socket, in a thread, stopped on the way out (the

@@ -14,7 +14,7 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from bench._setup import live_server
+from bench._setup import CHROMIUM_ARGS, live_server
 from service.bootstrap import bootstrap
 from service.demo.service import DEMO_PASSWORD, load_demo
 from service.kit import migrate
@@ -22,8 +22,6 @@ from service.kit.config import settings_for
 from service.kit.db import Database, create_db_engine
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 SIZES = {"phone": {"width": 360, "height": 780}, "desktop": {"width": 1280, "height": 860}}
 # (file name, user, what to open: a path, or a function of the page that gets there)
 SHOTS: list[tuple[str, str | None, str]] = [

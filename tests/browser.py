@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bench._setup import CHROMIUM_ARGS
 from service.auth.security import hash_password
 from service.bootstrap import bootstrap
 from service.kit import migrate
@@ -25,10 +26,6 @@ from service.models import UserAccount
 
 CHROMIUM = Path(os.environ.get("NRM_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE = os.environ.get("NRM_REQUIRE_BROWSER") == "1"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 PASSWORD = "correct horse battery staple"
 
 
