@@ -358,3 +358,20 @@ def test_the_app_has_its_context_replaced_per_test(context: AppContext) -> None:
     """The pages take the context from the app, like the API (no module-level state)."""
     other = replace(context)
     assert create_app(other).state.context is other
+
+
+def test_an_admin_changes_a_role_and_that_ends_the_user_s_session_but_saving_nothing_does_not(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    worker = actors.worker("KEMLU")
+    me = web_login(context, worker)
+    admin = web_login(context, actors.admin())
+    same = {"role": "case_worker", "ministry": "KEMLU", "was_role": "case_worker",
+            "was_ministry": "KEMLU"}  # fmt: skip
+    assert post(client, admin, f"/admin/users/{worker.id}", same).status_code == 303
+    assert get(client, me, "/work").status_code == 200
+    moved = {**same, "role": "supervisor"}
+    assert post(client, admin, f"/admin/users/{worker.id}", moved).status_code == 303
+    assert get(client, me, "/work").status_code == 303
+    page = get(client, admin, "/admin/users")
+    assert page.status_code == 200 and worker.username in page.text

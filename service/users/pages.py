@@ -74,8 +74,9 @@ async def create_user(page: AdminPage) -> Response:
 @router.post("/admin/users/{user_id}")
 async def update_user(user_id: int, page: AdminPage) -> Response:
     changes: dict[str, object] = {}
-    if page.field("role"):
-        changes["role"] = page.field("role")
+    was = (page.field("was_role"), page.field("was_ministry"))
+    if page.field("role") and (page.field("role"), page.field("ministry")) != was:
+        changes["role"] = page.field("role")  # a change ends the user's sessions: only if any
         changes["ministry"] = page.field("ministry") or None
     if page.field("active") in ("true", "false"):
         changes["is_active"] = page.field("active") == "true"
