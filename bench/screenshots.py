@@ -78,7 +78,7 @@ def _resolve(page: Any, target: str) -> str:
     if not target.startswith("first-case"):
         return target
     page.goto("/work?tab=queue")
-    href: str = page.locator(".case h3 a").first.get_attribute("href")
+    href: str = page.locator(".case-title a").first.get_attribute("href")
     return href + target.removeprefix("first-case")
 
 
