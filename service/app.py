@@ -28,6 +28,7 @@ from service.kit.config import Settings
 from service.kit.context import AppContext
 from service.kit.errors import DomainError
 from service.sla import api as ministries
+from service.units import api as units
 from service.users import api as users
 from service.workflow import api as workflows
 from service.worklists import api as queues
@@ -73,7 +74,9 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     )
     if context is not None:
         app.state.context = context
-    routers = (health, auth, workflows, cases, approvals, assignments, queues, ministries, users)
+    routers = (
+        health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
+    )  # fmt: skip
     for module in (*routers, audit):
         app.include_router(module.router)
     _install_error_handlers(app)

@@ -20,6 +20,7 @@ class UserAccount(SQLModel, table=True):
         CheckConstraint(
             "(role IN ('case_worker', 'supervisor')) = (ministry IS NOT NULL)", name="ministry"
         ),
+        CheckConstraint("(ministry IS NOT NULL) = (unit_id IS NOT NULL)", name="unit"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -27,6 +28,8 @@ class UserAccount(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     role: str = Field(max_length=20)
     ministry: str | None = Field(default=None, max_length=20)
+    # The office a case worker or supervisor works in; their ministry is the unit's.
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
     is_active: bool = Field(default=True)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
