@@ -178,6 +178,8 @@ def _register(
             "workflow_version": definition.version,
             "referral_channel": case.referral_channel,
             "is_child": case.is_child,
+            "unit": lead.code,
+            "referring_unit": referrer.code,
         },
     )  # fmt: skip
     session.flush()
