@@ -26,7 +26,8 @@ from service.cases import repository as repo
 from service.cases import service as cases
 from service.kit.context import AppContext
 from service.kit.principal import Principal
-from service.models import CaseFile, UserAccount, Victim
+from service.models import CaseFile, Victim
+from service.users.service import seed_account
 
 BODY = {
     "victim": {"full_name": "Siti Rahayu", "sex": "female", "birth_date": "2003-04-12",
@@ -39,11 +40,7 @@ BODY = {
 
 def _user(context: AppContext, name: str, role: str, ministry: str | None) -> Principal:
     with context.database.transaction() as session:
-        user = UserAccount(username=name, password_hash=hash_password("x" * 16), role=role,
-                           ministry=ministry)  # fmt: skip
-        session.add(user)
-        session.flush()
-        return Principal(user.id, name, role, ministry)
+        return seed_account(session, name, hash_password("x" * 16), role, ministry)
 
 
 def _per_call_us(fn: Callable[[], object], n: int) -> tuple[float, float]:

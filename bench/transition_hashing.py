@@ -27,7 +27,7 @@ from service.cases import firing as transitions
 from service.cases import service as cases
 from service.kit.context import AppContext
 from service.kit.principal import Principal
-from service.models import UserAccount
+from service.users.service import seed_account
 from tests.factories import SAMPLE_PAYLOADS, intake_body
 
 PAYLOAD = SAMPLE_PAYLOADS["record_police_report"]
@@ -36,10 +36,7 @@ ENDPOINT = "bench"  # as the identity-access log names where a look came from
 
 def principal(context: AppContext, name: str, ministry: str) -> Principal:
     with context.database.transaction() as session:
-        user = UserAccount(username=name, password_hash="x", role="case_worker", ministry=ministry)
-        session.add(user)
-        session.flush()
-        return Principal(user.id, name, "case_worker", ministry)
+        return seed_account(session, name, "x", "case_worker", ministry)
 
 
 def new_case(context: AppContext, who: Principal) -> dict[str, Any]:

@@ -58,6 +58,11 @@ class UserCreate(StrictModel):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]+$")
     role: Role
     ministry: str | None = Field(default=None, max_length=20)
+    unit: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the unit's code; default: the ministry's national unit",
+    )
     password: str = Field(max_length=256)
 
     @model_validator(mode="after")
@@ -71,6 +76,7 @@ class UserUpdate(StrictModel):
 
     role: Role | None = None
     ministry: str | None = Field(default=None, max_length=20)
+    unit: str | None = Field(default=None, max_length=40, description="move to this unit")
     is_active: bool | None = None
 
 
@@ -79,6 +85,7 @@ class UserRead(BaseModel):
     username: str
     role: Role
     ministry: str | None
+    unit: str | None = Field(description="the code of the unit the user works in")
     is_active: bool
     created_at: datetime
 

@@ -40,6 +40,10 @@ class CaseRead(BaseModel):
     state_label: LabelRead
     phase: str
     ministry: str = Field(description="the lead ministry of the current state")
+    unit: str = Field(description="the unit the current step belongs to")
+    transfer_to: str | None = Field(
+        description="the unit a hand-over waits for: it leads once it accepts"
+    )
     supporting: list[str]
     version: int
     due_at: datetime | None
@@ -62,6 +66,12 @@ class CaseRead(BaseModel):
 
 class TransitionRequest(StrictModel):
     trigger: str = Field(min_length=1, max_length=64)
+    to_unit: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the unit the next step goes to (a unit of the ministry that leads it); "
+        "by default the service picks the unit nearest the victim",
+    )
     expected_version: int = Field(ge=1, description="the case version the caller last saw")
     payload: dict[str, Any] = Field(default_factory=dict)
     note: str | None = Field(default=None, max_length=4000)

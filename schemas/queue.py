@@ -21,6 +21,10 @@ class CaseSummary(BaseModel):
     state: str
     phase: str
     ministry: str = Field(description="the lead ministry of the current state")
+    unit: str | None = Field(default=None, description="the unit the current step belongs to")
+    transfer_to: str | None = Field(
+        default=None, description="the unit a hand-over waits for, if any"
+    )
     version: int
     due_at: datetime | None
     state_entered_at: datetime

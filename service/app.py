@@ -37,6 +37,7 @@ from service.kit.context import AppContext
 from service.kit.errors import DomainError
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
+from service.units import api as units
 from service.users import api as users
 from service.users import pages as users_pages
 from service.web import assets
@@ -101,7 +102,9 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     )
     if context is not None:
         app.state.context = context
-    routers = (health, auth, workflows, cases, approvals, assignments, queues, ministries, users)
+    routers = (
+        health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
+    )  # fmt: skip
     for module in (*routers, audit):
         app.include_router(module.router)
     # The web application: pages are routers like any other, on the same use cases.

@@ -18,6 +18,7 @@ from service.kit.config import ConfigError, Settings
 from service.kit.context import AppContext
 from service.kit.db import Database, create_db_engine
 from service.kit.encryption import IdentityCipher
+from service.units.service import ensure_national_units
 from service.workflow.publishing import publish
 from workflows import DefinitionError, load_calendar, load_directory
 
@@ -36,6 +37,7 @@ def bootstrap(settings: Settings, database: Database | None = None) -> AppContex
             raise ConfigError("the database has no schema yet: run `nrm db upgrade` first")
         with database.transaction() as session:
             registry = publish(session, load_directory())
+            ensure_national_units(session, registry)
     except BaseException:
         database.engine.dispose()  # a refusal leaves no pooled connection behind
         raise

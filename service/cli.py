@@ -65,6 +65,9 @@ def users_add(
     ministry: Annotated[
         str | None, typer.Option(help="ministry code (case workers, supervisors)")
     ] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="unit code (default: the ministry's national unit)")
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
@@ -76,7 +79,13 @@ def users_add(
     password = sys.stdin.readline().rstrip("\r\n")
     try:
         data = UserCreate.model_validate(
-            {"username": name, "role": role, "ministry": ministry, "password": password}
+            {
+                "username": name,
+                "role": role,
+                "ministry": ministry,
+                "unit": unit,
+                "password": password,
+            }
         )
     except ValidationError as exc:
         for error in exc.errors():
@@ -90,9 +99,9 @@ def users_add(
         except DomainError as exc:
             console.print(f"[red]{exc.detail}[/red]")
             raise typer.Exit(2) from exc
-    typer.echo(
-        f"created {user.username} ({user.role}{', ' + user.ministry if user.ministry else ''})"
-    )
+    ministry = f", {user.ministry}" if user.ministry else ""
+    unit = f" in {user.unit}" if user.unit else ""
+    typer.echo(f"created {user.username} ({user.role}{ministry}){unit}")
 
 
 @sla_app.command("sweep")

@@ -23,6 +23,7 @@ from service.kit.config import settings_for
 from service.kit.context import AppContext
 from service.kit.db import Database, create_db_engine
 from service.models import UserAccount
+from service.units.service import unit_for_user
 
 CHROMIUM = Path(os.environ.get("NRM_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE = os.environ.get("NRM_REQUIRE_BROWSER") == "1"
@@ -52,8 +53,15 @@ def add_users(context: AppContext, *accounts: tuple[str, str, str | None]) -> No
     password = hash_password(PASSWORD)
     with context.database.transaction() as session:
         for username, role, ministry in accounts:
+            unit = unit_for_user(session, ministry, None)
             session.add(
-                UserAccount(username=username, password_hash=password, role=role, ministry=ministry)
+                UserAccount(
+                    username=username,
+                    password_hash=password,
+                    role=role,
+                    ministry=ministry,
+                    unit_id=unit.id if unit else None,
+                )
             )
 
 

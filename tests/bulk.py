@@ -14,7 +14,9 @@ from sqlmodel import Session
 
 from service.audit.integrity.chain import GENESIS
 from service.kit.context import AppContext
-from service.models import CaseFile, UserAccount
+from service.models import CaseFile
+from service.units.repository import national as national_unit
+from service.users.service import seed_account
 from tests.factories import password_hash
 
 
@@ -33,16 +35,11 @@ class Clock:
 
 
 def bulk_user(session: Session) -> int:
-    user = UserAccount(
-        username=f"bulk.{secrets.token_hex(4)}",
-        password_hash=password_hash(),
-        role="case_worker",
-        ministry="KEMENPPPA",
+    user = seed_account(
+        session, f"bulk.{secrets.token_hex(4)}", password_hash(), "case_worker", "KEMENPPPA"
     )
-    session.add(user)
-    session.flush()
-    assert user.id is not None
-    return user.id
+    assert user.user_id is not None
+    return user.user_id
 
 
 def insert_cases(
@@ -56,6 +53,15 @@ def insert_cases(
     assert engine is not None
     definition = engine.definition
     creator = bulk_user(session)
+    nationals: dict[str, int] = {}
+
+    def national_id(ministry: str) -> int:
+        if ministry not in nationals:
+            unit = national_unit(session, ministry)
+            assert unit is not None and unit.id is not None
+            nationals[ministry] = unit.id
+        return nationals[ministry]
+
     entered = datetime.now(UTC) - timedelta(days=1)
     values: list[dict[str, Any]] = []
     for row in rows:
@@ -93,5 +99,7 @@ def insert_cases(
                 **row,
             }
         )
+        values[-1].setdefault("unit_id", national_id(values[-1]["ministry"]))
+        values[-1].setdefault("referring_unit_id", national_id(values[-1]["referring_ministry"]))
     session.execute(insert(CaseFile), values)
     return [v["id"] for v in values]

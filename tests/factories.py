@@ -18,6 +18,7 @@ from service.auth.service import open_session
 from service.cases import firing, transition_core
 from service.kit.context import AppContext
 from service.models import UserAccount, utcnow
+from service.units.repository import national as national_unit
 from workflows import Definition, TransitionSpec
 
 PASSWORD = "correct horse battery staple"
@@ -57,9 +58,11 @@ class Actors:
     def make(self, role: str, ministry: str | None = None, username: str | None = None) -> User:
         name = username or f"{role}.{(ministry or 'all').lower()}.{next(_counter)}"
         with self.context.database.transaction() as session:
+            unit = national_unit(session, ministry) if ministry else None
             account = UserAccount(
-                username=name, password_hash=password_hash(), role=role, ministry=ministry
-            )
+                username=name, password_hash=password_hash(), role=role, ministry=ministry,
+                unit_id=unit.id if unit else None,
+            )  # fmt: skip
             session.add(account)
             session.flush()
             assert account.id is not None

@@ -221,6 +221,43 @@ def _new_user(c: TestClient, h: dict[str, str], w: World) -> Response:
     return c.post("/api/v1/users", json=body, headers=h)
 
 
+def _new_unit(c: TestClient, h: dict[str, str], w: World) -> Response:
+    body = {
+        "code": f"PEMDA-PROBE-{next(w.counter)}",
+        "name": "a probe unit",
+        "ministry": "PEMDA",
+        "level": "province",
+        "region_code": "53",
+    }
+    return c.post("/api/v1/units", json=body, headers=h)
+
+
+def _rename_unit(c: TestClient, h: dict[str, str], w: World) -> Response:
+    made = _new_unit(c, w.actors.admin().headers, w)
+    assert made.status_code == 201, made.text
+    return c.patch(f"/api/v1/units/{made.json()['code']}", json={"name": "renamed"}, headers=h)
+
+
+def _transfer(verb: str) -> Call:
+    def call(c: TestClient, h: dict[str, str], w: World) -> Response:
+        case = w.new_case()  # in screening: the hand-over from KEMENPPPA to PEMDA waits
+        if verb == "reroute":
+            body = {"to_unit": "PEMDA-NASIONAL"}
+            return c.put(f"/api/v1/cases/{case['id']}/transfer", json=body, headers=h)
+        body = {"reason": "not ours"} if verb == "decline" else {}
+        return c.post(f"/api/v1/cases/{case['id']}/transfer/{verb}", json=body, headers=h)
+
+    return call
+
+
+def _of_relation(ok_for: set[Who]) -> Expect:
+    """Lists of a unit: its members and auditors (no case is involved: 403, never 404)."""
+    return lambda who: 401 if who.role == "anonymous" else 200 if who in ok_for else 403
+
+
+LEAD = {Who("case_worker", "lead"), Who("supervisor", "lead")}
+EARLIER = {Who("case_worker", "earlier"), Who("supervisor", "earlier")}
+
 RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("GET", "/health"): (lambda c, h, w: c.get("/health", headers=h), lambda who: 200),
     ("POST", "/api/v1/auth/token"): (
@@ -353,6 +390,40 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("GET", "/api/v1/audit/identity-access"): (
         lambda c, h, w: c.get("/api/v1/audit/identity-access", headers=h),
         _roles(200, "auditor"),
+    ),
+    ("GET", "/api/v1/units"): (
+        lambda c, h, w: c.get("/api/v1/units", headers=h),
+        _authenticated(200),
+    ),
+    ("POST", "/api/v1/units"): (_new_unit, _roles(201, "admin")),
+    ("GET", "/api/v1/units/{code}"): (
+        lambda c, h, w: c.get("/api/v1/units/PEMDA-NASIONAL", headers=h),
+        _authenticated(200),
+    ),
+    ("PATCH", "/api/v1/units/{code}"): (_rename_unit, _roles(200, "admin")),
+    ("GET", "/api/v1/regions"): (
+        lambda c, h, w: c.get("/api/v1/regions", headers=h),
+        _authenticated(200),
+    ),
+    ("GET", "/api/v1/units/{code}/queue"): (
+        lambda c, h, w: c.get("/api/v1/units/PEMDA-NASIONAL/queue", headers=h),
+        _of_relation({*LEAD, Who("auditor")}),
+    ),
+    ("GET", "/api/v1/units/{code}/incoming"): (
+        lambda c, h, w: c.get("/api/v1/units/PEMDA-NASIONAL/incoming", headers=h),
+        _of_relation({*LEAD, Who("auditor")}),
+    ),
+    ("POST", "/api/v1/cases/{case_id}/transfer/accept"): (
+        _transfer("accept"),
+        _lead_only(LEAD),
+    ),
+    ("POST", "/api/v1/cases/{case_id}/transfer/decline"): (
+        _transfer("decline"),
+        _lead_only(LEAD),
+    ),
+    ("PUT", "/api/v1/cases/{case_id}/transfer"): (
+        _transfer("reroute"),
+        _lead_only(EARLIER),
     ),
 }
 

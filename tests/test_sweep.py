@@ -22,9 +22,10 @@ from service.kit import db
 from service.kit.context import AppContext
 from service.kit.errors import VersionConflict
 from service.kit.principal import Principal
-from service.models import CaseEvent, CaseFile, UserAccount
+from service.models import CaseEvent, CaseFile
 from service.sla import sweep
 from service.sla.sweep import SweepReport
+from service.users.service import seed_account
 from tests.bulk import Clock
 from tests.factories import (
     Actors,
@@ -231,15 +232,9 @@ def test_a_batch_that_loses_a_race_is_retried_case_by_case_and_records_once(
 
 def _worker(context: AppContext) -> Principal:
     with context.database.transaction() as session:
-        account = UserAccount(
-            username=f"sweep.worker.{uuid.uuid4().hex[:6]}",
-            password_hash=password_hash(),
-            role="case_worker",
-            ministry="KEMLU",
+        return seed_account(
+            session, f"sweep.worker.{uuid.uuid4().hex[:6]}", password_hash(), "case_worker", "KEMLU"
         )
-        session.add(account)
-        session.flush()
-        return Principal(account.id, account.username, account.role, account.ministry)
 
 
 def _register(context: AppContext, principal: Principal) -> uuid.UUID:

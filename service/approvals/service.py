@@ -13,6 +13,7 @@ from schemas.auth import Role
 from schemas.case import CaseRead
 from service.approvals import repository as repo
 from service.audit.log import append_case_event
+from service.auth.service import principal_of
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
 from service.cases.four_eyes import present_approval
@@ -24,7 +25,7 @@ from service.kit.db import flush_or_conflict
 from service.kit.errors import Conflict, Forbidden, NotFound
 from service.kit.paging import Paging, scope_of
 from service.kit.principal import Principal
-from service.models import Approval, CaseFile, UserAccount
+from service.models import Approval, CaseFile
 
 
 def list_approvals(
@@ -67,12 +68,11 @@ def approve(
     reveal: bool = True,
 ) -> CaseRead:
     approval, loaded = _pending(session, context, principal, approval_id)
-    requester = session.get(UserAccount, approval.requested_by_id)
-    assert requester is not None
     command = Command(
         approval.trigger, approval.payload, approval.note, approval.consent_override_reason
     )
-    asker = Principal(requester.id, requester.username, requester.role, approval.ministry)
+    asker = principal_of(session, approval.requested_by_id, approval.ministry)
+    requester = asker
     row, dest = check(context, asker, loaded, command)
     approval.status, approval.decided_by_id = ApprovalStatus.APPROVED, principal.user_id
     approval.decided_at, approval.decision_reason = context.clock(), reason

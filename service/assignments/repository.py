@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel import Session, col, select
 
 from schemas.auth import Role
-from service.models import UserAccount
+from service.models import CaseFile, UserAccount
 
 
 def active_case_worker(session: Session, username: str, ministry: str) -> UserAccount | None:
@@ -39,3 +41,13 @@ def case_workers_of(session: Session, ministry: str, limit: int) -> list[str]:
         .limit(limit)
     )
     return list(session.exec(statement).all())
+
+
+def assigned_to(session: Session, user_id: int) -> Sequence[CaseFile]:
+    """The open cases assigned to the user, locked for the change."""
+    statement = (
+        select(CaseFile)
+        .where(col(CaseFile.assigned_to_id) == user_id, col(CaseFile.due_at).is_not(None))
+        .with_for_update()
+    )
+    return session.exec(statement).all()

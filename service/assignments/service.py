@@ -102,6 +102,24 @@ def release(
     return present_summary(case, None, context.clock())
 
 
+def end_assignments_of(
+    session: Session, context: AppContext, actor: Principal, user_id: int, *, reason: str
+) -> int:
+    """A user moved to another unit, lost their role or was deactivated: their open cases go
+    back to their queues, each with its `unassigned` event."""
+    now = context.clock()
+    cases = repo.assigned_to(session, user_id)
+    previous = repo.username_of(session, user_id)
+    for case in cases:
+        case.assigned_to_id, case.assigned_at = None, None
+        append_case_event(
+            session, case, actor=actor, at=now, kind="unassigned",
+            payload={"previous": previous, "reason": reason},
+        )  # fmt: skip
+    flush_or_conflict(session)
+    return len(cases)
+
+
 def _open_case(
     session: Session, context: AppContext, principal: Principal, case_id: str
 ) -> CaseFile:

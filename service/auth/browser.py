@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from service.auth.service import LoginRefused, authenticate
 from service.kit.context import AppContext
 from service.kit.principal import BrowserLogin, Principal
-from service.models import AuthSession, UserAccount, utcnow
+from service.models import AuthSession, Unit, UserAccount, utcnow
 
 BROWSER = "browser"
 TOUCH_EVERY = timedelta(minutes=1)
@@ -65,13 +65,14 @@ def login_for(
 ) -> BrowserLogin | None:
     """The active user behind a cookie token, if the session is open and was not left idle."""
     row = session.exec(
-        select(UserAccount, AuthSession)
+        select(UserAccount, AuthSession, Unit)
         .join(AuthSession, col(AuthSession.user_id) == col(UserAccount.id))
+        .outerjoin(Unit, (col(Unit.id) == col(UserAccount.unit_id)) & col(Unit.is_active))
         .where(col(AuthSession.browser_token_hash) == token_hash(token))
     ).first()
     if row is None:
         return None
-    user, login = row
+    user, login, unit = row
     idle = timedelta(minutes=context.settings.web_idle_minutes)
     seen = login.last_seen_at or login.created_at
     if (
@@ -83,8 +84,9 @@ def login_for(
     ):
         return None
     principal = Principal(
-        user_id=user.id, username=user.username, role=user.role, ministry=user.ministry
-    )
+        user_id=user.id, username=user.username, role=user.role, ministry=user.ministry,
+        unit_id=unit.id if unit else None, unit_path=unit.path if unit else None,
+    )  # fmt: skip
     return BrowserLogin(principal, login.id, user.language, stale=seen + TOUCH_EVERY <= now)
 
 

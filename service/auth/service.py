@@ -21,7 +21,7 @@ from service.auth.security import issue_token, verify_password
 from service.kit.context import AppContext
 from service.kit.errors import NotAuthenticated, TooManyRequests
 from service.kit.principal import Principal
-from service.models import AuthSession, LoginFailure, UserAccount, utcnow
+from service.models import AuthSession, LoginFailure, Unit, UserAccount, utcnow
 
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
@@ -100,20 +100,41 @@ def principal_for(
 ) -> Principal | None:
     """The active user behind an access token, if its session is still open."""
     row = session.exec(
-        select(UserAccount, AuthSession)
+        select(UserAccount, AuthSession, Unit)
         .join(AuthSession, col(AuthSession.user_id) == col(UserAccount.id))
+        .outerjoin(Unit, (col(Unit.id) == col(UserAccount.unit_id)) & col(Unit.is_active))
         .where(col(UserAccount.id) == user_id, col(AuthSession.id) == session_id)
     ).first()
     if row is None:
         return None
-    user, login = row
+    user, login, unit = row
     if not user.is_active or login.revoked_at is not None or login.expires_at <= now:
         return None
     if login.kind != "api":
         return None  # a browser session's id is no bearer credential
     return Principal(
-        user_id=user.id, username=user.username, role=user.role, ministry=user.ministry
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        ministry=user.ministry,
+        unit_id=unit.id if unit else None,
+        unit_path=unit.path if unit else None,
     )
+
+
+def principal_of(session: Session, user_id: int, ministry: str | None = None) -> Principal:
+    """A user as they act now, without a login (approvals re-check what the requester asked)."""
+    row = session.exec(
+        select(UserAccount, Unit)
+        .outerjoin(Unit, (col(Unit.id) == col(UserAccount.unit_id)) & col(Unit.is_active))
+        .where(col(UserAccount.id) == user_id)
+    ).one()
+    user, unit = row
+    return Principal(
+        user_id=user.id, username=user.username, role=user.role,
+        ministry=ministry or user.ministry, unit_id=unit.id if unit else None,
+        unit_path=unit.path if unit else None,
+    )  # fmt: skip
 
 
 def open_session(session: Session, context: AppContext, user_id: int, now: datetime) -> TokenRead:

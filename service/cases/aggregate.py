@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service.models import CaseFile, Victim
 
@@ -17,3 +17,21 @@ class LoadedCase:
     consent_recipients: set[str]  # active consents
     assignee: str | None
     approval_pending: bool
+    units: UnitsOfCase = field(default_factory=lambda: UnitsOfCase())
+
+
+@dataclass
+class UnitsOfCase:
+    """Where the case stands among units: who leads its step, who a hand-over waits for, and
+    which units may see the victim's identity now (cases/presenters)."""
+
+    lead_code: str = ""
+    lead_path: str = ""
+    transfer_code: str | None = None
+    transfer_path: str | None = None
+    identity: set[int] = field(default_factory=set)
+
+    @property
+    def responsible_path(self) -> str:
+        """The unit that acts on the step: the receiving one once a hand-over waits for it."""
+        return self.transfer_path or self.lead_path

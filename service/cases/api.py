@@ -8,9 +8,11 @@ from fastapi.responses import JSONResponse
 from schemas.approval import PendingTransitionRead
 from schemas.case import CaseCreate, CaseRead, HistoryRead, TransitionRequest
 from schemas.common import ErrorRead
+from schemas.unit import TransferDecision, TransferRequest
 from service.auth.dependencies import RunDep
 from service.cases import firing as transitions
 from service.cases import service as cases
+from service.cases import transfers
 from service.cases.idempotency import Answer
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -88,4 +90,34 @@ async def read_history(case_id: str, run: RunDep) -> HistoryRead:
     """Every event of the case, oldest first, each with its place in the hash chain."""
     return await run.read(
         lambda session, context, principal: cases.read_history(session, context, principal, case_id)
+    )
+
+
+@router.post("/{case_id}/transfer/accept", responses=_ERRORS)
+async def accept_transfer(case_id: str, run: RunDep) -> CaseRead:
+    """The receiving unit takes the case; it leads from now, with the step's deadline."""
+    return await run(
+        lambda session, context, principal: transfers.accept_transfer(
+            session, context, principal, case_id, run.endpoint
+        )
+    )
+
+
+@router.post("/{case_id}/transfer/decline", responses=_ERRORS)
+async def decline_transfer(case_id: str, body: TransferDecision, run: RunDep) -> CaseRead:
+    """The receiving unit refuses, with a reason; the case stays with the sender."""
+    return await run(
+        lambda session, context, principal: transfers.decline_transfer(
+            session, context, principal, case_id, body.reason, run.endpoint
+        )
+    )
+
+
+@router.put("/{case_id}/transfer", responses=_ERRORS)
+async def reroute_transfer(case_id: str, body: TransferRequest, run: RunDep) -> CaseRead:
+    """The sending unit names the unit the step goes to (after a refusal, or instead)."""
+    return await run(
+        lambda session, context, principal: transfers.reroute_transfer(
+            session, context, principal, case_id, body.to_unit, run.endpoint
+        )
     )

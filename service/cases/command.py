@@ -14,3 +14,4 @@ class Command:
     payload: dict[str, Any]
     note: str | None
     consent_override_reason: str | None
+    to_unit: str | None = None  # the unit the next step should belong to, if the caller says

@@ -56,8 +56,9 @@ def _transition(
             f"{loaded.case.version}; read it again"
         )
     command = Command(
-        request.trigger, request.payload, request.note, request.consent_override_reason
-    )
+        request.trigger, request.payload, request.note, request.consent_override_reason,
+        request.to_unit,
+    )  # fmt: skip
     row, dest = check(context, principal, loaded, command)
     if row.sensitive:
         return four_eyes.request(

@@ -10,6 +10,7 @@ from schemas.common import LabelRead
 from schemas.queue import CaseSummary
 from schemas.referral import ReferralRead
 from schemas.victim import VictimRead, VictimSummary
+from service.cases.aggregate import UnitsOfCase
 from service.kit.encryption import IdentityCipher
 from service.kit.principal import Principal
 from service.models import CaseEvent, CaseFile, Victim
@@ -45,8 +46,10 @@ def pseudonymous(case: CaseFile) -> VictimSummary:
     )
 
 
-def may_see_identity(principal: Principal, handled: set[str]) -> bool:
-    return principal.works_cases and principal.ministry in handled
+def may_see_identity(principal: Principal, identity_units: set[int]) -> bool:
+    """Need to know: case workers and supervisors of the units that referred or handled the
+    case (a unit that handed it on, for a while after: cases/repository.py)."""
+    return principal.works_cases and principal.unit_id in identity_units
 
 
 def present_case(
@@ -55,7 +58,7 @@ def present_case(
     *,
     principal: Principal,
     definition: Definition,
-    handled: set[str],
+    units: UnitsOfCase,
     consent_recipients: set[str],
     assignee: str | None,
     cipher: IdentityCipher,
@@ -73,6 +76,8 @@ def present_case(
         state_label=LabelRead(id=state.label.id, en=state.label.en),
         phase=case.phase,
         ministry=case.ministry,
+        unit=units.lead_code,
+        transfer_to=units.transfer_code,
         supporting=list(state.supporting),
         version=case.version,
         due_at=case.due_at,
@@ -86,7 +91,9 @@ def present_case(
         updated_at=case.updated_at,
         legal=case.legal,
         consent_recipients=sorted(consent_recipients),
-        victim=_victim(case, victim, reveal and may_see_identity(principal, handled), cipher),
+        victim=_victim(
+            case, victim, reveal and may_see_identity(principal, units.identity), cipher
+        ),
         referral=_referral(case, victim),
         actions=_actions(case, principal, definition),
     )
@@ -146,9 +153,14 @@ def _actions(case: CaseFile, principal: Principal, definition: Definition) -> li
     ]
 
 
-def present_summary(case: CaseFile, assignee: str | None, now: datetime) -> CaseSummary:
+def present_summary(
+    case: CaseFile, assignee: str | None, now: datetime, unit_codes: dict[int, str] | None = None
+) -> CaseSummary:
     """A list view's case: pseudonymous whoever asks, so a list never carries an identity."""
+    codes = unit_codes or {}
     return CaseSummary(
+        unit=codes.get(case.unit_id),
+        transfer_to=codes.get(case.transfer_to_unit_id) if case.transfer_to_unit_id else None,
         id=str(case.id),
         reference=case.reference,
         workflow=case.workflow_name,

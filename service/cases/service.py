@@ -19,7 +19,8 @@ from service.audit import identity_access as identity_log
 from service.audit.integrity.chain import GENESIS
 from service.audit.log import append_case_event
 from service.cases import repository as repo
-from service.cases.aggregate import LoadedCase
+from service.cases import routing
+from service.cases.aggregate import LoadedCase, UnitsOfCase
 from service.cases.idempotency import Answer, idempotent
 from service.cases.presenters import (
     REFERRAL_COLUMNS,
@@ -32,6 +33,7 @@ from service.kit.errors import Forbidden, Invalid, NotFound
 from service.kit.principal import Principal
 from service.models import CaseFile, CaseMinistry, Victim
 from service.sla import clock
+from service.units import service as units
 from workflows import Definition
 from workflows.registry import DEFAULT_WORKFLOW
 
@@ -81,7 +83,7 @@ class CaseView:
     """A case as its page first shows it: everything but the victim's identity."""
 
     case: CaseRead
-    may_reveal: bool  # the caller's ministry may look at the identity (`reveal_identity`)
+    may_reveal: bool  # the caller's unit may look at the identity (`reveal_identity`)
     approval_pending: bool
 
 
@@ -91,19 +93,9 @@ def view_case(
     """Reads only: the identity is one deliberate look away, so each look is one logged row
     rather than every page view (and the page can be a read-only snapshot)."""
     loaded = readable(session, context, principal, case_id)
-    case = loaded.case
-    read = present_case(
-        case,
-        loaded.victim,
-        principal=principal,
-        definition=context.registry.engine(case.workflow_name, case.workflow_version).definition,
-        handled=loaded.handled,
-        consent_recipients=loaded.consent_recipients,
-        assignee=loaded.assignee,
-        cipher=context.cipher,
-        reveal=False,
-    )
-    return CaseView(read, may_see_identity(principal, loaded.handled), loaded.approval_pending)
+    read = present(session, context, principal, loaded, endpoint="", reveal=False)
+    identity = may_see_identity(principal, loaded.units.identity)
+    return CaseView(read, identity, loaded.approval_pending)
 
 
 def reveal_identity(
@@ -111,8 +103,8 @@ def reveal_identity(
 ) -> VictimRead:
     """The victim's identity for one who may see it; the look is recorded like the API's."""
     loaded = readable(session, context, principal, case_id)
-    if not may_see_identity(principal, loaded.handled):
-        raise Forbidden("your ministry does not see this victim's identity")
+    if not may_see_identity(principal, loaded.units.identity):
+        raise Forbidden("your unit does not see this victim's identity")
     return present(session, context, principal, loaded, endpoint).victim
 
 
@@ -127,7 +119,7 @@ def readable(
     session: Session, context: AppContext, principal: Principal, case_id: str
 ) -> LoadedCase:
     """The case if `principal` may see it; otherwise 404, whether or not it exists."""
-    loaded = repo.load_readable(session, principal, context.registry, case_id)
+    loaded = repo.load_readable(session, principal, context.registry, case_id, context.clock())
     if loaded is None:
         raise NotFound("case not found")
     return loaded
@@ -149,7 +141,7 @@ def present(
         loaded.victim,
         principal=principal,
         definition=context.registry.engine(case.workflow_name, case.workflow_version).definition,
-        handled=loaded.handled,
+        units=loaded.units,
         consent_recipients=loaded.consent_recipients,
         assignee=loaded.assignee,
         cipher=context.cipher,
@@ -185,6 +177,10 @@ def _register(
     now = context.clock()
     today = now.astimezone(WIB).date()
     initial = definition.state(definition.initial)
+    referrer = units.by_id(session, principal.unit_id) if principal.unit_id else None
+    assert referrer is not None and referrer.id is not None  # works_cases: in an open unit
+    lead = routing.unit_for_intake(session, principal, initial)
+    assert lead.id is not None
     age = _age(data.victim.birth_date, data.victim.age_estimate, today)
     case = CaseFile(
         reference=_new_reference(),
@@ -201,6 +197,8 @@ def _register(
         nationality=data.victim.nationality,
         province_of_origin=data.victim.province_of_origin,
         referring_ministry=principal.ministry,
+        unit_id=lead.id,
+        referring_unit_id=referrer.id,
         referral_channel=data.referral.channel,
         referral_date=data.referral.referral_date or today,
         country_of_exploitation=data.referral.country_of_exploitation,
@@ -215,6 +213,7 @@ def _register(
     session.add(victim)
     handled = {principal.ministry, initial.ministry}
     session.add_all(CaseMinistry(case_id=case.id, ministry=m, since=now) for m in sorted(handled))
+    identity = routing.record_intake(session, case, referrer, lead)
     append_case_event(
         session, case, actor=principal, at=now, kind="created", to_state=initial.name,
         payload={
@@ -223,10 +222,13 @@ def _register(
             "workflow_version": definition.version,
             "referral_channel": case.referral_channel,
             "is_child": case.is_child,
+            "unit": lead.code,
+            "referring_unit": referrer.code,
         },
     )  # fmt: skip
     session.flush()
-    loaded = LoadedCase(case, victim, handled, set(), assignee=None, approval_pending=False)
+    where = UnitsOfCase(lead_code=lead.code, lead_path=lead.path, identity=identity)
+    loaded = LoadedCase(case, victim, handled, set(), None, approval_pending=False, units=where)
     read = present(session, context, principal, loaded, endpoint, reveal)
     return Answer(status_code=201, body=read.model_dump(mode="json"))
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 import workflows
 from service.audit.log import append_case_event
-from service.cases import four_eyes
+from service.cases import four_eyes, routing
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
 from service.kit.context import AppContext
@@ -24,6 +24,7 @@ from service.kit.errors import Forbidden, GuardRefused, InvalidTransition, Paylo
 from service.kit.principal import Principal
 from service.models import CaseFile, CaseMinistry, Consent
 from service.sla import clock
+from service.units import service as units
 from workflows import StateSpec, TransitionSpec
 
 
@@ -41,6 +42,11 @@ def check(
         raise Forbidden(
             f"{principal.ministry or principal.role} may not fire {row.trigger!r} from "
             f"{row.source!r}; that belongs to {', '.join(row.ministries)}"
+        )
+    if principal.ministry == case.ministry and not principal.serves(loaded.units.responsible_path):
+        raise Forbidden(
+            f"the step belongs to unit {loaded.units.transfer_code or loaded.units.lead_code}; "
+            "its case workers and supervisors, or those of a unit above it, act on it"
         )
     facts = workflows.CaseFacts(
         is_child=case.is_child,
@@ -80,16 +86,29 @@ def apply(
     `loaded` is kept true to the database (ministries, consents, assignee) for the answer.
     """
     case, now = loaded.case, context.clock()
+    accepted: dict[str, str] | None = None
+    led_by = case.unit_id
+    if case.transfer_to_unit_id is not None and actor.serves(loaded.units.transfer_path):
+        accepted = routing.take_over(session, context, loaded, now)  # acting is accepting
+    current = units.by_id(session, case.unit_id)
+    assert current is not None
     _move(session, context, case, row, dest, command.payload, now, loaded.handled)
+    if row.dest != row.source:
+        lead = routing.unit_for_step(session, case, current, dest, command.payload, command.to_unit)
+        routing.hand_over(session, context, loaded, lead, now)
     payload = dict(command.payload)
     if command.consent_override_reason:
         payload["_consent_override_reason"] = command.consent_override_reason
     payload.update(extra or {})
+    if accepted is not None:
+        payload["_accepted_handover"] = accepted
+    if case.transfer_to_unit_id is not None and row.dest != row.source:
+        payload["_handover"] = {"from_unit": current.code, "to_unit": lead.code}
     append_case_event(
         session, case, actor=actor, at=now, kind="transition", trigger=row.trigger,
         from_state=row.source, to_state=row.dest, payload=payload, note=command.note,
     )  # fmt: skip
-    _end_assignment_on_handover(session, context, actor, loaded, row, now)
+    _end_assignment_on_handover(session, context, actor, loaded, row, now, led_by != case.unit_id)
     flush_or_conflict(session)
     _apply_consent(session, loaded, row, command.payload, now)
     if row.dest != row.source and loaded.approval_pending:
@@ -165,13 +184,16 @@ def _end_assignment_on_handover(
     loaded: LoadedCase,
     row: TransitionSpec,
     now: datetime,
+    unit_changed: bool,
 ) -> None:
-    """After the transition's event: a case that changes hands or closes is unassigned."""
+    """After the transition's event: a case that changes hands (another ministry, or another
+    unit took it over) or closes is unassigned."""
     case = loaded.case
     if case.assigned_to_id is None:
         return
     definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
-    if definition.state(row.source).ministry == case.ministry and case.due_at is not None:
+    same_hands = definition.state(row.source).ministry == case.ministry and not unit_changed
+    if same_hands and case.due_at is not None:
         return
     case.assigned_to_id, case.assigned_at = None, None
     append_case_event(

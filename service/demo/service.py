@@ -15,16 +15,20 @@ from sqlmodel import Session, col, select
 
 from schemas.case import CaseCreate, TransitionRequest
 from schemas.queue import AssignRequest
+from schemas.unit import UnitCreate, UnitLevel
 from service.approvals import service as approvals
 from service.assignments import service as assignments
 from service.auth.security import hash_password, verify_password
 from service.cases import firing as transitions
 from service.cases import service as cases
+from service.cases import transfers
 from service.cases.idempotency import Answer
 from service.kit.context import AppContext
 from service.kit.principal import Principal
 from service.models import UserAccount, utcnow
 from service.sla.sweep import sweep
+from service.units import service as units
+from service.users.service import seed_account
 
 DEMO_PASSWORD = "nrm-demo-2026"
 ENDPOINT = "nrm demo"
@@ -126,9 +130,10 @@ class Demo:
         trigger: str,
         payload: dict[str, Any] | None = None,
         override: str | None = None,
+        to_unit: str | None = None,
     ) -> dict[str, Any]:
         """Fire as `who`; a sensitive step is approved an hour later by their supervisor."""
-        answer = self.request(case, who, when, trigger, payload, override)
+        answer = self.request(case, who, when, trigger, payload, override, to_unit)
         if answer.status_code != 202:
             return answer.body
         supervisor = who.replace(".worker", ".supervisor")
@@ -151,16 +156,37 @@ class Demo:
         trigger: str,
         payload: dict[str, Any] | None = None,
         override: str | None = None,
+        to_unit: str | None = None,
     ) -> Answer:
         request = TransitionRequest(
             trigger=trigger,
             expected_version=case["version"],
             payload=payload or {},
             consent_override_reason=override,
+            to_unit=to_unit,
         )
         with self.context.database.transaction() as session:
             return transitions.fire_transition(
                 session, self.at(when), self.user(who), case["id"], request, endpoint=ENDPOINT
+            )
+
+    def accept(self, case: dict[str, Any], who: str, when: datetime) -> dict[str, Any]:
+        with self.context.database.transaction() as session:
+            read = transfers.accept_transfer(
+                session, self.at(when), self.user(who), case["id"], ENDPOINT
+            )
+        return read.model_dump(mode="json")
+
+    def decline(self, case: dict[str, Any], who: str, when: datetime, reason: str) -> None:
+        with self.context.database.transaction() as session:
+            transfers.decline_transfer(
+                session, self.at(when), self.user(who), case["id"], reason, ENDPOINT
+            )
+
+    def reroute(self, case: dict[str, Any], who: str, when: datetime, unit: str) -> None:
+        with self.context.database.transaction() as session:
+            transfers.reroute_transfer(
+                session, self.at(when), self.user(who), case["id"], unit, ENDPOINT
             )
 
     def reject(self, approval_id: str, who: str, when: datetime, reason: str) -> None:
@@ -198,6 +224,7 @@ def load_demo(context: AppContext) -> str:
             return "demo data is already loaded\n" + _how_to_log_in()
     demo = Demo(context)
     _make_users(demo)
+    _make_units(demo)
     now = context.clock()
     _siti_comes_home(demo, now - 60 * DAY)
     _child_in_batam(demo, now - 20 * DAY)
@@ -208,6 +235,7 @@ def load_demo(context: AppContext) -> str:
     _shelter_deadline_near(demo, now - 6 * DAY)
     _emergency_care_overdue(demo, now - 8 * DAY)
     _mass_intake_from_myanmar(demo, now - 9 * DAY)
+    _kepri_to_ntt(demo, now - 30 * DAY)
     report = sweep(context)  # on the real clock: the warnings and escalations of the above
     return f"demo data loaded (SLA sweep: {report})\n" + _how_to_log_in()
 
@@ -223,12 +251,74 @@ def _make_users(demo: Demo) -> None:
         accounts.append((f"{code.lower()}.supervisor", "supervisor", code))
     with demo.context.database.transaction() as session:
         for username, role, ministry in accounts:
-            account = UserAccount(
-                username=username, password_hash=password, role=role, ministry=ministry
-            )
-            session.add(account)
-            session.flush()
-            demo.users[username] = Principal(account.id, username, role, ministry)
+            demo.users[username] = seed_account(session, username, password, role, ministry)
+
+
+UNITS = (  # code, name, ministry, level, region or country; and the demo users of each
+    ("PEMDA-21", "UPTD PPA Provinsi Kepulauan Riau", "PEMDA", "province", "21", "pemda.kepri"),
+    ("PEMDA-21.71", "UPTD PPA Kota Batam", "PEMDA", "district", "21.71", "pemda.batam"),
+    ("KEMENSOS-21", "RPTC Kepulauan Riau", "KEMENSOS", "province", "21", "kemensos.kepri"),
+    ("PEMDA-53", "UPTD PPA Provinsi Nusa Tenggara Timur", "PEMDA", "province", "53", "pemda.ntt"),
+    ("PEMDA-53.71", "UPTD PPA Kota Kupang", "PEMDA", "district", "53.71", "pemda.kotakupang"),
+    ("PEMDA-53.01", "UPTD PPA Kabupaten Kupang", "PEMDA", "district", "53.01", "pemda.kabkupang"),
+    ("KEMLU-MY", "KBRI Kuala Lumpur", "KEMLU", "mission", "MY", "kemlu.kl"),
+)
+
+
+def _make_units(demo: Demo) -> None:
+    """Regional units along the way from Kepulauan Riau home to Nusa Tenggara Timur, and a
+    mission abroad, each with a case worker and a supervisor."""
+    password = hash_password(DEMO_PASSWORD)
+    admin = demo.user("admin")
+    with demo.context.database.transaction() as session:
+        for code, name, ministry, level, place, users in UNITS:
+            abroad = level == "mission"
+            units.create_unit(
+                session, demo.context, admin,
+                UnitCreate(code=code, name=name, ministry=ministry, level=UnitLevel(level),
+                           region_code=None if abroad else place,
+                           country=place if abroad else None),
+            )  # fmt: skip
+            for role in ("worker", "supervisor"):
+                username = f"{users}.{role}"
+                kind = "case_worker" if role == "worker" else "supervisor"
+                demo.users[username] = seed_account(session, username, password, kind, None, code)
+
+
+def _kepri_to_ntt(demo: Demo, start: datetime) -> None:
+    """Exploited in Batam, home to Kupang: the case crosses units of three ministries and two
+    provinces, each hand-over accepted by the receiving unit (one declined and sent on), and a
+    case worker of another district of NTT sees only the pseudonym."""
+    case = demo.intake(
+        "pemda.batam.worker",
+        start,
+        _body("Yuliana Mbaru", birth="2001-09-30", channel="police", country="ID",
+              types=["sexual"], referring_organisation="Polresta Barelang"),
+    )  # fmt: skip
+    when = start + timedelta(hours=4)
+    case = demo.fire(case, "kemenpppa.worker", when, "begin_screening", {}, to_unit="PEMDA-21.71")
+    case = demo.accept(case, "pemda.batam.worker", when + timedelta(hours=2))
+    indicators = {"indicators": ["deceptive_recruitment", "restricted_movement", "exploitation"]}
+    case = demo.fire(case, "pemda.batam.worker", start + DAY, "identify", indicators)
+    case = demo.fire(case, "pemda.batam.worker", start + 2 * DAY, "record_consent", consent())
+    case = demo.fire(case, "kemenkes.worker", start + 3 * DAY, "admit_to_shelter",
+                     {"shelter": "RPTC Tanjung Pinang"}, to_unit="KEMENSOS-21")  # fmt: skip
+    case = demo.accept(case, "kemensos.kepri.worker", start + 3 * DAY + timedelta(hours=3))
+    case = demo.walk(case, start + 3 * DAY, [
+        ("kemensos.kepri.worker", "begin_social_rehabilitation", {"programme": "counselling"}),
+        ("kemensos.kepri.worker", "depart", {"travel_date": (start + 11 * DAY).date().isoformat()}),
+        ("kemensos.kepri.worker", "hand_to_province", {"province": "Nusa Tenggara Timur"}),
+    ], gap=4 * DAY)  # fmt: skip
+    later = start + 16 * DAY
+    case = demo.accept(case, "pemda.ntt.worker", later)  # the provincial leg: NTT's unit
+    case = demo.fire(case, "pemda.ntt.worker", later + DAY, "hand_to_district",
+                     {"district": "Kabupaten Kupang"})  # fmt: skip
+    demo.decline(case, "pemda.kabkupang.worker", later + DAY + timedelta(hours=5),
+                 "her family lives in Kota Kupang, not in the regency")  # fmt: skip
+    demo.reroute(case, "pemda.ntt.worker", later + 2 * DAY, "PEMDA-53.71")
+    case = demo.accept(case, "pemda.kotakupang.worker", later + 2 * DAY + timedelta(hours=2))
+    demo.fire(case, "pemda.kotakupang.worker", later + 4 * DAY, "reunite_with_family",
+              {"placement": "family"})  # fmt: skip
 
 
 def _body(

@@ -94,6 +94,10 @@ class CaseClosed(Conflict):
     code = "case_closed"
 
 
+class NoTransfer(Conflict):
+    code = "no_transfer"
+
+
 class LogBusy(DomainError):
     """A checkpoint could not lock the log in time (long-running writers); try again."""
 

@@ -15,10 +15,19 @@ class Principal:
     username: str
     role: Role | str  # a Role, or SYSTEM_ROLE
     ministry: str | None
+    unit_id: int | None = None  # case workers and supervisors work in one unit
+    unit_path: str | None = None  # that unit's place in its ministry's tree ("1.5.17")
 
     @property
     def works_cases(self) -> bool:
-        return self.role in MINISTRY_ROLES
+        """A case worker or supervisor of an open unit: without one, nobody works cases."""
+        return self.role in MINISTRY_ROLES and self.unit_id is not None
+
+    def serves(self, unit_path: str | None) -> bool:
+        """Whether the caller works in that unit or in one above it (same ministry's tree)."""
+        if self.unit_path is None or unit_path is None:
+            return False
+        return unit_path == self.unit_path or unit_path.startswith(self.unit_path + ".")
 
 
 SYSTEM = Principal(user_id=None, username="system", role=SYSTEM_ROLE, ministry=None)

@@ -7,11 +7,13 @@ from service.models.case import CaseFile, CaseMinistry, Consent, Victim
 from service.models.checkpoint import AuditCheckpoint
 from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
+from service.models.unit import UNIT_LEVELS, CaseUnit, Unit
 from service.models.user import ROLES, UserAccount
 from service.models.workflow import WorkflowDefinitionRow
 
 __all__ = [
     "ROLES",
+    "UNIT_LEVELS",
     "Approval",
     "AuditCheckpoint",
     "AuditStream",
@@ -19,10 +21,12 @@ __all__ = [
     "CaseEvent",
     "CaseFile",
     "CaseMinistry",
+    "CaseUnit",
     "Consent",
     "IdempotencyRecord",
     "IdentityAccess",
     "LoginFailure",
+    "Unit",
     "UserAccount",
     "Victim",
     "WorkflowDefinitionRow",

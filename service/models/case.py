@@ -23,6 +23,7 @@ OPEN_CASES = text("due_at IS NOT NULL")
 ASSIGNED_CASES = text("assigned_to_id IS NOT NULL")
 SLA_PENDING = text("sla_next_at IS NOT NULL")
 ESCALATED_CASES = text("sla_level >= 2")  # workflows.SlaLevel.BREACHED and above
+IN_TRANSFER = text("transfer_to_unit_id IS NOT NULL")
 
 
 class CaseFile(SQLModel, table=True):
@@ -50,6 +51,11 @@ class CaseFile(SQLModel, table=True):
               postgresql_where=SLA_PENDING),
         Index("ix_case_file_escalated", "due_at", "id", sqlite_where=ESCALATED_CASES,
               postgresql_where=ESCALATED_CASES),
+        # Units: a unit's queue, and the hand-overs waiting for a unit to accept them.
+        Index("ix_case_file_unit_queue", "unit_id", "due_at", "id", sqlite_where=OPEN_CASES,
+              postgresql_where=OPEN_CASES),
+        Index("ix_case_file_incoming", "transfer_to_unit_id", "due_at", "id",
+              sqlite_where=IN_TRANSFER, postgresql_where=IN_TRANSFER),
     )  # fmt: skip
 
     @declared_attr.directive
@@ -98,6 +104,13 @@ class CaseFile(SQLModel, table=True):
         default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0")
     )
     sla_next_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # The unit the current step belongs to (while a hand-over waits: the sender, who keeps
+    # responsibility until the receiving unit accepts), the unit that referred the case, and
+    # the unit a hand-over waits for.
+    unit_id: int = Field(foreign_key="unit.id")
+    referring_unit_id: int = Field(foreign_key="unit.id")
+    transfer_to_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    transfer_due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class Victim(SQLModel, table=True):

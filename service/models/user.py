@@ -22,6 +22,7 @@ class UserAccount(SQLModel, table=True):
             "(role IN ('case_worker', 'supervisor')) = (ministry IS NOT NULL)", name="ministry"
         ),
         CheckConstraint(f"language IN {LANGUAGES!r}", name="language"),
+        CheckConstraint("(ministry IS NOT NULL) = (unit_id IS NOT NULL)", name="unit"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -29,6 +30,8 @@ class UserAccount(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     role: str = Field(max_length=20)
     ministry: str | None = Field(default=None, max_length=20)
+    # The office a case worker or supervisor works in; their ministry is the unit's.
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
     is_active: bool = Field(default=True)
     language: str = Field(default="id", max_length=2, sa_column_kwargs={"server_default": "id"})
     created_at: datetime = Field(

@@ -32,9 +32,7 @@ async def list_users(
 async def create_user(body: UserCreate, run: RunAsAdmin) -> UserRead:
     """Create an account with one role (and one ministry for case workers and supervisors)."""
     return await run(
-        lambda session, context, admin: users_service.present_user(
-            users_service.create_user(session, context, admin, body)
-        )
+        lambda session, context, admin: users_service.create_user(session, context, admin, body)
     )
 
 
@@ -42,7 +40,7 @@ async def create_user(body: UserCreate, run: RunAsAdmin) -> UserRead:
 async def update_user(user_id: int, body: UserUpdate, run: RunAsAdmin) -> UserRead:
     """Change a role or ministry, or (de)activate; the user's sessions end at once."""
     return await run(
-        lambda session, context, admin: users_service.present_user(
-            users_service.update_user(session, context, admin, user_id, body)
+        lambda session, context, admin: users_service.update_user(
+            session, context, admin, user_id, body
         )
     )

@@ -53,3 +53,23 @@ async def read_escalations(query: Annotated[EscalationQuery, Query()], run: RunD
             session, context, principal, query
         )
     )
+
+
+@router.get("/units/{code}/queue", responses=_ERRORS)
+async def read_unit_queue(code: str, query: Annotated[PageQuery, Query()], run: RunDep) -> CasePage:
+    """Open cases whose step belongs to the unit (with the hand-overs it sent that wait)."""
+    return await run.read(
+        lambda session, context, principal: queues.list_unit_queue(
+            session, context, principal, code, query
+        )
+    )
+
+
+@router.get("/units/{code}/incoming", responses=_ERRORS)
+async def read_incoming(code: str, query: Annotated[PageQuery, Query()], run: RunDep) -> CasePage:
+    """Hand-overs waiting for the unit to accept or decline them, earliest due first."""
+    return await run.read(
+        lambda session, context, principal: queues.list_incoming(
+            session, context, principal, code, query
+        )
+    )

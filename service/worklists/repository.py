@@ -62,6 +62,14 @@ def page(
     return [(case, username) for case, username in session.exec(statement)]
 
 
+def led_by_unit(unit_id: int) -> ColumnElement[bool]:
+    return col(CaseFile.unit_id) == unit_id
+
+
+def waiting_for_unit(unit_id: int) -> ColumnElement[bool]:
+    return col(CaseFile.transfer_to_unit_id) == unit_id
+
+
 def led_by(ministry: str) -> ColumnElement[bool]:
     return col(CaseFile.ministry) == ministry
 

@@ -23,7 +23,8 @@ from service.kit.context import AppContext
 from service.kit.errors import Forbidden, Invalid, InvalidCursor, NotFound
 from service.kit.paging import NOT_OURS, Paging, scope_of
 from service.kit.principal import Principal
-from service.models import CaseFile
+from service.models import CaseFile, Unit
+from service.units import service as units
 from service.worklists import repository as repo
 from workflows import SlaLevel
 
@@ -109,6 +110,41 @@ def _escalation_scope(
     )
 
 
+def list_unit_queue(
+    session: Session, context: AppContext, principal: Principal, code: str, query: PageQuery
+) -> CasePage:
+    """The open cases whose step belongs to the unit, earliest due first: its case workers
+    and supervisors and those of the units above it see it, and auditors."""
+    unit = _unit_readable_by(session, principal, code)
+    scope = scope_of(list="unit_queue", unit=unit.code)
+    assert unit.id is not None
+    criteria = [repo.led_by_unit(unit.id)]
+    return _page(session, context, principal, criteria, scope, query, context.clock())
+
+
+def list_incoming(
+    session: Session, context: AppContext, principal: Principal, code: str, query: PageQuery
+) -> CasePage:
+    """Hand-overs waiting for the unit to accept or decline them."""
+    unit = _unit_readable_by(session, principal, code)
+    scope = scope_of(list="incoming", unit=unit.code)
+    assert unit.id is not None
+    criteria = [repo.waiting_for_unit(unit.id)]
+    return _page(session, context, principal, criteria, scope, query, context.clock())
+
+
+def _unit_readable_by(session: Session, principal: Principal, code: str) -> Unit:
+    unit = units.repo_by_code(session, code)
+    if unit is None or unit.id is None:
+        raise NotFound(f"no unit has the code {code!r}")
+    if not (principal.role == Role.AUDITOR or principal.serves(unit.path)):
+        raise Forbidden(
+            f"the lists of {unit.code} are for its case workers and supervisors, those of the "
+            "units above it, and auditors"
+        )
+    return unit
+
+
 def _page(
     session: Session,
     context: AppContext,
@@ -124,8 +160,10 @@ def _page(
     )  # fmt: skip
     rows = repo.page(session, criteria, _position(paging.after), paging.fetch)
     page, next_cursor = paging.page(rows, lambda row: _sort_key(row[0]))
+    ids = {c.unit_id for c, _ in page} | {c.transfer_to_unit_id for c, _ in page} - {None}
+    codes = units.codes(session, {unit_id for unit_id in ids if unit_id is not None})
     return CasePage(
-        items=[present_summary(case, assignee, now) for case, assignee in page],
+        items=[present_summary(case, assignee, now, codes) for case, assignee in page],
         next_cursor=next_cursor,
     )
 

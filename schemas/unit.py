@@ -1,0 +1,71 @@
+"""Units: the offices that do the work, by ministry, level and region (or country abroad)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from schemas.common import CountryCode, StrictModel
+
+UNIT_CODE = r"^[A-Z0-9][A-Z0-9._-]{1,39}$"
+REGION_CODE = r"^\d{2}(\.\d{2})?$"
+
+
+class UnitLevel(StrEnum):
+    NATIONAL = "national"
+    PROVINCE = "province"
+    DISTRICT = "district"  # a regency (kabupaten) or city (kota)
+    MISSION = "mission"  # an embassy or consulate abroad
+
+
+class UnitCreate(StrictModel):
+    code: str = Field(pattern=UNIT_CODE, description="stable identifier, e.g. KEMENSOS-RPTC-21")
+    name: str = Field(min_length=3, max_length=120)
+    ministry: str = Field(max_length=20, description="a ministry code of the workflow")
+    level: UnitLevel
+    region_code: str | None = Field(
+        default=None,
+        pattern=REGION_CODE,
+        description="Kemendagri code: a province (53) for province units, a regency or city "
+        "(53.71) for district units; none otherwise",
+    )
+    country: CountryCode | None = Field(default=None, description="missions only")
+
+
+class UnitUpdate(StrictModel):
+    name: str | None = Field(default=None, min_length=3, max_length=120)
+    is_active: bool | None = None
+
+
+class UnitRead(BaseModel):
+    code: str
+    name: str
+    ministry: str
+    level: UnitLevel
+    region_code: str | None
+    region_name: str | None
+    country: str | None
+    parent: str | None = Field(description="the code of the unit above, none for national")
+    is_active: bool
+    created_at: datetime
+
+
+class UnitPage(BaseModel):
+    items: list[UnitRead]
+    next_cursor: str | None
+
+
+class TransferDecision(StrictModel):
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class TransferRequest(StrictModel):
+    to_unit: str = Field(pattern=UNIT_CODE, description="the receiving unit's code")
+
+
+class RegionRead(BaseModel):
+    code: str = Field(description="Kemendagri code (kode wilayah)")
+    name: str
+    level: str = Field(description="province, or regency (a kabupaten or kota)")

@@ -1,0 +1,182 @@
+"""Which unit a step belongs to, and hand-overs between units that the receiver accepts.
+
+The rules that pick the lead unit (design choices, each falling back to the ministry's
+national unit when no closer unit exists):
+- the caller names it (`to_unit`): any open unit of the ministry that leads the next step;
+- the next step stays with the same ministry: the same unit, unless the hand-over names a
+  place on the way home (the district leg names the district);
+- abroad (KEMLU's steps before departure): the mission in the country of exploitation;
+- on the way home and after (repatriation by Kemensos or the regions, reintegration): the
+  victim's home, i.e. the district or city the hand-over names within the province of origin,
+  else the province of origin;
+- anything else (shelter, care, screening): the unit of that ministry nearest to the unit that
+  hands over (its district, else its province).
+
+A step that moves to another unit is a hand-over: the case waits in the receiving unit's
+incoming list, the sender keeps responsibility until the receiver accepts (it then leads and
+the step's deadline starts again from the acceptance) or declines with a reason (the sender then
+names another unit). A hand-over is due within TRANSFER_DEADLINE; the incoming list is ordered
+by that and marks the late ones, and the step's own deadline keeps running meanwhile, so an
+unaccepted hand-over still breaches and escalates as the step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from service.cases.aggregate import LoadedCase
+from service.kit.context import AppContext
+from service.kit.errors import Invalid
+from service.kit.principal import Principal
+from service.models import CaseFile, CaseUnit, Unit
+from service.sla import clock
+from service.units import service as units
+from workflows import Deadline, StateSpec
+from workflows.regions import load_regions
+
+# Design choice: a hand-over is accepted or declined within one working day (the receiving
+# office reads its incoming list daily); after that it warns and escalates like any step.
+TRANSFER_DEADLINE = Deadline(amount=1, unit="business_days")
+HOMEWARD_PHASES = frozenset({"repatriation", "reintegration", "closure"})
+ABROAD_MINISTRY = "KEMLU"
+PLACE_KEYS = ("province", "district")  # a hand-over's payload that names where it goes
+
+
+def unit_for_intake(session: Session, principal: Principal, initial: StateSpec) -> Unit:
+    """A referral goes to the referrer's own unit if its ministry screens, else to the nearest
+    screening unit."""
+    referrer = _unit(session, principal.unit_id)
+    if referrer.ministry == initial.ministry:
+        return referrer
+    return units.nearest_unit(session, initial.ministry, region_code=referrer.region_code)
+
+
+def unit_for_step(
+    session: Session,
+    case: CaseFile,
+    current: Unit,
+    dest: StateSpec,
+    payload: dict[str, Any],
+    requested: str | None,
+) -> Unit:
+    if requested is not None:
+        return requested_unit(session, requested, dest.ministry)
+    homeward = dest.phase in HOMEWARD_PHASES
+    names_a_place = any(key in payload for key in PLACE_KEYS)
+    if dest.ministry == current.ministry and not (homeward and names_a_place):
+        return current
+    if dest.ministry == ABROAD_MINISTRY and case.country_of_exploitation and not homeward:
+        return units.nearest_unit(session, dest.ministry, country=case.country_of_exploitation)
+    if homeward and dest.ministry != ABROAD_MINISTRY and case.province_of_origin:
+        return units.nearest_unit(session, dest.ministry, region_code=_home(case, payload))
+    return units.nearest_unit(session, dest.ministry, region_code=current.region_code)
+
+
+def hand_over(
+    session: Session, context: AppContext, loaded: LoadedCase, to: Unit, now: datetime
+) -> None:
+    """After the transition moved the case: if its step now belongs to another unit, it waits
+    for that unit to accept (the sender keeps it, on the hand-over's own deadline)."""
+    case = loaded.case
+    if to.id == case.unit_id:
+        case.transfer_to_unit_id = case.transfer_due_at = None
+        loaded.units.transfer_code = loaded.units.transfer_path = None
+        return
+    assert to.id is not None
+    case.transfer_to_unit_id = to.id
+    case.transfer_due_at = context.calendar.due_at(now, TRANSFER_DEADLINE)
+    _join(session, case, to.id, now, referred=False)  # it must know whom it is to receive
+    loaded.units.transfer_code, loaded.units.transfer_path = to.code, to.path
+    loaded.units.identity.add(to.id)
+
+
+def take_over(
+    session: Session, context: AppContext, loaded: LoadedCase, now: datetime
+) -> dict[str, str]:
+    """The receiving unit takes the step: it leads, the sender leaves (keeping sight of the
+    identity for a while), the step's deadline starts again. Returns what the event records;
+    the caller writes the event (an acceptance, or the transition that accepted by acting)."""
+    case = loaded.case
+    sender, receiver = case.unit_id, case.transfer_to_unit_id
+    assert receiver is not None
+    handed = {"from_unit": loaded.units.lead_code, "to_unit": loaded.units.transfer_code or ""}
+    _leave(session, case.id, sender, now)
+    _join(session, case, receiver, now, referred=False)
+    case.unit_id, case.transfer_to_unit_id, case.transfer_due_at = receiver, None, None
+    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
+    clock.enter_step(context, case, definition.state(case.state), now)
+    loaded.units.lead_code = loaded.units.transfer_code or ""
+    loaded.units.lead_path = loaded.units.transfer_path or ""
+    loaded.units.transfer_code = loaded.units.transfer_path = None
+    return handed
+
+
+def record_intake(session: Session, case: CaseFile, referrer: Unit, lead: Unit) -> set[int]:
+    """The referring and the first lead unit of a new case; both see its identity."""
+    assert referrer.id is not None and lead.id is not None
+    session.add(
+        CaseUnit(case_id=case.id, unit_id=referrer.id, referred=True, since=case.created_at)
+    )
+    if lead.id != referrer.id:
+        session.add(CaseUnit(case_id=case.id, unit_id=lead.id, since=case.created_at))
+    return {referrer.id, lead.id}
+
+
+def withdraw(session: Session, loaded: LoadedCase) -> dict[str, str]:
+    """The hand-over no longer waits (declined, or the sender chose another unit): the unit it
+    waited for stops seeing the identity it was shown to decide."""
+    case = loaded.case
+    receiver = case.transfer_to_unit_id
+    assert receiver is not None
+    row = session.get(CaseUnit, (case.id, receiver))
+    if row is not None and not row.referred and receiver != case.unit_id:
+        session.delete(row)
+        loaded.units.identity.discard(receiver)
+    withdrawn = {"from_unit": loaded.units.lead_code, "to_unit": loaded.units.transfer_code or ""}
+    case.transfer_to_unit_id = case.transfer_due_at = None
+    loaded.units.transfer_code = loaded.units.transfer_path = None
+    return withdrawn
+
+
+def _join(session: Session, case: CaseFile, unit_id: int, now: datetime, referred: bool) -> None:
+    row = session.get(CaseUnit, (case.id, unit_id))
+    if row is None:
+        session.add(CaseUnit(case_id=case.id, unit_id=unit_id, referred=referred, since=now))
+    else:
+        row.left_at = None
+
+
+def _leave(session: Session, case_id: Any, unit_id: int, now: datetime) -> None:
+    row = session.get(CaseUnit, (case_id, unit_id))
+    if row is not None and not row.referred:
+        row.left_at = now
+
+
+def _home(case: CaseFile, payload: dict[str, Any]) -> str | None:
+    regions = load_regions()
+    province = regions.province_named(case.province_of_origin or "")
+    if province is None:
+        return None
+    district = payload.get("district")
+    if isinstance(district, str) and (regency := regions.regency_named(province.code, district)):
+        return regency.code
+    return province.code
+
+
+def requested_unit(session: Session, code: str, ministry: str) -> Unit:
+    unit = units.repo_by_code(session, code)
+    if unit is None or not unit.is_active:
+        raise Invalid(f"to_unit: no open unit has the code {code!r}")
+    if unit.ministry != ministry:
+        raise Invalid(f"to_unit: {code} belongs to {unit.ministry}; the next step is {ministry}'s")
+    return unit
+
+
+def _unit(session: Session, unit_id: int | None) -> Unit:
+    unit = units.by_id(session, unit_id) if unit_id is not None else None
+    if unit is None:
+        raise Invalid("unit: you work in no unit; an admin must place you in one")
+    return unit
