@@ -38,7 +38,7 @@ from workflows import Deadline, StateSpec
 from workflows.regions import load_regions
 
 # Design choice: a hand-over is accepted or declined within one working day (the receiving
-# office reads its incoming list daily); after that it warns and escalates like any step.
+# office reads its incoming list daily); the incoming list is ordered and marked by it.
 TRANSFER_DEADLINE = Deadline(amount=1, unit="business_days")
 HOMEWARD_PHASES = frozenset({"repatriation", "reintegration", "closure"})
 ABROAD_MINISTRY = "KEMLU"
@@ -79,7 +79,8 @@ def hand_over(
     session: Session, context: AppContext, loaded: LoadedCase, to: Unit, now: datetime
 ) -> None:
     """After the transition moved the case: if its step now belongs to another unit, it waits
-    for that unit to accept (the sender keeps it, on the hand-over's own deadline)."""
+    for that unit to accept (the sender keeps it meanwhile; the hand-over is due within
+    TRANSFER_DEADLINE, the step itself by its own deadline)."""
     case = loaded.case
     if to.id == case.unit_id:
         case.transfer_to_unit_id = case.transfer_due_at = None
