@@ -44,6 +44,9 @@ class CaseRead(BaseModel):
     transfer_to: str | None = Field(
         description="the unit a hand-over waits for: it leads once it accepts"
     )
+    transfer_due_at: datetime | None = Field(
+        description="when the waiting hand-over is due to be accepted or declined"
+    )
     supporting: list[str]
     version: int
     due_at: datetime | None

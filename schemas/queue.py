@@ -25,6 +25,9 @@ class CaseSummary(BaseModel):
     transfer_to: str | None = Field(
         default=None, description="the unit a hand-over waits for, if any"
     )
+    transfer_due_at: datetime | None = Field(
+        default=None, description="when the waiting hand-over is due to be accepted or declined"
+    )
     version: int
     due_at: datetime | None
     state_entered_at: datetime

@@ -78,6 +78,7 @@ def present_case(
         ministry=case.ministry,
         unit=units.lead_code,
         transfer_to=units.transfer_code,
+        transfer_due_at=case.transfer_due_at,
         supporting=list(state.supporting),
         version=case.version,
         due_at=case.due_at,
@@ -161,6 +162,7 @@ def present_summary(
     return CaseSummary(
         unit=codes.get(case.unit_id),
         transfer_to=codes.get(case.transfer_to_unit_id) if case.transfer_to_unit_id else None,
+        transfer_due_at=case.transfer_due_at,
         id=str(case.id),
         reference=case.reference,
         workflow=case.workflow_name,

@@ -15,9 +15,9 @@ national unit when no closer unit exists):
 A step that moves to another unit is a hand-over: the case waits in the receiving unit's
 incoming list, the sender keeps responsibility until the receiver accepts (it then leads and
 the step's deadline starts again from the acceptance) or declines with a reason (the sender then
-names another unit). A hand-over is due within TRANSFER_DEADLINE; the incoming list is ordered
-by that and marks the late ones, and the step's own deadline keeps running meanwhile, so an
-unaccepted hand-over still breaches and escalates as the step.
+names another unit). A hand-over is due within TRANSFER_DEADLINE (shown on the case and in the
+lists); the step's own deadline keeps running meanwhile, so an unaccepted hand-over still
+breaches and escalates as the step.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from workflows import Deadline, StateSpec
 from workflows.regions import load_regions
 
 # Design choice: a hand-over is accepted or declined within one working day (the receiving
-# office reads its incoming list daily); after that it warns and escalates like any step.
+# office reads its incoming list daily); the case and the lists show when it is due.
 TRANSFER_DEADLINE = Deadline(amount=1, unit="business_days")
 HOMEWARD_PHASES = frozenset({"repatriation", "reintegration", "closure"})
 ABROAD_MINISTRY = "KEMLU"
@@ -79,7 +79,8 @@ def hand_over(
     session: Session, context: AppContext, loaded: LoadedCase, to: Unit, now: datetime
 ) -> None:
     """After the transition moved the case: if its step now belongs to another unit, it waits
-    for that unit to accept (the sender keeps it, on the hand-over's own deadline)."""
+    for that unit to accept (the sender keeps it meanwhile; the hand-over is due within
+    TRANSFER_DEADLINE, the step itself by its own deadline)."""
     case = loaded.case
     if to.id == case.unit_id:
         case.transfer_to_unit_id = case.transfer_due_at = None
