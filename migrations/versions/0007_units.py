@@ -5,7 +5,7 @@ and cases (their current step and their referral) move to the national unit of t
 ministry, and each case remembers the national units of the ministries that handled it, so
 that whoever saw a victim's identity before still does. Nothing is lost.
 
-Revision ID: 0008
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-29 19:05:00.000000
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0008'
+revision: str = '0007'
 down_revision: str | Sequence[str] | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

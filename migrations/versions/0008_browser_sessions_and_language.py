@@ -5,8 +5,8 @@ A browser session is an `auth_session` row like an API login, so logout, deactiv
 change of role end it the same way. It holds no refresh token (`refresh_hash` is null) but the
 SHA-256 of its cookie token, and `last_seen_at` for the idle timeout.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-29 19:00:00.000000
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0009'
-down_revision: str | Sequence[str] | None = '0008'
+revision: str = '0008'
+down_revision: str | Sequence[str] | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
