@@ -298,3 +298,30 @@ def test_the_regions_list_gives_provinces_and_their_regencies(
     assert {"code": "53.71", "name": "Kota Kupang", "level": "regency"} in ntt
     unknown = client.get("/api/v1/regions", params={"province": "99"}, headers=user.headers)
     assert unknown.status_code == 404
+
+
+def test_only_the_steps_unit_claims_assigns_and_is_offered_actions(
+    client: TestClient, actors: Actors, context: AppContext, ntt: dict[str, dict[str, Any]]
+) -> None:
+    case = _screened_to(client, actors, "PEMDA-53.71")
+    kota = _member(context, "case_worker", "PEMDA-53.71")
+    case = client.post(f"/api/v1/cases/{case['id']}/transfer/accept", headers=kota.headers).json()
+    sibling = _member(context, "case_worker", "PEMDA-53.01")
+    seen = client.get(f"/api/v1/cases/{case['id']}", headers=sibling.headers).json()
+    assert seen["actions"] == []
+    assert client.get(f"/api/v1/cases/{case['id']}", headers=kota.headers).json()["actions"]
+    claim = client.post(f"/api/v1/cases/{case['id']}/claim", headers=sibling.headers)
+    assert claim.status_code == 403 and "unit" in claim.json()["detail"]
+    supervisor = _member(context, "supervisor", "PEMDA-53")  # the province, above the city
+    wrong = client.put(
+        f"/api/v1/cases/{case['id']}/assignee",
+        json={"assignee": sibling.username},
+        headers=supervisor.headers,
+    )
+    assert wrong.status_code == 422 and "PEMDA-53.71" in wrong.json()["detail"]
+    right = client.put(
+        f"/api/v1/cases/{case['id']}/assignee",
+        json={"assignee": kota.username},
+        headers=supervisor.headers,
+    )
+    assert right.status_code == 200 and right.json()["assigned_to"] == kota.username

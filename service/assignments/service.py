@@ -15,6 +15,7 @@ from schemas.auth import Role
 from schemas.queue import AssignRequest, CaseSummary
 from service.assignments import repository as repo
 from service.audit.log import append_case_event
+from service.cases.aggregate import LoadedCase
 from service.cases.presenters import present_summary
 from service.cases.service import readable
 from service.kit.context import AppContext
@@ -26,7 +27,7 @@ from service.kit.errors import (
     Invalid,
     NotAssigned,
 )
-from service.kit.principal import Principal
+from service.kit.principal import Principal, within
 from service.models import CaseFile
 
 MAX_CANDIDATES = 500
@@ -39,14 +40,22 @@ def assign(
     case_id: str,
     request: AssignRequest,
 ) -> CaseSummary:
-    """A supervisor of the lead ministry (re)assigns the case to one of its case workers."""
-    case = _open_case(session, context, principal, case_id)
+    """A supervisor of the unit the step belongs to (or above it) (re)assigns the case to a
+    case worker of that unit (or above it)."""
+    loaded = _open_case(session, context, principal, case_id)
+    case, unit = loaded.case, loaded.units.responsible_path
     if not (principal.role == Role.SUPERVISOR and principal.ministry == case.ministry):
         raise Forbidden(f"only a supervisor of {case.ministry}, which leads the case, assigns it")
+    _may_work(principal, loaded)
     assignee = repo.active_case_worker(session, request.assignee, case.ministry)
-    if assignee is None or assignee.id is None:
+    if (
+        assignee is None
+        or assignee.id is None
+        or not within(unit, repo.unit_path(session, assignee))
+    ):
         raise Invalid(
-            f"assignee: {request.assignee!r} is not an active case worker of {case.ministry}"
+            f"assignee: {request.assignee!r} is not an active case worker of "
+            f"{loaded.units.transfer_code or loaded.units.lead_code}"
         )
     if case.assigned_to_id != assignee.id:
         previous = repo.username_of(session, case.assigned_to_id)
@@ -58,18 +67,24 @@ def assign(
 def candidates(
     session: Session, context: AppContext, principal: Principal, case_id: str
 ) -> list[str]:
-    """Whom a supervisor of the lead ministry may assign the case to (nobody, for anyone else)."""
-    case = readable(session, context, principal, case_id).case
-    if principal.role != "supervisor" or principal.ministry != case.ministry or not case.due_at:
+    """Whom a supervisor of the step's unit may assign the case to (nobody, for anyone else)."""
+    loaded = readable(session, context, principal, case_id)
+    case, unit = loaded.case, loaded.units.responsible_path
+    if principal.role != Role.SUPERVISOR or principal.ministry != case.ministry or not case.due_at:
         return []
-    return repo.case_workers_of(session, case.ministry, MAX_CANDIDATES)
+    if not principal.serves(unit):
+        return []
+    return repo.case_workers_of(session, unit, MAX_CANDIDATES)
 
 
 def claim(session: Session, context: AppContext, principal: Principal, case_id: str) -> CaseSummary:
-    """A case worker of the lead ministry takes an unassigned case (a no-op if it is theirs)."""
-    case = _open_case(session, context, principal, case_id)
+    """A case worker of the unit the step belongs to takes an unassigned case (a no-op if it is
+    theirs)."""
+    loaded = _open_case(session, context, principal, case_id)
+    case = loaded.case
     if not (principal.role == Role.CASE_WORKER and principal.ministry == case.ministry):
         raise Forbidden(f"only a case worker of {case.ministry}, which leads the case, claims it")
+    _may_work(principal, loaded)
     if case.assigned_to_id is not None and case.assigned_to_id != principal.user_id:
         holder = repo.username_of(session, case.assigned_to_id)
         raise AlreadyAssigned(f"the case is assigned to {holder}; a supervisor may reassign it")
@@ -84,7 +99,7 @@ def release(
     session: Session, context: AppContext, principal: Principal, case_id: str
 ) -> CaseSummary:
     """Hand the case back to its ministry's queue: its assignee, or a lead-ministry supervisor."""
-    case = _open_case(session, context, principal, case_id)
+    case = _open_case(session, context, principal, case_id).case
     refusal = f"only the assignee or a supervisor of {case.ministry} hands the case back"
     if not (principal.works_cases and principal.ministry == case.ministry):
         raise Forbidden(refusal)
@@ -122,11 +137,19 @@ def end_assignments_of(
 
 def _open_case(
     session: Session, context: AppContext, principal: Principal, case_id: str
-) -> CaseFile:
-    case = readable(session, context, principal, case_id).case  # 404 unless visible
-    if case.due_at is None:
+) -> LoadedCase:
+    loaded = readable(session, context, principal, case_id)  # 404 unless visible
+    if loaded.case.due_at is None:
         raise CaseClosed("the case is closed; nobody works it any more")
-    return case
+    return loaded
+
+
+def _may_work(principal: Principal, loaded: LoadedCase) -> None:
+    if not principal.serves(loaded.units.responsible_path):
+        raise Forbidden(
+            f"the step belongs to unit {loaded.units.transfer_code or loaded.units.lead_code}; "
+            "its case workers and supervisors, or those of a unit above it, work it"
+        )
 
 
 def _set(

@@ -96,7 +96,7 @@ def present_case(
             case, victim, reveal and may_see_identity(principal, units.identity), cipher
         ),
         referral=_referral(case, victim),
-        actions=_actions(case, principal, definition),
+        actions=_actions(case, principal, definition, units),
     )
 
 
@@ -139,8 +139,14 @@ def _referral(case: CaseFile, victim: Victim) -> ReferralRead:
     return ReferralRead.model_validate({**victim.trafficking, **columns})
 
 
-def _actions(case: CaseFile, principal: Principal, definition: Definition) -> list[ActionRead]:
+def _actions(
+    case: CaseFile, principal: Principal, definition: Definition, units: UnitsOfCase
+) -> list[ActionRead]:
+    """What the caller may fire now: their ministry's rows, and for the lead ministry only
+    where the step is their unit's (or a unit's below theirs)."""
     if not principal.works_cases:
+        return []
+    if principal.ministry == case.ministry and not principal.serves(units.responsible_path):
         return []
     return [
         ActionRead(

@@ -25,9 +25,14 @@ class Principal:
 
     def serves(self, unit_path: str | None) -> bool:
         """Whether the caller works in that unit or in one above it (same ministry's tree)."""
-        if self.unit_path is None or unit_path is None:
-            return False
-        return unit_path == self.unit_path or unit_path.startswith(self.unit_path + ".")
+        return within(unit_path, self.unit_path)
+
+
+def within(unit_path: str | None, ancestor_path: str | None) -> bool:
+    """Whether a unit is the unit `ancestor_path` or one below it."""
+    if unit_path is None or ancestor_path is None:
+        return False
+    return unit_path == ancestor_path or unit_path.startswith(ancestor_path + ".")
 
 
 SYSTEM = Principal(user_id=None, username="system", role=SYSTEM_ROLE, ministry=None)
