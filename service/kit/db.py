@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from psycopg import IsolationLevel
 from sqlalchemy import Engine, create_engine, event, literal
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -63,8 +64,12 @@ def _configure_sqlite(engine: Engine) -> None:
 def _configure_postgres(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get(SNAPSHOT):
-            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        """psycopg opens the transaction with the connection's settings in its BEGIN, so a
+        snapshot costs no extra round trip (a SET TRANSACTION after BEGIN did: ~1 ms a read)."""
+        snapshot = bool(connection.get_execution_options().get(SNAPSHOT))
+        raw = connection.connection.dbapi_connection
+        raw.read_only = snapshot or None
+        raw.isolation_level = IsolationLevel.REPEATABLE_READ if snapshot else None
 
 
 class Database:
