@@ -38,7 +38,7 @@ CASE_COLUMNS = (
     "age_at_intake", "nationality", "province_of_origin", "referring_ministry",
     "referral_channel", "referral_date", "country_of_exploitation",
     "objects_to_country_notification", "legal", "created_by_id", "created_at", "updated_at",
-    "sla_level", "sla_next_at",
+    "sla_level", "sla_next_at", "unit_id", "referring_unit_id",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "stream", "stream_seq", "case_id", "kind", "trigger", "from_state", "to_state", "actor_id",
@@ -63,6 +63,7 @@ class Loader:
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
         self._due: dict[date, datetime] = {}
+        self._units: dict[str, int] = {}  # each ministry's national unit, read by each loader
         self.state = self.definition.state(self.definition.initial)
 
     def add(self, count: int, processes: int = 2) -> None:
@@ -98,6 +99,9 @@ class Loader:
                 signal.signal(signum, signal.SIG_DFL)
         self._random = random.Random(self.seed * 1000 + loader)
         with psycopg.connect(self.url) as db:
+            self._units = dict(
+                db.execute("SELECT ministry, id FROM unit WHERE level = 'national'").fetchall()
+            )
             for start in range(0, count, BATCH):
                 cases, events = self._batch(min(BATCH, count - start))
                 with db.cursor() as cursor:
@@ -131,7 +135,8 @@ class Loader:
             entered, age < 18, self._random.choice(("female", "male")), age, "ID",
             self._random.choice(PROVINCES), self.referrer.ministry, "embassy",
             entered.astimezone(WIB).date(), "MM", False, _json(legal), self.referrer.user_id,
-            entered, last[11], 0, warn,
+            entered, last[11], 0, warn, self._units[self.state.ministry],
+            self._units[self.referrer.ministry],
         )  # fmt: skip
         return row, events
 
