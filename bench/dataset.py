@@ -25,6 +25,7 @@ from bench.bulk import Loader
 from bench.server import Server
 from schemas.queue import QueueQuery
 from service.audit import service as audit
+from service.auth.service import principal_of
 from service.kit.context import AppContext
 from service.kit.paging import CursorCodec, scope_of
 from service.kit.principal import Principal
@@ -185,8 +186,8 @@ def _queue_reader(context: AppContext) -> Principal:
             .exec_driver_sql("SELECT id FROM user_account WHERE username = 'bench.kemenpppa'")
             .first()
         )
-    assert row is not None
-    return Principal(int(row[0]), "bench.kemenpppa", "case_worker", MINISTRY)
+        assert row is not None
+        return principal_of(session, int(row[0]))
 
 
 def seal_and_verify(context: AppContext, found: Dataset, out: Path) -> None:
