@@ -90,20 +90,23 @@ def apply(
     led_by = case.unit_id
     if case.transfer_to_unit_id is not None and actor.serves(loaded.units.transfer_path):
         accepted = routing.take_over(session, context, loaded, now)  # acting is accepting
-    current = units.by_id(session, case.unit_id)
-    assert current is not None
     _move(session, context, case, row, dest, command.payload, now, loaded.handled)
-    if row.dest != row.source:
+    handover: dict[str, str] | None = None
+    if row.dest != row.source:  # a record in place (the legal track) stays where it is
+        current = units.by_id(session, case.unit_id)
+        assert current is not None
         lead = routing.unit_for_step(session, case, current, dest, command.payload, command.to_unit)
         routing.hand_over(session, context, loaded, lead, now)
+        if case.transfer_to_unit_id is not None:
+            handover = {"from_unit": current.code, "to_unit": lead.code}
     payload = dict(command.payload)
     if command.consent_override_reason:
         payload["_consent_override_reason"] = command.consent_override_reason
     payload.update(extra or {})
     if accepted is not None:
         payload["_accepted_handover"] = accepted
-    if case.transfer_to_unit_id is not None and row.dest != row.source:
-        payload["_handover"] = {"from_unit": current.code, "to_unit": lead.code}
+    if handover is not None:
+        payload["_handover"] = handover
     append_case_event(
         session, case, actor=actor, at=now, kind="transition", trigger=row.trigger,
         from_state=row.source, to_state=row.dest, payload=payload, note=command.note,
