@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from service.auth.service import principal_of
+from service.cases import service as cases
 from service.kit.context import AppContext
 from service.models import CaseEvent, UserAccount
 from service.users.service import seed_account
@@ -325,3 +327,16 @@ def test_only_the_steps_unit_claims_assigns_and_is_offered_actions(
         headers=supervisor.headers,
     )
     assert right.status_code == 200 and right.json()["assigned_to"] == kota.username
+
+
+def test_the_case_page_offers_claiming_only_to_the_steps_unit(
+    client: TestClient, actors: Actors, context: AppContext, ntt: dict[str, dict[str, Any]]
+) -> None:
+    case = _screened_to(client, actors, "PEMDA-53.71")
+    kota = _member(context, "case_worker", "PEMDA-53.71")
+    client.post(f"/api/v1/cases/{case['id']}/transfer/accept", headers=kota.headers)
+    with context.database.sessions() as session:
+        for unit, works in (("PEMDA-53.71", True), ("PEMDA-53", True), ("PEMDA-53.01", False)):
+            who = _member(context, "case_worker", unit)
+            me = principal_of(session, who.id)
+            assert cases.view_case(session, context, me, case["id"]).works_step is works, unit

@@ -85,6 +85,7 @@ class CaseView:
     case: CaseRead
     may_reveal: bool  # the caller's unit may look at the identity (`reveal_identity`)
     approval_pending: bool
+    works_step: bool = False  # the caller's unit (or one above it) works the current step
 
 
 def view_case(
@@ -95,7 +96,10 @@ def view_case(
     loaded = readable(session, context, principal, case_id)
     read = present(session, context, principal, loaded, endpoint="", reveal=False)
     identity = may_see_identity(principal, loaded.units.identity)
-    return CaseView(read, identity, loaded.approval_pending)
+    works = principal.ministry == loaded.case.ministry and principal.serves(
+        loaded.units.responsible_path
+    )
+    return CaseView(read, identity, loaded.approval_pending, works)
 
 
 def reveal_identity(
