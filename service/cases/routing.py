@@ -30,7 +30,6 @@ from sqlmodel import Session
 from service.cases.aggregate import LoadedCase
 from service.kit.context import AppContext
 from service.kit.errors import Invalid
-from service.kit.principal import Principal
 from service.models import CaseFile, CaseUnit, Unit
 from service.sla import clock
 from service.units import service as units
@@ -45,10 +44,9 @@ ABROAD_MINISTRY = "KEMLU"
 PLACE_KEYS = ("province", "district")  # a hand-over's payload that names where it goes
 
 
-def unit_for_intake(session: Session, principal: Principal, initial: StateSpec) -> Unit:
+def unit_for_intake(session: Session, referrer: Unit, initial: StateSpec) -> Unit:
     """A referral goes to the referrer's own unit if its ministry screens, else to the nearest
     screening unit."""
-    referrer = _unit(session, principal.unit_id)
     if referrer.ministry == initial.ministry:
         return referrer
     return units.nearest_unit(session, initial.ministry, region_code=referrer.region_code)
@@ -168,16 +166,9 @@ def _home(case: CaseFile, payload: dict[str, Any]) -> str | None:
 
 
 def requested_unit(session: Session, code: str, ministry: str) -> Unit:
-    unit = units.repo_by_code(session, code)
+    unit = units.find(session, code)
     if unit is None or not unit.is_active:
         raise Invalid(f"to_unit: no open unit has the code {code!r}")
     if unit.ministry != ministry:
         raise Invalid(f"to_unit: {code} belongs to {unit.ministry}; the next step is {ministry}'s")
-    return unit
-
-
-def _unit(session: Session, unit_id: int | None) -> Unit:
-    unit = units.by_id(session, unit_id) if unit_id is not None else None
-    if unit is None:
-        raise Invalid("unit: you work in no unit; an admin must place you in one")
     return unit

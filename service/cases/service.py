@@ -183,7 +183,7 @@ def _register(
     initial = definition.state(definition.initial)
     referrer = units.by_id(session, principal.unit_id) if principal.unit_id else None
     assert referrer is not None and referrer.id is not None  # works_cases: in an open unit
-    lead = routing.unit_for_intake(session, principal, initial)
+    lead = routing.unit_for_intake(session, referrer, initial)
     assert lead.id is not None
     age = _age(data.victim.birth_date, data.victim.age_estimate, today)
     case = CaseFile(

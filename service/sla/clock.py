@@ -33,7 +33,3 @@ def _start_clock(context: AppContext, case: CaseFile) -> None:
     points = step_checkpoints(context, case)
     case.sla_level = SlaLevel.ON_TRACK
     case.sla_next_at = points.next_after(SlaLevel.ON_TRACK) if points else None
-
-
-def is_overdue(case: CaseFile, now: datetime) -> bool:
-    return case.due_at is not None and case.due_at <= now

@@ -157,7 +157,7 @@ def regions(province: str | None) -> list[RegionRead]:
     return [RegionRead(code=r.code, name=r.name, level=r.level) for r in found]
 
 
-def repo_by_code(session: Session, code: str) -> Unit | None:
+def find(session: Session, code: str) -> Unit | None:
     return repo.by_code(session, code)
 
 

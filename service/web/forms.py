@@ -119,16 +119,6 @@ def field_label(t: Translator, key: str) -> str:
     return t.maybe(f"field.{key}", key.replace("_", " "))
 
 
-def field_help(t: Translator, spec: SchemaField) -> str:
-    return t.maybe(f"help.{spec.key}", "")
-
-
-def option_label(t: Translator, value: str) -> str:
-    if value.isupper():
-        return t.ministry(value)
-    return t.maybe(f"enum.{value}", value.replace("_", " "))
-
-
 # --- refusals, translated -------------------------------------------------------------------
 def translated_errors(
     t: Translator, errors: Iterable[Mapping[str, Any]], prefix: str = ""

@@ -134,7 +134,7 @@ def list_incoming(
 
 
 def _unit_readable_by(session: Session, principal: Principal, code: str) -> Unit:
-    unit = units.repo_by_code(session, code)
+    unit = units.find(session, code)
     if unit is None or unit.id is None:
         raise NotFound(f"no unit has the code {code!r}")
     if not (principal.role == Role.AUDITOR or principal.serves(unit.path)):
