@@ -7,9 +7,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
-from workflows import Calendar, Deadline, SlaLevel, checkpoints, load_calendar, load_directory
+from workflows import (
+    Calendar,
+    Deadline,
+    DefinitionError,
+    SlaLevel,
+    checkpoints,
+    load_calendar,
+    load_directory,
+    parse,
+)
 from workflows.calendar import WIB
+from workflows.loader import DEFINITIONS_DIR
 
 
 def _wib(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -71,11 +82,46 @@ def test_checkpoints_warn_at_three_quarters_breach_at_due_and_escalate_after_the
     points = checkpoints(definition, state, entered, entered + timedelta(hours=72), load_calendar())
     assert points.warn == entered + timedelta(hours=54)
     assert points.due == entered + timedelta(hours=72)
-    assert points.escalate == entered + timedelta(hours=72 + 48)
+    assert points.escalations == (entered + timedelta(hours=72 + 48),)  # v1: national only
     assert points.next_after(SlaLevel.ON_TRACK) == points.warn
     assert points.next_after(SlaLevel.WARNED) == points.due
-    assert points.next_after(SlaLevel.BREACHED) == points.escalate
+    assert points.next_after(SlaLevel.BREACHED) == points.escalations[0]
     assert points.next_after(SlaLevel.ESCALATED) is None
+
+
+def test_version_2_climbs_the_task_force_ladder_district_province_nation() -> None:
+    [definition] = [d for d in load_directory() if d.name == "nrm-indonesia" and d.version == 2]
+    assert [rung.level for rung in definition.ladder] == ["district", "province", "national"]
+    state = definition.state("identified")
+    entered = _wib(2026, 7, 6, 0, 0)  # a Monday
+    due = entered + timedelta(hours=72)  # Thursday 00:00
+    points = checkpoints(definition, state, entered, due, load_calendar())
+    district, province, nation = points.escalations
+    assert district == due + timedelta(days=2)  # Saturday: the state's escalate_after
+    assert province == _wib(2026, 7, 15)  # then 2 business days: to the end of Tue 14
+    assert nation == _wib(2026, 7, 21)  # then 3 more after Wed 15's start: Thu, Fri, Mon 20
+    assert points.to_record(SlaLevel.BREACHED, nation) == [3, 4, 5]
+    assert points.to_record(3, province) == [4]
+    assert points.next_after(5) is None
+
+
+@pytest.mark.parametrize(
+    ("ladder", "message"),
+    [
+        ([{"level": "province"}, {"level": "district", "after": {"days": 1}}], "climbs"),
+        ([{"level": "district"}, {"level": "province"}], "needs `after`"),
+        ([{"level": "district", "after": {"days": 1}}, {"level": "national"}], "no `after`"),
+        ([{"level": "district"}], "ends with the national"),
+        ([{"level": "village"}], "level must be one of"),
+    ],
+)
+def test_a_ladder_that_does_not_climb_to_the_nation_is_refused(
+    ladder: list[dict[str, object]], message: str
+) -> None:
+    document = yaml.safe_load((DEFINITIONS_DIR / "nrm-indonesia-v1.yaml").read_text())
+    document["escalation"]["ladder"] = ladder
+    with pytest.raises(DefinitionError, match=message):
+        parse(document)
 
 
 def test_levels_to_record_rise_once_and_a_warning_overtaken_by_the_breach_is_skipped() -> None:
@@ -92,7 +138,7 @@ def test_levels_to_record_rise_once_and_a_warning_overtaken_by_the_breach_is_ski
     assert at(60, SlaLevel.WARNED) == []
     assert at(72, SlaLevel.WARNED) == [SlaLevel.BREACHED]
     assert at(73) == [SlaLevel.BREACHED]  # a sweep that comes late does not warn after the fact
-    assert at(500) == [SlaLevel.BREACHED, SlaLevel.ESCALATED]
+    assert at(500) == [SlaLevel.BREACHED, SlaLevel.ESCALATED]  # v1's ladder: one rung
     assert at(500, SlaLevel.BREACHED) == [SlaLevel.ESCALATED]
     assert at(500, SlaLevel.ESCALATED) == []
 
@@ -106,4 +152,4 @@ def test_an_escalation_period_in_business_days_follows_the_calendar() -> None:
     assert due == _wib(2026, 5, 30)  # the end of Friday 29 May
     points = checkpoints(definition, business, entered, due, load_calendar())
     # One business day more: not Saturday, Sunday (Waisak) or Monday 1 June (Pancasila).
-    assert points.escalate == _wib(2026, 6, 3)
+    assert points.escalations == (_wib(2026, 6, 3),)

@@ -43,11 +43,12 @@ def test_publishing_the_same_file_again_changes_nothing(
 def test_a_new_version_serves_new_cases_and_changes_no_running_case(
     context: AppContext, session: Session
 ) -> None:
+    latest = max(v for (_, v) in context.registry.engines)
     v2_document = _document(deadline={"business_days": 10})
-    v2_document["version"] = 2
+    v2_document["version"] = latest + 1
     registry = publish(session, [parse(v2_document)])
     session.commit()
-    assert {v for (_, v) in registry.engines} == {1, 2}
+    assert {v for (_, v) in registry.engines} == {*range(1, latest + 1), latest + 1}
     with TestClient(create_app(context), raise_server_exceptions=False) as old_client:
         actors = Actors(old_client, context)
         old_case = register(old_client, actors.worker("KEMLU"))
@@ -55,16 +56,21 @@ def test_a_new_version_serves_new_cases_and_changes_no_running_case(
     with TestClient(create_app(upgraded), raise_server_exceptions=False) as client:
         actors = Actors(client, upgraded)
         new_case = register(client, actors.worker("KEMLU"))
-        assert old_case["workflow_version"] == 1 and new_case["workflow_version"] == 2
+        assert old_case["workflow_version"] == latest
+        assert new_case["workflow_version"] == latest + 1
         kemenpppa = actors.worker("KEMENPPPA")
         moved_old = fire(client, kemenpppa, old_case, "begin_screening", {}).json()
         moved_new = fire(client, kemenpppa, new_case, "begin_screening", {}).json()
-        assert moved_old["workflow_version"] == 1 and moved_new["workflow_version"] == 2
+        assert moved_old["workflow_version"] == latest
+        assert moved_new["workflow_version"] == latest + 1
         old_days = _days(moved_old)
         new_days = _days(moved_new)
-        assert new_days > old_days  # v2 gives screening 10 business days, v1 gives 5
+        assert new_days > old_days  # the new version: 10 business days to screen, not 5
         listed = client.get("/api/v1/workflows", headers=kemenpppa.headers).json()
-        assert [(w["version"], w["current"]) for w in listed] == [(1, False), (2, True)]
+        assert [(w["version"], w["current"]) for w in listed] == [
+            *((v, False) for v in range(1, latest + 1)),
+            (latest + 1, True),
+        ]
 
 
 def _days(case: dict[str, Any]) -> float:

@@ -116,12 +116,18 @@ def test_a_step_is_warned_breached_then_escalated_each_once(
     assert seen.status_code == 200 and seen.json()["victim"]["identity_visible"] is False
     assert seen.json()["victim"]["full_name"] is None
 
-    clock.advance(days=30)
+    clock.advance(days=30)  # the province and nation rungs: a national unit leads, so the
+    report = sweep.sweep(context)  # national Task Force was told at once, and not again
+    assert (report.cases, report.escalations, report.breaches, report.warnings) == (1, 0, 0, 0)
     assert sweep.sweep(context).cases == 0
     events = _sla_events(client, pemda, case)
     assert [e["kind"] for e in events] == ["sla_warning", "sla_breach", "escalated"]
-    assert events[1]["payload"]["notify"] == {"ministry": "PEMDA", "role": "supervisor"}
-    assert events[2]["payload"]["notify"] == {"ministry": "GUGUS_TUGAS"}
+    assert events[1]["payload"]["notify"] == {
+        "ministry": "PEMDA", "role": "supervisor", "unit": "PEMDA-NASIONAL"
+    }  # fmt: skip
+    assert events[2]["payload"]["notify"] == {
+        "ministry": "GUGUS_TUGAS", "unit": "GUGUS_TUGAS-NASIONAL", "rung": "district"
+    }  # fmt: skip
 
 
 def test_a_late_sweep_records_the_breach_and_the_escalation_but_no_stale_warning(

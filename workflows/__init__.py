@@ -16,8 +16,8 @@ from workflows.errors import (
 )
 from workflows.guards import Actor, CaseFacts
 from workflows.loader import load_directory, load_file, parse
-from workflows.model import PHASES, Deadline, Definition, Label, StateSpec, TransitionSpec
-from workflows.sla import SLA_LABELS, Checkpoints, SlaLevel, checkpoints
+from workflows.model import PHASES, Deadline, Definition, Label, Rung, StateSpec, TransitionSpec
+from workflows.sla import SLA_LABELS, Checkpoints, SlaLevel, checkpoints, label_of
 
 __all__ = [
     "PHASES",
@@ -34,11 +34,13 @@ __all__ = [
     "InvalidTransition",
     "Label",
     "PayloadInvalid",
+    "Rung",
     "SlaLevel",
     "StateSpec",
     "TransitionSpec",
     "WorkflowError",
     "checkpoints",
+    "label_of",
     "load_calendar",
     "load_directory",
     "load_file",

@@ -16,12 +16,15 @@ from workflows.graph import check_graph
 from workflows.guards import GUARDS
 from workflows.machine import SEPARATOR
 from workflows.model import (
+    ESCALATION_LEVELS,
     PHASES,
     Deadline,
     DeadlineUnit,
     Definition,
+    EscalationLevel,
     Label,
     Phase,
+    Rung,
     StateSpec,
     TransitionSpec,
 )
@@ -60,13 +63,28 @@ def load_directory(directory: Path = DEFINITIONS_DIR) -> list[Definition]:
 
 def load_file(path: Path) -> Definition:
     try:
+        return parse(read_document(path))
+    except DefinitionError as exc:
+        raise DefinitionError(f"{path.name}: {exc}") from exc
+
+
+def read_document(path: Path, seen: tuple[Path, ...] = ()) -> Any:
+    """A definition file as data. A file may begin from another one (`extends: <file name>` in
+    the same directory): each top-level key it has replaces the other file's, so a new version
+    states only what changed. The published document (and its checksum) is the merged whole."""
+    if path in seen:
+        raise DefinitionError(f"{path.name} extends itself (through {seen[-1].name})")
+    try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DefinitionError(f"{path.name}: cannot read: {exc}") from exc
-    try:
-        return parse(document)
-    except DefinitionError as exc:
-        raise DefinitionError(f"{path.name}: {exc}") from exc
+    if not isinstance(document, dict) or "extends" not in document:
+        return document
+    base_name = document.pop("extends")
+    if not isinstance(base_name, str) or "/" in base_name or "\\" in base_name:
+        raise DefinitionError(f"{path.name}: extends names a file beside it, not {base_name!r}")
+    base = read_document(path.parent / base_name, (*seen, path))
+    return {**_mapping(base, base_name), **document}
 
 
 def checksum(document: Mapping[str, Any]) -> str:
@@ -89,6 +107,7 @@ def parse(document: Any) -> Definition:
     if escalate_to not in ministries:
         raise DefinitionError(f"escalation: unknown ministry {escalate_to!r}")
     default_after = _deadline(escalation.get("after"), "escalation.after")
+    ladder = _ladder(escalation.get("ladder"))
     states = {
         state_name: _state(state_name, raw, ministries, default_after)
         for state_name, raw in _mapping(_required(doc, "states", dict, name), "states").items()
@@ -111,9 +130,43 @@ def parse(document: Any) -> Definition:
         transitions=transitions,
         warn_at=warn_at,
         escalate_to=escalate_to,
+        ladder=ladder,
         checksum=checksum(definition_body),
         source=definition_body,
     )
+
+
+def _ladder(raw: Any) -> tuple[Rung, ...]:
+    """`escalation.ladder`: rungs from the district up, the last the national Task Force.
+    Without one, a breach escalates to the national Task Force alone (as version 1 does)."""
+    if raw is None:
+        return (Rung(level="national", after=None),)
+    rungs: list[Rung] = []
+    for index, item in enumerate(_list(raw, "escalation.ladder")):
+        where = f"escalation.ladder[{index}]"
+        item = _mapping(item, where)
+        _no_unknown_keys(item, {"level", "after"}, where)
+        level = item.get("level")
+        if level not in ESCALATION_LEVELS:
+            raise DefinitionError(
+                f"{where}.level must be one of {', '.join(ESCALATION_LEVELS)}, not {level!r}"
+            )
+        if rungs and ESCALATION_LEVELS.index(level) <= ESCALATION_LEVELS.index(rungs[-1].level):
+            raise DefinitionError(
+                f"{where}: the ladder climbs; {level} cannot follow {rungs[-1].level}"
+            )
+        after = _deadline(item.get("after"), f"{where}.after")
+        if rungs and after is None:
+            raise DefinitionError(f"{where} needs `after`: how long the rung below has to act")
+        if not rungs and after is not None:
+            raise DefinitionError(
+                f"{where}: the first rung comes the state's escalate_after past the breach; "
+                "it has no `after`"
+            )
+        rungs.append(Rung(level=cast(EscalationLevel, level), after=after))
+    if not rungs or rungs[-1].level != "national":
+        raise DefinitionError("escalation.ladder ends with the national Task Force")
+    return tuple(rungs)
 
 
 def _state(

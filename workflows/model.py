@@ -16,6 +16,8 @@ PHASES: tuple[Phase, ...] = (
 )
 DeadlineUnit = Literal["minutes", "hours", "days", "business_days"]
 ConsentEffect = Literal["record", "withdraw"]
+EscalationLevel = Literal["district", "province", "national"]
+ESCALATION_LEVELS: tuple[EscalationLevel, ...] = ("district", "province", "national")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,16 @@ class Deadline:
 
     def describe(self) -> str:
         return f"{self.amount} {self.unit.replace('_', ' ')}"
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One level of the escalation ladder: the Task Force of the lead unit's district, of its
+    province, or the national one. The first rung is reached the state's `escalate_after` past
+    the breach; each later rung `after` the rung before it."""
+
+    level: EscalationLevel
+    after: Deadline | None
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ class Definition:
     transitions: tuple[TransitionSpec, ...]
     warn_at: float
     escalate_to: str
+    ladder: tuple[Rung, ...]
     checksum: str
     source: Mapping[str, Any] = field(repr=False, compare=False)
     _by_key: dict[tuple[str, str], TransitionSpec] = field(

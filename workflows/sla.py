@@ -1,10 +1,11 @@
-"""Service levels of one step: a warning, a breach, and an escalation to the national Task Force.
+"""Service levels of one step: a warning, a breach, and escalations up the Task Force ladder.
 
 A step entered at `entered` and due at `due` is *warned* once `warn_at` (the definition's
-fraction, 0.75 for the NRM) of its wall-clock span has passed, *breached* at `due` (escalated
-to the lead ministry's supervisors), and *escalated* to the definition's `escalation.to` once
-it has stayed overdue for the state's `escalate_after`. Levels only rise while the case stays
-in the step; entering a new step starts again at `ON_TRACK`.
+fraction, 0.75 for the NRM) of its wall-clock span has passed, *breached* at `due` (told to
+the lead unit's supervisors), and *escalated* to the first rung of the definition's ladder (the
+Task Force of the lead unit's district, say) once it has stayed overdue for the state's
+`escalate_after`, then to each further rung after that rung's own period. Levels only rise
+while the case stays in the step; entering a new step starts again at `ON_TRACK`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from enum import IntEnum
 from typing import Literal
 
 from workflows.calendar import Calendar
-from workflows.model import Definition, StateSpec
+from workflows.model import Deadline, Definition, StateSpec
 
 SlaLabel = Literal["on_track", "warning", "breached", "escalated"]
 
@@ -40,38 +41,48 @@ _LABELS: dict[SlaLevel, SlaLabel] = {
 SLA_LABELS = tuple(_LABELS.values())
 
 
+def label_of(stage: int) -> SlaLabel:
+    """A stored stage (0 on track, 1 warned, 2 breached, 3 + n escalated to rung n) as a label."""
+    return SlaLevel(min(stage, SlaLevel.ESCALATED)).label
+
+
 @dataclass(frozen=True)
 class Checkpoints:
-    """The instants at which a step reaches each level (no escalation without `escalate_after`)."""
+    """The instants at which a step reaches each stage: a warning, the breach, then one per rung
+    of the escalation ladder (none without `escalate_after`).
+
+    A *stage* is what the case row stores in `sla_level`: 0 on track, 1 warned, 2 breached,
+    3 + n escalated to the ladder's rung n. Stages only rise while the case stays in the step.
+    """
 
     warn: datetime
     due: datetime
-    escalate: datetime | None
+    escalations: tuple[datetime, ...]
 
-    def at(self, level: SlaLevel) -> datetime | None:
-        return {
-            SlaLevel.ON_TRACK: None,
-            SlaLevel.WARNED: self.warn,
-            SlaLevel.BREACHED: self.due,
-            SlaLevel.ESCALATED: self.escalate,
-        }[level]
-
-    def next_after(self, level: SlaLevel) -> datetime | None:
-        """When the level after `level` is reached; None once nothing is left to record."""
-        if level is SlaLevel.ESCALATED:
+    def at(self, stage: int) -> datetime | None:
+        if stage <= SlaLevel.ON_TRACK:
             return None
-        return self.at(SlaLevel(level + 1))
+        if stage == SlaLevel.WARNED:
+            return self.warn
+        if stage == SlaLevel.BREACHED:
+            return self.due
+        rung = stage - SlaLevel.ESCALATED
+        return self.escalations[rung] if rung < len(self.escalations) else None
 
-    def to_record(self, level: SlaLevel, now: datetime) -> list[SlaLevel]:
-        """The levels above `level` reached by `now`, in order.
+    def next_after(self, stage: int) -> datetime | None:
+        """When the stage after `stage` is reached; None once nothing is left to record."""
+        return self.at(stage + 1)
+
+    def to_record(self, stage: int, now: datetime) -> list[int]:
+        """The stages above `stage` reached by `now`, in order.
 
         A warning that the breach has already overtaken is not recorded: it would warn nobody.
         """
-        reached = [
-            higher
-            for higher in SlaLevel
-            if higher > level and (at := self.at(higher)) is not None and at <= now
-        ]
+        reached = []
+        higher = stage + 1
+        while (at := self.at(higher)) is not None and at <= now:
+            reached.append(higher)
+            higher += 1
         if SlaLevel.WARNED in reached and SlaLevel.BREACHED in reached:
             reached.remove(SlaLevel.WARNED)
         return reached
@@ -83,7 +94,15 @@ def checkpoints(
     entered: datetime,
     due: datetime,
     calendar: Calendar,
+    escalate_after: Deadline | None = None,
 ) -> Checkpoints:
+    """`escalate_after` overrides the state's (a hand-over waiting for acceptance has its own)."""
     warn = entered + (due - entered) * definition.warn_at
-    escalate = calendar.due_at(due, state.escalate_after) if state.escalate_after else None
-    return Checkpoints(warn=warn, due=due, escalate=escalate)
+    first = escalate_after or state.escalate_after
+    escalations: list[datetime] = []
+    if first is not None:
+        escalations.append(calendar.due_at(due, first))
+        for rung in definition.ladder[1:]:
+            assert rung.after is not None  # the loader requires it above the first rung
+            escalations.append(calendar.due_at(escalations[-1], rung.after))
+    return Checkpoints(warn=warn, due=due, escalations=tuple(escalations))

@@ -14,7 +14,7 @@ from service.cases.aggregate import UnitsOfCase
 from service.kit.encryption import IdentityCipher
 from service.kit.principal import Principal
 from service.models import CaseEvent, CaseFile, Victim
-from workflows import Definition, SlaLevel
+from workflows import Definition, label_of
 
 # The referral fields that live as columns (to be queried); the rest stay in `victim.trafficking`.
 REFERRAL_COLUMNS = {
@@ -83,7 +83,7 @@ def present_case(
         version=case.version,
         due_at=case.due_at,
         state_entered_at=case.state_entered_at,
-        sla=SlaLevel(case.sla_level).label,
+        sla=label_of(case.sla_level),
         assigned_to=assignee,
         referring_ministry=case.referring_ministry,
         closure_reason=case.closure_reason,
@@ -180,7 +180,7 @@ def present_summary(
         due_at=case.due_at,
         state_entered_at=case.state_entered_at,
         overdue=case.due_at is not None and case.due_at <= now,
-        sla=SlaLevel(case.sla_level).label,
+        sla=label_of(case.sla_level),
         assigned_to=assignee,
         referral_date=case.referral_date,
         victim=pseudonymous(case),

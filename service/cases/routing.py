@@ -15,9 +15,8 @@ national unit when no closer unit exists):
 A step that moves to another unit is a hand-over: the case waits in the receiving unit's
 incoming list, the sender keeps responsibility until the receiver accepts (it then leads and
 the step's deadline starts again from the acceptance) or declines with a reason (the sender then
-names another unit). A hand-over is due within TRANSFER_DEADLINE (shown on the case and in the
-lists); the step's own deadline keeps running meanwhile, so an unaccepted hand-over still
-breaches and escalates as the step.
+names another unit). While it waits, the case's clock is the hand-over's (sla/clock.py: due
+within one business day, warned, breached and escalated up the Task Force ladder like a step).
 """
 
 from __future__ import annotations
@@ -33,12 +32,9 @@ from service.kit.errors import Invalid
 from service.models import CaseFile, CaseUnit, Unit
 from service.sla import clock
 from service.units import service as units
-from workflows import Deadline, StateSpec
+from workflows import StateSpec
 from workflows.regions import load_regions
 
-# Design choice: a hand-over is accepted or declined within one working day (the receiving
-# office reads its incoming list daily); the case and the lists show when it is due.
-TRANSFER_DEADLINE = Deadline(amount=1, unit="business_days")
 HOMEWARD_PHASES = frozenset({"repatriation", "reintegration", "closure"})
 ABROAD_MINISTRY = "KEMLU"
 PLACE_KEYS = ("province", "district")  # a hand-over's payload that names where it goes
@@ -78,15 +74,15 @@ def hand_over(
 ) -> None:
     """After the transition moved the case: if its step now belongs to another unit, it waits
     for that unit to accept (the sender keeps it meanwhile; the hand-over is due within
-    TRANSFER_DEADLINE, the step itself by its own deadline)."""
+    one business day, on its own clock)."""
     case = loaded.case
-    if to.id == case.unit_id:
-        case.transfer_to_unit_id = case.transfer_due_at = None
+    if to.id == case.unit_id:  # the step stays with its unit (the transition started its clock)
+        case.transfer_to_unit_id = case.transfer_at = case.transfer_due_at = None
         loaded.units.transfer_code = loaded.units.transfer_path = None
         return
     assert to.id is not None
     case.transfer_to_unit_id = to.id
-    case.transfer_due_at = context.calendar.due_at(now, TRANSFER_DEADLINE)
+    clock.enter_transfer(context, case, now)
     _join(session, case, to.id, now, referred=False)  # it must know whom it is to receive
     loaded.units.transfer_code, loaded.units.transfer_path = to.code, to.path
     loaded.units.identity.add(to.id)
@@ -104,9 +100,9 @@ def take_over(
     handed = {"from_unit": loaded.units.lead_code, "to_unit": loaded.units.transfer_code or ""}
     _leave(session, case.id, sender, now)
     _join(session, case, receiver, now, referred=False)
-    case.unit_id, case.transfer_to_unit_id, case.transfer_due_at = receiver, None, None
+    case.unit_id = receiver
     definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
-    clock.enter_step(context, case, definition.state(case.state), now)
+    clock.end_transfer(context, case, definition.state(case.state), now)
     loaded.units.lead_code = loaded.units.transfer_code or ""
     loaded.units.lead_path = loaded.units.transfer_path or ""
     loaded.units.transfer_code = loaded.units.transfer_path = None
@@ -124,9 +120,12 @@ def record_intake(session: Session, case: CaseFile, referrer: Unit, lead: Unit) 
     return {referrer.id, lead.id}
 
 
-def withdraw(session: Session, loaded: LoadedCase) -> dict[str, str]:
+def withdraw(
+    session: Session, context: AppContext, loaded: LoadedCase, now: datetime
+) -> dict[str, str]:
     """The hand-over no longer waits (declined, or the sender chose another unit): the unit it
-    waited for stops seeing the identity it was shown to decide."""
+    waited for stops seeing the identity it was shown to decide, and the step's clock starts
+    again for the sender (a new hand-over, if one follows, starts its own)."""
     case = loaded.case
     receiver = case.transfer_to_unit_id
     assert receiver is not None
@@ -135,8 +134,9 @@ def withdraw(session: Session, loaded: LoadedCase) -> dict[str, str]:
         session.delete(row)
         loaded.units.identity.discard(receiver)
     withdrawn = {"from_unit": loaded.units.lead_code, "to_unit": loaded.units.transfer_code or ""}
-    case.transfer_to_unit_id = case.transfer_due_at = None
     loaded.units.transfer_code = loaded.units.transfer_path = None
+    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
+    clock.end_transfer(context, case, definition.state(case.state), now)
     return withdrawn
 
 

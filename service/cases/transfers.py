@@ -50,7 +50,7 @@ def decline_transfer(
     another unit. The refusing unit no longer sees the victim's identity."""
     loaded = _waiting_for(session, context, principal, case_id)
     now = context.clock()
-    declined = routing.withdraw(session, loaded)
+    declined = routing.withdraw(session, context, loaded, now)
     append_case_event(
         session, loaded.case, actor=principal, at=now, kind="transfer_declined",
         payload=declined, note=reason,
@@ -76,7 +76,7 @@ def reroute_transfer(
         )
     case, now = loaded.case, context.clock()
     target = routing.requested_unit(session, to_unit, case.ministry)
-    previous = routing.withdraw(session, loaded) if case.transfer_to_unit_id else None
+    previous = routing.withdraw(session, context, loaded, now) if case.transfer_to_unit_id else None
     routing.hand_over(session, context, loaded, target, now)
     append_case_event(
         session, case, actor=principal, at=now, kind="transfer_rerouted",

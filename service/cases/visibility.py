@@ -2,8 +2,9 @@
 
 A case is visible to the ministry leading its current state, to every ministry that referred
 or led it earlier (`case_ministry`), and to the ministries supporting its current state
-(read-only), and to the national escalation target (the Task Force) while the case is escalated
-to it (read-only). Auditors see every case (never its identity); admins see none.
+(read-only), and to each Task Force unit (district, province, national) its current step was
+escalated to, while it stays escalated in that step (read-only, `case_escalation`). Auditors see
+every case (never its identity); admins see none.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlmodel import col
 
 from schemas.auth import Role
 from service.kit.principal import Principal
-from service.models import CaseFile, CaseMinistry
+from service.models import CaseEscalation, CaseFile, CaseMinistry
 from workflows import SlaLevel
 from workflows.registry import Registry
 
@@ -39,9 +40,18 @@ def visibility(
     return predicate
 
 
-def caller_kind(principal: Principal) -> tuple[bool, bool, str | None]:
-    """What visibility depends on: two callers with the same key see the same cases."""
-    return principal.role == Role.AUDITOR, principal.works_cases, principal.ministry
+def caller_kind(principal: Principal) -> tuple[bool, bool, str | None, int | None]:
+    """What visibility depends on: two callers with the same key see the same cases.
+
+    The unit counts for a Task Force (it sees what reached its own unit); for other ministries
+    the unit decides identity and acting, not which cases are visible, but keying on it always
+    keeps a Task Force's predicate from ever serving another of its units."""
+    return (
+        principal.role == Role.AUDITOR,
+        principal.works_cases,
+        principal.ministry,
+        principal.unit_id,
+    )
 
 
 def _visibility(principal: Principal, registry: Registry, by_id: bool) -> ColumnElement[bool]:
@@ -58,7 +68,7 @@ def _visibility(principal: Principal, registry: Registry, by_id: bool) -> Column
         col(CaseFile.ministry) == ministry,
         handled,
         supported_by(registry, ministry),
-        escalated_to(registry, ministry),
+        escalated_to(registry, ministry, principal.unit_id),
     )
 
 
@@ -76,17 +86,14 @@ def supported_by(registry: Registry, ministry: str) -> ColumnElement[bool]:
     return or_(false(), *clauses)
 
 
-def escalated_to(registry: Registry, ministry: str) -> ColumnElement[bool]:
-    """Cases escalated to `ministry` as their definition's national escalation target."""
-    clauses = [
-        and_(
-            col(CaseFile.workflow_name) == definition.name,
-            col(CaseFile.workflow_version) == definition.version,
-        )
-        for definition in registry.definitions()
-        if definition.escalate_to == ministry
-    ]
-    if not clauses:
+def escalated_to(registry: Registry, ministry: str, unit_id: int | None) -> ColumnElement[bool]:
+    """Cases whose current step was escalated to the caller's Task Force unit."""
+    if unit_id is None or not any(d.escalate_to == ministry for d in registry.definitions()):
         return false()
+    reached = exists().where(
+        col(CaseEscalation.case_id) == CaseFile.id,
+        col(CaseEscalation.unit_id) == literal(unit_id, literal_execute=True),
+        col(CaseEscalation.reached_at) >= CaseFile.state_entered_at,
+    )
     escalated = col(CaseFile.sla_level) >= literal(int(SlaLevel.ESCALATED), literal_execute=True)
-    return and_(escalated, or_(*clauses))
+    return and_(escalated, reached)

@@ -7,7 +7,7 @@ from service.models.case import CaseFile, CaseMinistry, Consent, Victim
 from service.models.checkpoint import AuditCheckpoint
 from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
-from service.models.unit import UNIT_LEVELS, CaseUnit, Unit
+from service.models.unit import UNIT_LEVELS, CaseEscalation, CaseUnit, Unit
 from service.models.user import ROLES, UserAccount
 from service.models.workflow import WorkflowDefinitionRow
 
@@ -18,6 +18,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditStream",
     "AuthSession",
+    "CaseEscalation",
     "CaseEvent",
     "CaseFile",
     "CaseMinistry",

@@ -98,8 +98,9 @@ class CaseFile(SQLModel, table=True):
     # The case worker of the lead ministry working the case; ends when the case changes hands.
     assigned_to_id: int | None = Field(default=None, foreign_key="user_account.id")
     assigned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    # What the SLA sweep has recorded for the current step (workflows.SlaLevel), and when the
-    # next level is due; both restart when the case enters a state. Null: nothing left to record.
+    # What the SLA sweep has recorded for what the case waits on (the step, or a hand-over:
+    # sla/clock.py): 0 on track, 1 warned, 2 breached, 3 + n escalated to the Task Force
+    # ladder's rung n; and when the next stage is due. Null: nothing left to record.
     sla_level: int = Field(
         default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0")
     )
@@ -110,6 +111,7 @@ class CaseFile(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id")
     referring_unit_id: int = Field(foreign_key="unit.id")
     transfer_to_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    transfer_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     transfer_due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 

@@ -61,3 +61,18 @@ class CaseUnit(SQLModel, table=True):
     referred: bool = Field(default=False)
     since: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     left_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class CaseEscalation(SQLModel, table=True):
+    """Each Task Force unit an overdue step reached: what that Task Force may see (read-only,
+    without identity) while the case stays in that step (`reached_at >= state_entered_at`).
+    The events on the case's chain are the record; this is their index for reading."""
+
+    __tablename__ = "case_escalation"
+
+    case_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("case_file.id", ondelete="CASCADE"), primary_key=True)
+    )
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True, index=True)
+    level: str = Field(max_length=12)
+    reached_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -1,5 +1,10 @@
 """The SLA sweep: records due warnings, breaches and escalations as events on each case's chain.
 
+An escalation climbs the definition's ladder: the Task Force of the lead unit's district, then
+of its province, then the national one (units.task_force picks each; a rung with no Task Force
+unit passes to the one above, and a Task Force the step already reached is not told twice).
+Each Task Force unit reached gets a `case_escalation` row: what it may see, read-only.
+
 It runs as `nrm sla sweep` (cron) and every `NRM_SLA_SWEEP_SECONDS` inside `nrm serve`, in
 every worker. Candidates come by one index range (`sla_next_at <= now`), in batches, each batch
 its own transaction so that a long sweep never holds many locks for long. Each level is
@@ -25,9 +30,10 @@ from service.kit.context import AppContext
 from service.kit.db import flush_or_conflict
 from service.kit.errors import Conflict
 from service.kit.principal import SYSTEM
-from service.models import CaseFile
+from service.models import CaseEscalation, CaseFile, Unit
 from service.sla import repository as repo
 from service.sla.clock import step_checkpoints
+from service.units import service as units
 from workflows import SlaLevel
 
 log = logging.getLogger("nrm.sla")
@@ -62,7 +68,7 @@ class SweepReport:
         return (
             f"{_count(self.cases, 'case')}: {_count(self.warnings, 'warning')}, "
             f"{_count(self.breaches, 'breach', 'breaches')}, "
-            f"{_count(self.escalations, 'escalation')} to the Task Force, {self.skipped} skipped"
+            f"{_count(self.escalations, 'escalation')} to a Task Force, {self.skipped} skipped"
         )
 
 
@@ -113,40 +119,83 @@ def _one_by_one(
 def _record(
     session: Session, context: AppContext, case: CaseFile, now: datetime, report: SweepReport
 ) -> None:
-    """Append one event per level reached and move the case's SLA columns past them."""
+    """Append one event per stage reached and move the case's SLA columns past them."""
     points = step_checkpoints(context, case)
     if points is None:  # unreachable: entering a terminal state clears `sla_next_at`
         report.skipped += 1
         return
-    levels = points.to_record(SlaLevel(case.sla_level), now)
-    for level in levels:
+    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
+    lead = units.by_id(session, case.unit_id)
+    for stage in points.to_record(case.sla_level, now):
+        level = SlaLevel(min(stage, SlaLevel.ESCALATED))
+        payload = _payload(session, case, lead, stage, points.at(stage))
+        if level is SlaLevel.ESCALATED:
+            rung = definition.ladder[stage - SlaLevel.ESCALATED]
+            target = units.task_force(session, definition.escalate_to, rung.level, lead)
+            payload["notify"] = {"ministry": definition.escalate_to, "rung": rung.level}
+            if not _escalate(session, case, target, rung.level, now, payload):
+                case.sla_level = stage  # that Task Force already has it: nobody new to tell
+                continue
         append_case_event(
-            session, case, actor=SYSTEM, at=now, kind=EVENT_KINDS[level],
-            payload=_payload(context, case, level, points.at(level)),
-        )  # fmt: skip
-        case.sla_level = level
+            session, case, actor=SYSTEM, at=now, kind=EVENT_KINDS[level], payload=payload
+        )
+        case.sla_level = stage
         report.count(level)
-    case.sla_next_at = points.next_after(SlaLevel(case.sla_level))
+    case.sla_next_at = points.next_after(case.sla_level)
     report.cases += 1
 
 
+def _escalate(
+    session: Session,
+    case: CaseFile,
+    target: Unit | None,
+    rung: str,
+    now: datetime,
+    payload: dict[str, Any],
+) -> bool:
+    """Open the case to the Task Force unit of this rung; False if this step already reached
+    it (a lower rung fell through to it: a mission abroad has no district Task Force)."""
+    if target is None:  # no Task Force unit at all: the ministry as a whole is told
+        return True
+    assert target.id is not None
+    reached = session.get(CaseEscalation, (case.id, target.id))
+    if reached is not None and reached.reached_at >= case.state_entered_at:
+        return False
+    if reached is None:
+        session.add(CaseEscalation(case_id=case.id, unit_id=target.id, level=rung, reached_at=now))
+    else:  # it reached this Task Force in an earlier step
+        reached.level, reached.reached_at = rung, now
+    payload["notify"] = {"ministry": target.ministry, "unit": target.code, "rung": rung}
+    return True
+
+
 def _payload(
-    context: AppContext, case: CaseFile, level: SlaLevel, reached_at: datetime | None
+    session: Session, case: CaseFile, lead: Unit | None, stage: int, reached_at: datetime | None
 ) -> dict[str, Any]:
-    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
-    notify: dict[str, Any] = {"ministry": case.ministry, "role": Role.SUPERVISOR}
-    if level is SlaLevel.ESCALATED:
-        notify = {"ministry": definition.escalate_to}
-    elif level is SlaLevel.WARNED:
-        notify = {"ministry": case.ministry}
-    return {
+    """What the event says; a late hand-over is told to the unit it waits for."""
+    level = SlaLevel(min(stage, SlaLevel.ESCALATED))
+    receiver = units.by_id(session, case.transfer_to_unit_id) if case.transfer_to_unit_id else None
+    waits_on = receiver or lead
+    notify: dict[str, Any] = {"ministry": case.ministry}
+    if level is SlaLevel.BREACHED:
+        notify["role"] = Role.SUPERVISOR
+    if waits_on is not None:
+        notify["unit"] = waits_on.code
+    payload: dict[str, Any] = {
         "level": level.label,
         "state": case.state,
         "ministry": case.ministry,
+        "unit": lead.code if lead is not None else None,
         "due_at": case.due_at.isoformat() if case.due_at else None,
         "reached_at": reached_at.isoformat() if reached_at else None,
         "notify": notify,
     }
+    if receiver is not None:  # the hand-over is late, not the step
+        payload["transfer_to"] = receiver.code
+        payload["transfer_due_at"] = (
+            case.transfer_due_at.isoformat() if case.transfer_due_at else None
+        )
+    return payload
 
 
 def run_job(context: AppContext) -> SweepReport:

@@ -149,6 +149,28 @@ def nearest_unit(
     return found
 
 
+def task_force(
+    session: Session, task_force_ministry: str, level: str, lead: Unit | None
+) -> Unit | None:
+    """The Task Force an escalation at `level` reaches for a case led by `lead`: the one of the
+    lead unit's district, of its province, or the national one. A rung with no open Task Force
+    unit there (a mission abroad has neither district nor province; a region may not have set
+    one up yet) passes to the next one up, so an escalation always reaches someone."""
+    region = lead.region_code if lead is not None else None
+    if level == "district" and region is not None and "." in region:
+        found = repo.at_place(session, task_force_ministry, UnitLevel.DISTRICT, region_code=region)
+        if found is not None:
+            return found
+    if level in ("district", "province") and region is not None:
+        province = region.split(".")[0]
+        found = repo.at_place(
+            session, task_force_ministry, UnitLevel.PROVINCE, region_code=province
+        )
+        if found is not None:
+            return found
+    return repo.national(session, task_force_ministry)
+
+
 def regions(province: str | None) -> list[RegionRead]:
     data = load_regions()
     if province is not None and data.get(province) is None:

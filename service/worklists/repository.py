@@ -80,6 +80,9 @@ def at_least(level: SlaLevel) -> ColumnElement[bool]:
 
 
 def at_level(level: SlaLevel) -> ColumnElement[bool]:
+    """Escalated counts every rung of the ladder (stages 3 and above)."""
+    if level is SlaLevel.ESCALATED:
+        return at_least(level)
     return col(CaseFile.sla_level) == literal(int(level), literal_execute=True)
 
 

@@ -86,6 +86,7 @@ def list_escalations(
     scope = scope_of(
         list="escalations",
         who=principal.ministry or principal.role,
+        unit=principal.unit_id,
         role=principal.role,
         ministry=query.ministry,
         level=query.level,
@@ -100,14 +101,12 @@ def _escalation_scope(
         return [repo.at_least(SlaLevel.BREACHED)]
     targets = {d.escalate_to for d in context.registry.definitions()}
     if principal.works_cases and principal.ministry in targets:
-        return [escalated_to(context.registry, principal.ministry)]
+        return [escalated_to(context.registry, principal.ministry, principal.unit_id)]
     if principal.role == Role.SUPERVISOR and principal.ministry is not None:
         if query.ministry is not None and query.ministry.upper() != principal.ministry:
             raise Forbidden("a supervisor sees the escalations of their own ministry only")
         return [repo.led_by(principal.ministry), repo.at_least(SlaLevel.BREACHED)]
-    raise Forbidden(
-        "escalations are for supervisors, the national Task Force (Gugus Tugas) and auditors"
-    )
+    raise Forbidden("escalations are for supervisors, the Task Forces (Gugus Tugas) and auditors")
 
 
 def list_unit_queue(
