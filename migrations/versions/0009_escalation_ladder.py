@@ -37,6 +37,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_escalation_unit_id'), ['unit_id'], unique=False)
     with op.batch_alter_table('case_file', schema=None) as batch_op:
         batch_op.add_column(sa.Column('transfer_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('case_unit', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True))
     op.execute(
         "UPDATE case_file SET transfer_at = state_entered_at WHERE transfer_to_unit_id IS NOT NULL"
     )
@@ -50,6 +52,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("UPDATE case_file SET sla_level = 3 WHERE sla_level > 3")
+    with op.batch_alter_table('case_unit', schema=None) as batch_op:
+        batch_op.drop_column('withdrawn_at')
     with op.batch_alter_table('case_file', schema=None) as batch_op:
         batch_op.drop_column('transfer_at')
     with op.batch_alter_table('case_escalation', schema=None) as batch_op:

@@ -86,6 +86,7 @@ def _load_statement(principal: Principal, registry: Registry) -> Select[Any]:
         select(func.aggregate_strings(cast(col(CaseUnit.unit_id), String), ","))
         .where(
             col(CaseUnit.case_id) == CaseFile.id,
+            col(CaseUnit.withdrawn_at).is_(None),
             col(CaseUnit.referred)
             | col(CaseUnit.left_at).is_(None)
             | (col(CaseUnit.left_at) > bindparam("identity_cutoff", type_=UTCDateTime)),

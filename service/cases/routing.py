@@ -131,7 +131,7 @@ def withdraw(
     assert receiver is not None
     row = session.get(CaseUnit, (case.id, receiver))
     if row is not None and not row.referred and receiver != case.unit_id:
-        session.delete(row)
+        row.withdrawn_at = now  # kept: the unit's figures count the refusal
         loaded.units.identity.discard(receiver)
     withdrawn = {"from_unit": loaded.units.lead_code, "to_unit": loaded.units.transfer_code or ""}
     loaded.units.transfer_code = loaded.units.transfer_path = None
@@ -145,7 +145,7 @@ def _join(session: Session, case: CaseFile, unit_id: int, now: datetime, referre
     if row is None:
         session.add(CaseUnit(case_id=case.id, unit_id=unit_id, referred=referred, since=now))
     else:
-        row.left_at = None
+        row.left_at = row.withdrawn_at = None
 
 
 def _leave(session: Session, case_id: Any, unit_id: int, now: datetime) -> None:

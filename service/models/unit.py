@@ -50,6 +50,8 @@ class CaseUnit(SQLModel, table=True):
 
     `left_at` is when the unit handed the case on (null while it leads, and for the referrer):
     a unit that handed over keeps sight of the identity for a while after (cases/presenters).
+    `withdrawn_at` is when a hand-over shown to the unit was declined or sent elsewhere: it
+    never led the case and sees no identity since (the row stays for the unit's figures).
     """
 
     __tablename__ = "case_unit"
@@ -61,6 +63,7 @@ class CaseUnit(SQLModel, table=True):
     referred: bool = Field(default=False)
     since: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     left_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    withdrawn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class CaseEscalation(SQLModel, table=True):

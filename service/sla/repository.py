@@ -10,15 +10,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import or_, select, tuple_
 from sqlmodel import Session, col
 from sqlmodel import select as sql_select
 
-from service.models import CaseEvent, CaseFile, CaseMinistry
+from service.models import CaseEvent, CaseFile, CaseMinistry, CaseUnit
 
 STATE_EVENT_KINDS = ("created", "transition")
+UNIT_EVENT_KINDS = (
+    "created", "transition", "transfer_accepted", "transfer_declined", "transfer_rerouted",
+)  # fmt: skip
 
 
 class StateEntry(NamedTuple):
@@ -59,6 +62,41 @@ def state_entries(session: Session, ministry: str, until: datetime) -> Iterator[
     for case_id, name, version, state, at in session.execute(statement):
         assert case_id is not None and state is not None
         yield StateEntry(case_id, name, version, state, at)
+
+
+class UnitEvent(NamedTuple):
+    case_id: uuid.UUID
+    workflow_name: str
+    workflow_version: int
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    at: datetime
+    payload: dict[str, Any]
+
+
+def unit_events(session: Session, unit_ids: list[int], until: datetime) -> Iterator[UnitEvent]:
+    """The events that move a step or its lead unit, before `until`, of every case one of the
+    units referred, led or was handed (`case_unit`), grouped by case, oldest first."""
+    event = CaseEvent
+    touched = select(col(CaseUnit.case_id)).where(col(CaseUnit.unit_id).in_(unit_ids))
+    statement = (
+        select(
+            col(event.case_id), col(CaseFile.workflow_name), col(CaseFile.workflow_version),
+            col(event.kind), col(event.from_state), col(event.to_state), col(event.at),
+            col(event.payload),
+        )
+        .join(CaseFile, col(CaseFile.id) == col(event.case_id))
+        .where(
+            col(event.case_id).in_(touched),
+            col(event.kind).in_(UNIT_EVENT_KINDS),
+            col(event.at) < until,
+        )
+        .order_by(col(event.case_id), col(event.seq))
+        .execution_options(yield_per=5000)
+    )  # fmt: skip
+    for row in session.execute(statement):
+        yield UnitEvent(*row)
 
 
 def sla_due(

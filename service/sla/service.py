@@ -51,13 +51,7 @@ def ministry_stats(
     if ministry not in context.registry.ministries():
         raise NotFound(f"no ministry has the code {code!r}")
     _may_read(context, principal, ministry)
-    now = context.clock()
-    to_date = period_to or now.astimezone(WIB).date()
-    from_date = period_from or to_date - timedelta(days=DEFAULT_DAYS - 1)
-    if from_date > to_date:
-        raise Invalid("from: must not be after to")
-    start = _wib_midnight(from_date)
-    as_of = min(_wib_midnight(to_date + timedelta(days=1)), now)
+    from_date, to_date, start, as_of = period(context, period_from, period_to)
     tally = _fold(context, ministry, repo.state_entries(session, ministry, as_of), start, as_of)
     completed = sum(len(v) for v in tally.hours.values())
     on_time = sum(tally.on_time.values())
@@ -108,6 +102,21 @@ def _fold(
                 tally.hours[spec.name].append((following.at - entry.at) / _HOUR)
                 tally.on_time[spec.name] += following.at <= due
     return tally
+
+
+def period(
+    context: AppContext, period_from: date | None, period_to: date | None
+) -> tuple[date, date, datetime, datetime]:
+    """The range asked for (WIB days, inclusive; the last 30 days by default): its first and
+    last day, the instant it starts, and the instant its open figures describe."""
+    now = context.clock()
+    to_date = period_to or now.astimezone(WIB).date()
+    from_date = period_from or to_date - timedelta(days=DEFAULT_DAYS - 1)
+    if from_date > to_date:
+        raise Invalid("from: must not be after to")
+    start = _wib_midnight(from_date)
+    as_of = min(_wib_midnight(to_date + timedelta(days=1)), now)
+    return from_date, to_date, start, as_of
 
 
 def percentile(ordered: list[float], q: float) -> float:

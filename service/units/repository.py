@@ -61,3 +61,19 @@ def open_cases(session: Session, unit_id: int) -> int:
         (col(CaseFile.unit_id) == unit_id) | (col(CaseFile.transfer_to_unit_id) == unit_id),
     )
     return int(session.exec(statement).one())
+
+
+def within(session: Session, unit: Unit) -> Sequence[Unit]:
+    """The unit and every unit below it (its path is a prefix of theirs)."""
+    statement = select(Unit).where(
+        (col(Unit.id) == unit.id) | col(Unit.path).startswith(unit.path + ".")
+    )
+    return session.exec(statement.order_by(col(Unit.path))).all()
+
+
+def in_region(session: Session, region_code: str) -> Sequence[Unit]:
+    """Every unit placed in a province (and its districts and cities) or in one district."""
+    statement = select(Unit).where(
+        (col(Unit.region_code) == region_code) | col(Unit.region_code).startswith(region_code + ".")
+    )
+    return session.exec(statement.order_by(col(Unit.ministry), col(Unit.path))).all()

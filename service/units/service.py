@@ -179,6 +179,16 @@ def regions(province: str | None) -> list[RegionRead]:
     return [RegionRead(code=r.code, name=r.name, level=r.level) for r in found]
 
 
+def within(session: Session, unit: Unit) -> list[Unit]:
+    """The unit and the units below it."""
+    return list(repo.within(session, unit))
+
+
+def in_region(session: Session, region_code: str) -> list[Unit]:
+    """The units of every ministry placed in a province (with its districts) or a district."""
+    return list(repo.in_region(session, region_code))
+
+
 def find(session: Session, code: str) -> Unit | None:
     return repo.by_code(session, code)
 
