@@ -270,7 +270,7 @@ def _states(tally: Tally) -> list[StateStats]:
             on_time=tally.on_time[state],
             median_hours=round(percentile(sorted(hours), 0.5), 2),
             p90_hours=round(percentile(sorted(hours), 0.9), 2),
-        )  # fmt: skip
+        )
         for state, hours in sorted(tally.hours.items())
         if hours
     ]
