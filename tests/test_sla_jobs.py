@@ -35,3 +35,38 @@ def test_the_demo_has_overdue_escalated_and_assigned_cases(
         "/api/v1/escalations", headers=_login(client, "kemenkes.supervisor")
     ).json()["items"]
     assert [item["state"] for item in kemenkes] == ["emergency_care"]
+
+
+def test_the_demo_walks_kepri_to_ntt_with_a_refusal_and_climbs_the_ladder_in_kupang(
+    client: TestClient, context: AppContext
+) -> None:
+    load_demo(context)
+    auditor = _login(client, "auditor")
+    city = _login(client, "pemda.kotakupang.worker")
+    queue = client.get("/api/v1/units/PEMDA-53.71/queue", headers=city).json()["items"]
+    journey = [item for item in queue if item["phase"] == "reintegration"]
+    assert journey, "the Batam case ends with Kota Kupang's unit"
+    history = client.get(f"/api/v1/cases/{journey[0]['id']}/history", headers=auditor).json()
+    kinds = [event["kind"] for event in history["items"]]
+    assert kinds.count("transfer_accepted") >= 4 and "transfer_declined" in kinds
+    assert "transfer_rerouted" in kinds
+    named = client.get(f"/api/v1/cases/{journey[0]['id']}", headers=city).json()["victim"]
+    assert named["identity_visible"] is True and named["full_name"] == "Yuliana Mbaru"
+    regency = _login(client, "pemda.kabkupang.worker")  # declined it: another district
+    seen = client.get(f"/api/v1/cases/{journey[0]['id']}", headers=regency)
+    assert seen.status_code == 200 and seen.json()["victim"]["full_name"] is None
+    assert "Yuliana" not in seen.text and seen.json()["victim"]["pseudonym"]
+    for task_force in ("gugus.kotakupang.worker", "gugus.ntt.worker"):
+        listed = client.get("/api/v1/escalations", headers=_login(client, task_force))
+        assert listed.json()["items"], task_force
+        assert "Fransiska" not in listed.text  # the ladder's case: without the name
+    assert (
+        client.get("/api/v1/escalations", headers=_login(client, "gugus.kepri.worker")).json()[
+            "items"
+        ]
+        == []
+    )
+    incoming = client.get(
+        "/api/v1/units/PEMDA-21.71/incoming", headers=_login(client, "pemda.batam.worker")
+    ).json()["items"]
+    assert len(incoming) == 1 and incoming[0]["transfer_to"] == "PEMDA-21.71"

@@ -92,7 +92,8 @@ def apply(
         accepted = routing.take_over(session, context, loaded, now)  # acting is accepting
     _move(session, context, case, row, dest, command.payload, now, loaded.handled)
     handover: dict[str, str] | None = None
-    if row.dest != row.source:  # a record in place (the legal track) stays where it is
+    # A record in place (the legal track) stays where it is; a closed case goes to nobody.
+    if row.dest != row.source and not dest.terminal:
         current = units.by_id(session, case.unit_id)
         assert current is not None
         lead = routing.unit_for_step(session, case, current, dest, command.payload, command.to_unit)

@@ -132,21 +132,29 @@ class Demo:
         override: str | None = None,
         to_unit: str | None = None,
     ) -> dict[str, Any]:
-        """Fire as `who`; a sensitive step is approved an hour later by their supervisor."""
+        """Fire as `who`; a sensitive step is approved an hour later by their supervisor. A
+        hand-over to a ministry's national unit is accepted by its case worker an hour after
+        that (the regional stories accept, decline and re-route by hand)."""
         answer = self.request(case, who, when, trigger, payload, override, to_unit)
-        if answer.status_code != 202:
-            return answer.body
-        supervisor = who.replace(".worker", ".supervisor")
-        with self.context.database.transaction() as session:
-            read = approvals.approve(
-                session,
-                self.at(when + timedelta(hours=1)),
-                self.user(supervisor),
-                answer.body["approval"]["id"],
-                "checked against the case file",
-                ENDPOINT,
-            )
-        return read.model_dump(mode="json")
+        moved = answer.body
+        if answer.status_code == 202:
+            supervisor = who.replace(".worker", ".supervisor")
+            when += timedelta(hours=1)
+            with self.context.database.transaction() as session:
+                read = approvals.approve(
+                    session,
+                    self.at(when),
+                    self.user(supervisor),
+                    answer.body["approval"]["id"],
+                    "checked against the case file",
+                    ENDPOINT,
+                )
+            moved = read.model_dump(mode="json")
+        receiver = moved.get("transfer_to") or ""
+        if receiver.endswith("-NASIONAL"):
+            worker = receiver.removesuffix("-NASIONAL").lower() + ".worker"
+            return self.accept(moved, worker, when + timedelta(hours=1))
+        return moved
 
     def request(
         self,
@@ -236,6 +244,8 @@ def load_demo(context: AppContext) -> str:
     _emergency_care_overdue(demo, now - 8 * DAY)
     _mass_intake_from_myanmar(demo, now - 9 * DAY)
     _kepri_to_ntt(demo, now - 30 * DAY)
+    _up_the_ladder_in_kupang(demo, now - 16 * DAY)
+    _waiting_in_batam(demo, now - timedelta(hours=3))
     report = sweep(context)  # on the real clock: the warnings and escalations of the above
     return f"demo data loaded (SLA sweep: {report})\n" + _how_to_log_in()
 
@@ -262,7 +272,13 @@ UNITS = (  # code, name, ministry, level, region or country; and the demo users 
     ("PEMDA-53.71", "UPTD PPA Kota Kupang", "PEMDA", "district", "53.71", "pemda.kotakupang"),
     ("PEMDA-53.01", "UPTD PPA Kabupaten Kupang", "PEMDA", "district", "53.01", "pemda.kabkupang"),
     ("KEMLU-MY", "KBRI Kuala Lumpur", "KEMLU", "mission", "MY", "kemlu.kl"),
-)
+    ("GUGUS_TUGAS-21", "Gugus Tugas PPTPPO Provinsi Kepulauan Riau", "GUGUS_TUGAS", "province",
+     "21", "gugus.kepri"),
+    ("GUGUS_TUGAS-53", "Gugus Tugas PPTPPO Provinsi Nusa Tenggara Timur", "GUGUS_TUGAS",
+     "province", "53", "gugus.ntt"),
+    ("GUGUS_TUGAS-53.71", "Gugus Tugas PPTPPO Kota Kupang", "GUGUS_TUGAS", "district", "53.71",
+     "gugus.kotakupang"),
+)  # fmt: skip
 
 
 def _make_units(demo: Demo) -> None:
@@ -319,6 +335,33 @@ def _kepri_to_ntt(demo: Demo, start: datetime) -> None:
     case = demo.accept(case, "pemda.kotakupang.worker", later + 2 * DAY + timedelta(hours=2))
     demo.fire(case, "pemda.kotakupang.worker", later + 4 * DAY, "reunite_with_family",
               {"placement": "family"})  # fmt: skip
+
+
+def _up_the_ladder_in_kupang(demo: Demo, start: datetime) -> None:
+    """A screening in Kota Kupang left undone: overdue, it went to the city's Task Force, then
+    to the province's (the national one comes next), each seeing it without the name."""
+    case = demo.intake(
+        "pemda.kotakupang.worker",
+        start,
+        _body("Fransiska Seran", birth="1998-02-14", channel="hotline_sapa_129", country="MY",
+              types=["domestic_servitude"]),
+    )  # fmt: skip
+    when = start + timedelta(hours=3)
+    case = demo.fire(case, "kemenpppa.worker", when, "begin_screening", {}, to_unit="PEMDA-53.71")
+    demo.accept(case, "pemda.kotakupang.worker", when + timedelta(hours=4))
+
+
+def _waiting_in_batam(demo: Demo, start: datetime) -> None:
+    """Brought back from Malaysia through Batam this morning: the hand-over to the city's unit
+    waits in its incoming list."""
+    case = demo.intake(
+        "kemlu.kl.worker",
+        start,
+        _body("Dian Nahak", birth="2000-11-03", country="MY", types=["forced_labour"],
+              referring_organisation="KBRI Kuala Lumpur"),
+    )  # fmt: skip
+    demo.fire(case, "kemenpppa.worker", start + timedelta(hours=1), "begin_screening", {},
+              to_unit="PEMDA-21.71")  # fmt: skip
 
 
 def _body(
@@ -650,6 +693,9 @@ def _how_to_log_in() -> str:
         "Open http://127.0.0.1:8000/ in a browser (the API: /docs) and log in as one of:\n"
         "  kemlu.worker, kemensos.worker, kemenkes.worker, pemda.worker, kemenpppa.worker,\n"
         "  polri.worker (and <ministry>.supervisor for each), auditor, admin\n"
+        "  and the regional units' users: pemda.batam, pemda.kepri, kemensos.kepri, pemda.ntt,\n"
+        "  pemda.kotakupang, pemda.kabkupang, kemlu.kl, gugus.kepri, gugus.ntt, gugus.kotakupang\n"
+        "  (each .worker and .supervisor)\n"
         f"Password for every demo user: {DEMO_PASSWORD}\n"
     )
 
