@@ -34,6 +34,7 @@ from service.worklists import service as queues
 from service.worklists.repository import Position
 
 MINISTRY = "KEMENPPPA"  # leads `referred`, the state every bulk case is in: the longest queue
+UNIT = "KEMENPPPA-NASIONAL"  # the unit the bulk loader gives each case: its queue is as long
 DUE_SHARE = 0.01
 WARM_UP = 10  # requests before each measured page
 
@@ -45,6 +46,8 @@ class QueuePoint:
     first: wrk.LoadResult
     deep: wrk.LoadResult
     deep_rank: int
+    unit_first: wrk.LoadResult
+    unit_deep: wrk.LoadResult
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,13 @@ def _queue_point(
     length, position = _middle(url)
     log = out / "wrk-queues.log"
     results = {}
-    for name, cursor_at in (("first", None), ("deep", position)):
-        path = _queue_path(context, cursor_at)
+    pages = [
+        ("first", _queue_path(context, None)),
+        ("deep", _queue_path(context, position)),
+        ("unit first", _unit_queue_path(context, None)),
+        ("unit deep", _unit_queue_path(context, position)),
+    ]
+    for name, path in pages:
         for _ in range(WARM_UP):
             started = time.perf_counter()
             page = server.request("GET", path, token=token)
@@ -114,7 +122,10 @@ def _queue_point(
         print(f"  queue page ({name}) at {size} cases", flush=True)
         env = {"BENCH_TOKEN": token, "BENCH_PATH": path}
         results[name] = wrk.run(server.base_url, "get.lua", 1, seconds, env, log)
-    return QueuePoint(size, length, results["first"], results["deep"], length // 2)
+    return QueuePoint(
+        size, length, results["first"], results["deep"], length // 2, results["unit first"],
+        results["unit deep"],
+    )  # fmt: skip
 
 
 def _middle(url: str) -> tuple[int, Position]:
@@ -144,6 +155,16 @@ def _queue_path(context: AppContext, after: Position | None) -> str:
         codec = CursorCodec(context.settings.keys.secret_key)
         params["cursor"] = codec.encode(scope, [after.due_at.isoformat(), after.id.hex])
     return f"/api/v1/queues/{MINISTRY}?{urllib.parse.urlencode(params)}"
+
+
+def _unit_queue_path(context: AppContext, after: Position | None) -> str:
+    """The unit's queue (`/units/{code}/queue`), with a cursor made as the service makes it."""
+    params: dict[str, Any] = {"limit": QueueQuery().limit}
+    if after is not None:
+        scope = scope_of(list="unit_queue", unit=UNIT)
+        codec = CursorCodec(context.settings.keys.secret_key)
+        params["cursor"] = codec.encode(scope, [after.due_at.isoformat(), after.id.hex])
+    return f"/api/v1/units/{UNIT}/queue?{urllib.parse.urlencode(params)}"
 
 
 def explain(context: AppContext, after: Position | None) -> str:
