@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from schemas.common import LabelRead
 
@@ -25,6 +25,19 @@ class StateRead(BaseModel):
     escalate_after: DeadlineRead | None
     legal_basis: str
     label: LabelRead
+
+
+class RungRead(BaseModel):
+    level: str = Field(description="district, province or national: whose Task Force")
+    after: DeadlineRead | None = Field(
+        description="how long after the rung below; the first rung: the state's escalate_after "
+        "past the breach"
+    )
+
+
+class EscalationRead(BaseModel):
+    to: str = Field(description="the ministry code of the Task Force")
+    ladder: list[RungRead]
 
 
 class TransitionRead(BaseModel):
@@ -57,5 +70,6 @@ class WorkflowRead(BaseModel):
     checksum: str
     initial: str
     ministries: dict[str, LabelRead]
+    escalation: EscalationRead
     states: list[StateRead]
     transitions: list[TransitionRead]

@@ -13,14 +13,25 @@ MARKED = re.compile(r"^\s*class (\w+) s_active$", re.MULTILINE | re.IGNORECASE)
 
 def test_workflows_are_listed_with_name_and_version(client: TestClient, actors: Actors) -> None:
     listed = client.get("/api/v1/workflows", headers=actors.worker("POLRI").headers).json()
-    assert [(w["name"], w["version"], w["current"]) for w in listed] == [("nrm-indonesia", 1, True)]
+    assert [(w["name"], w["version"], w["current"]) for w in listed] == [
+        ("nrm-indonesia", 1, False), ("nrm-indonesia", 2, True)
+    ]  # fmt: skip
 
 
 def test_the_definition_has_the_contract_shape(client: TestClient, actors: Actors) -> None:
     body = client.get("/api/v1/workflows/nrm-indonesia", headers=actors.auditor().headers).json()
     assert (
-        body["name"] == "nrm-indonesia" and body["version"] == 1 and body["initial"] == "referred"
+        body["name"] == "nrm-indonesia" and body["version"] == 2 and body["initial"] == "referred"
     )
+    assert body["escalation"]["to"] == "GUGUS_TUGAS"
+    assert [r["level"] for r in body["escalation"]["ladder"]] == [
+        "district",
+        "province",
+        "national",
+    ]
+    old = client.get("/api/v1/workflows/nrm-indonesia?version=1", headers=actors.auditor().headers)
+    assert old.status_code == 200, old.text
+    assert old.json()["escalation"]["ladder"] == [{"level": "national", "after": None}]
     phases = {"identification", "rehabilitation", "repatriation", "reintegration", "closure"}
     for state in body["states"]:
         assert {"name", "phase", "ministry", "terminal"} <= set(state)

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from schemas.common import LabelRead
-from schemas.workflow import DeadlineRead, StateRead, TransitionRead, WorkflowRead, WorkflowSummary
+from schemas.workflow import (
+    DeadlineRead,
+    EscalationRead,
+    RungRead,
+    StateRead,
+    TransitionRead,
+    WorkflowRead,
+    WorkflowSummary,
+)
 from service.cases.service import read_history, readable
 from service.kit.context import AppContext
 from service.kit.errors import NotFound
@@ -94,6 +102,10 @@ def describe(definition: Definition) -> WorkflowRead:
         checksum=definition.checksum,
         initial=definition.initial,
         ministries={code: _label(label) for code, label in definition.ministries.items()},
+        escalation=EscalationRead(
+            to=definition.escalate_to,
+            ladder=[RungRead(level=r.level, after=_deadline(r.after)) for r in definition.ladder],
+        ),
         states=[
             StateRead(
                 name=s.name,
