@@ -413,6 +413,14 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         lambda c, h, w: c.get("/api/v1/units/PEMDA-NASIONAL/incoming", headers=h),
         _of_relation({*LEAD, Who("auditor")}),
     ),
+    ("GET", "/api/v1/units/{code}/stats"): (
+        lambda c, h, w: c.get("/api/v1/units/PEMDA-NASIONAL/stats", headers=h),
+        _stats_of_lead,  # the unit's supervisors (and above), its region's Task Force, auditors
+    ),
+    ("GET", "/api/v1/regions/{code}/stats"): (
+        lambda c, h, w: c.get("/api/v1/regions/53/stats", headers=h),
+        _roles(200, "auditor"),  # and the region's Task Force (tests/test_unit_figures.py)
+    ),
     ("POST", "/api/v1/cases/{case_id}/transfer/accept"): (
         _transfer("accept"),
         _lead_only(LEAD),
