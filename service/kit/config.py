@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     audit_page_max: int = Field(default=500, ge=1)
     web_idle_minutes: int = Field(default=30, ge=1)
     cookie_secure: bool = False  # always mark the session cookie Secure (it is on HTTPS anyway)
+    # how long a stored answer to an Idempotency-Key is replayed; an older key is a new key
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
     db_app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
 
     @property
