@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service import navigation
 from service.approvals import api as approvals
@@ -78,13 +79,15 @@ PAGES = (
 
 
 def create_app(context: AppContext | None = None) -> FastAPI:
+    settings = context.settings if context is not None else Settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         """Build the context unless one was given, run the periodic jobs if the settings say
         so, and dispose only what this app built."""
         built = context is None
         if built:
-            app.state.context = bootstrap(Settings())
+            app.state.context = bootstrap(settings)
         running: AppContext = app.state.context
         tasks = periodic.start(JOBS, running) if running.settings.run_jobs else []
         yield
@@ -114,6 +117,9 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     app.state.browser_sessions = browser_sessions
     app.state.login_hints = demo.demo_logins
     _install_error_handlers(app)
+    # X-Forwarded-For and -Proto from the configured proxies only: anyone else could name any
+    # address, and so spend another client's login attempts (or dodge their own limit).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app
 
 

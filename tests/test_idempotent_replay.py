@@ -28,8 +28,8 @@ def _move(context: AppContext, user: User, ministry: str | None, role: str) -> N
     with context.database.transaction() as session:
         unit = national(session, ministry) if ministry else None
         session.execute(
-            text("UPDATE user_account SET role = :role, ministry = :m, unit_id = :u WHERE id = :id"),
-            {"role": role, "m": ministry, "u": unit.id if unit else None, "id": user.id},
+            text("UPDATE user_account SET role = :r, ministry = :m, unit_id = :u WHERE id = :id"),
+            {"r": role, "m": ministry, "u": unit.id if unit else None, "id": user.id},
         )
 
 
@@ -47,7 +47,8 @@ def test_a_replay_after_moving_to_a_ministry_that_cannot_see_the_case_is_not_fou
     first = _intake(client, worker, "move-1")
     assert first.status_code == 201 and first.json()["victim"]["full_name"] == NAME
     outsider = actors.worker("LPSK")
-    assert client.get(f"/api/v1/cases/{first.json()['id']}", headers=outsider.headers).status_code == 404
+    seen = client.get(f"/api/v1/cases/{first.json()['id']}", headers=outsider.headers)
+    assert seen.status_code == 404
     _move(context, worker, "LPSK", "case_worker")
     replay = _intake(client, worker, "move-1")
     assert replay.status_code == 404 and replay.json()["code"] == "not_found"
