@@ -36,12 +36,13 @@ from service.kit import periodic
 from service.kit.config import Settings
 from service.kit.context import AppContext
 from service.kit.errors import DomainError
+from service.kit.middleware import BODY_TOO_LARGE, BodyLimit, SecurityHeaders
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
 from service.users import api as users
 from service.users import pages as users_pages
-from service.web import assets
+from service.web import assets, docs
 from service.web.errors import error_page, wants_page
 from service.workflow import api as workflows
 from service.workflow import pages as workflow_pages
@@ -54,6 +55,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    413: BODY_TOO_LARGE,
 }
 DESCRIPTION = """
 The shared case record of Indonesia's National Referral Mechanism for victims of trafficking:
@@ -102,6 +104,8 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # web/docs.py: Swagger UI from the app's own assets, under a CSP
+        redoc_url=None,
     )
     if context is not None:
         app.state.context = context
@@ -113,12 +117,15 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     # The web application: pages are routers like any other, on the same use cases.
     for module in PAGES:
         app.include_router(module.router)
+    app.include_router(docs.router)
     app.state.navigation = navigation.navigation
     app.state.browser_sessions = browser_sessions
     app.state.login_hints = demo.demo_logins
     _install_error_handlers(app)
     # X-Forwarded-For and -Proto from the configured proxies only: anyone else could name any
     # address, and so spend another client's login attempts (or dodge their own limit).
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app
 

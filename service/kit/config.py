@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # reverse proxies whose X-Forwarded-For / -Proto are believed: addresses or CIDRs, comma
     # separated; none by default (the client is the connecting address)
     trusted_proxies: str = ""
+    # the largest request body accepted (413 `body_too_large` beyond), chunked or not
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     @field_validator("trusted_proxies")
     @classmethod
