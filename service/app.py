@@ -36,7 +36,7 @@ from service.kit import periodic
 from service.kit.config import Settings
 from service.kit.context import AppContext
 from service.kit.errors import DomainError
-from service.kit.middleware import BODY_TOO_LARGE, BodyLimit, SecurityHeaders
+from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -124,7 +124,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     _install_error_handlers(app)
     # X-Forwarded-For and -Proto from the configured proxies only: anyone else could name any
     # address, and so spend another client's login attempts (or dodge their own limit).
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, as_page=_refusal_page)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app
@@ -149,7 +149,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code in (404, 405) and wants_page(request):
             return error_page(request, 404)
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse(
             {"detail": exc.detail, "code": code}, status_code=exc.status_code, headers=exc.headers
         )
@@ -161,6 +161,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"detail": "the database is unavailable; try again", "code": "database_unavailable"},
             status_code=503,
         )
+
+
+def _refusal_page(scope: Any, status: int) -> Response | None:
+    """A request the guard refuses (too large, not UTF-8, NUL) is an error page for a browser."""
+    request = Request(scope)
+    return error_page(request, status) if wants_page(request) else None
 
 
 def _without_input(errors: Any) -> list[dict[str, Any]]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from schemas.common import ErrorRead
+from schemas.common import Day, ErrorRead
 from schemas.stats import MinistryStats
 from service.auth.dependencies import RunDep
 from service.sla import service as stats
@@ -21,10 +20,10 @@ async def read_stats(
     code: str,
     run: RunDep,
     period_from: Annotated[
-        date | None, Query(alias="from", description="first day (WIB); default 30 days back")
+        Day | None, Query(alias="from", description="first day (WIB); default 30 days back")
     ] = None,
     period_to: Annotated[
-        date | None, Query(alias="to", description="last day (WIB), inclusive; default today")
+        Day | None, Query(alias="to", description="last day (WIB), inclusive; default today")
     ] = None,
 ) -> MinistryStats:
     """Open and overdue cases, on-time rate, median and p90 time per state, from the history."""
