@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from schemas.common import StrictModel
 
@@ -78,6 +78,14 @@ class UserUpdate(StrictModel):
     ministry: str | None = Field(default=None, max_length=20)
     unit: str | None = Field(default=None, max_length=40, description="move to this unit")
     is_active: bool | None = None
+
+    @field_validator("role", "is_active", mode="before")
+    @classmethod
+    def _given_or_left_out(cls, value: Any) -> Any:
+        """null would mean "no role" or "neither active nor not": leave the field out instead."""
+        if value is None:
+            raise ValueError("give a value, or leave the field out to keep it")
+        return value
 
 
 class UserRead(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -26,9 +26,59 @@ _PROVINCE_BY_KEY = {p.casefold(): p for p in PROVINCES}
 
 
 class StrictModel(BaseModel):
-    """Input that refuses what it does not know: a misspelt or server-owned field is a 422."""
+    """Input that refuses what it does not know: a misspelt or server-owned field is a 422.
+
+    No text anywhere in it, free-form payloads and keys included, may hold the NUL character
+    (PostgreSQL stores none in text; a 422 here instead of a 500 there)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        where = _nul_at(data, ())
+        if where is not None:
+            raise ValueError(f"{'.'.join(where) or 'text'}: text may not contain the NUL character")
+        return data
+
+
+def _nul_at(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The path to the first text holding NUL, as field names and list indexes."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    for key, item in items:
+        step = (*path, str(key).replace("\x00", "\\0"))
+        if isinstance(key, str) and "\x00" in key:
+            return step
+        found = _nul_at(item, step)
+        if found is not None:
+            return found
+    return None
+
+
+def _not_a_number(value: Any) -> Any:
+    """A date or instant is written as ISO 8601: pydantic would also read a number as seconds
+    since 1970 (`until=0.5`), which is never what a person meant."""
+    text = value if isinstance(value, str) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+    if text is not None:
+        try:
+            float(text)
+        except ValueError:
+            return value
+        raise ValueError("give an ISO 8601 date or date and time, not a number")
+    return value
+
+
+# Query parameters and fields that are a day, or an instant (the API checks its time zone).
+Day = Annotated[date, BeforeValidator(_not_a_number)]
+Instant = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 
 def _country(value: str) -> str:

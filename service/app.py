@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service import navigation
 from service.approvals import api as approvals
@@ -35,12 +36,13 @@ from service.kit import periodic
 from service.kit.config import Settings
 from service.kit.context import AppContext
 from service.kit.errors import DomainError
+from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
 from service.users import api as users
 from service.users import pages as users_pages
-from service.web import assets
+from service.web import assets, docs
 from service.web.errors import error_page, wants_page
 from service.workflow import api as workflows
 from service.workflow import pages as workflow_pages
@@ -53,6 +55,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    413: BODY_TOO_LARGE,
 }
 DESCRIPTION = """
 The shared case record of Indonesia's National Referral Mechanism for victims of trafficking:
@@ -78,13 +81,15 @@ PAGES = (
 
 
 def create_app(context: AppContext | None = None) -> FastAPI:
+    settings = context.settings if context is not None else Settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         """Build the context unless one was given, run the periodic jobs if the settings say
         so, and dispose only what this app built."""
         built = context is None
         if built:
-            app.state.context = bootstrap(Settings())
+            app.state.context = bootstrap(settings)
         running: AppContext = app.state.context
         tasks = periodic.start(JOBS, running) if running.settings.run_jobs else []
         yield
@@ -99,6 +104,8 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # web/docs.py: Swagger UI from the app's own assets, under a CSP
+        redoc_url=None,
     )
     if context is not None:
         app.state.context = context
@@ -110,10 +117,16 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     # The web application: pages are routers like any other, on the same use cases.
     for module in PAGES:
         app.include_router(module.router)
+    app.include_router(docs.router)
     app.state.navigation = navigation.navigation
     app.state.browser_sessions = browser_sessions
     app.state.login_hints = demo.demo_logins
     _install_error_handlers(app)
+    # X-Forwarded-For and -Proto from the configured proxies only: anyone else could name any
+    # address, and so spend another client's login attempts (or dodge their own limit).
+    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, as_page=_refusal_page)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app
 
 
@@ -136,7 +149,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code in (404, 405) and wants_page(request):
             return error_page(request, 404)
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse(
             {"detail": exc.detail, "code": code}, status_code=exc.status_code, headers=exc.headers
         )
@@ -148,6 +161,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"detail": "the database is unavailable; try again", "code": "database_unavailable"},
             status_code=503,
         )
+
+
+def _refusal_page(scope: Any, status: int) -> Response | None:
+    """A request the guard refuses (too large, not UTF-8, NUL) is an error page for a browser."""
+    request = Request(scope)
+    return error_page(request, status) if wants_page(request) else None
 
 
 def _without_input(errors: Any) -> list[dict[str, Any]]:

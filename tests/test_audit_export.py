@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection
 
 from service.audit.integrity import signing
-from service.audit.integrity.export_format import verify_export
+from service.audit.integrity.export_format import spreadsheet_cell, verify_export
 from service.audit.integrity.verifier import Verdict
 from service.kit.context import AppContext
 from tests.auditlog import Log, build_log, checkpoint_now, events, execute, rewrite_stream, verify
 from tests.conftest import PG_URL
-from tests.factories import SAMPLE_PAYLOADS, Actors, fire
+from tests.factories import SAMPLE_PAYLOADS, Actors, fire, intake_body
 
 
 @pytest.fixture
@@ -94,6 +94,33 @@ def test_a_csv_export_has_one_row_per_event(
     assert [int(row["seq"]) for row in rows] == [e["seq"] for e in stored]
     assert json.loads(rows[0]["payload"]) == stored[0]["payload"]
     assert rows[-1]["kind"] == "audit_export"
+
+
+@pytest.mark.parametrize(
+    "note", ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)"],
+)  # fmt: skip
+def test_a_csv_export_defuses_cells_a_spreadsheet_would_read_as_formulas(
+    client: TestClient, actors: Actors, note: str
+) -> None:
+    case = client.post("/api/v1/cases", json=intake_body(), headers=actors.worker("KEMLU").headers)
+    police = actors.worker("POLRI")
+    payload = SAMPLE_PAYLOADS["record_police_report"]
+    fired = fire(client, police, case.json(), "record_police_report", payload, note=note)
+    assert fired.status_code == 200, fired.text
+    auditor = actors.auditor().headers
+    data = client.get("/api/v1/audit/export?format=csv", headers=auditor).content.decode()
+    assert data.startswith('"seq","stream",')  # every cell quoted
+    rows = list(csv.DictReader(io.StringIO(data)))
+    assert [row["note"] for row in rows if row["trigger"] == "record_police_report"] == ["'" + note]
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+               for row in rows for cell in row.values())  # fmt: skip
+
+
+def test_a_cell_starting_with_tab_or_carriage_return_is_defused_too() -> None:
+    """Notes are stripped of leading white space; a payload string is not."""
+    assert [spreadsheet_cell(v) for v in ("\tcmd", "\r=1", "ok", None, 7)] == [
+        "'\tcmd", "'\r=1", "ok", "", 7,
+    ]  # fmt: skip
 
 
 def test_export_is_for_auditors_and_only_in_known_formats(

@@ -17,7 +17,7 @@ from schemas.audit import (
     VerifyRead,
 )
 from schemas.auth import Role
-from schemas.common import ErrorRead
+from schemas.common import ErrorRead, Instant
 from service.audit import checkpoints
 from service.audit import service as audit
 from service.audit.filters import EventFilter, IdentityAccessFilter
@@ -77,8 +77,8 @@ async def search_events(
     ministry: Annotated[str | None, Query(max_length=20, pattern=_TEXT)] = None,
     trigger: Annotated[str | None, Query(max_length=64, pattern=_TEXT)] = None,
     kind: Annotated[str | None, Query(max_length=32, pattern=_TEXT)] = None,
-    since: Annotated[datetime | None, Query(description="at or after (with a time zone)")] = None,
-    until: Annotated[datetime | None, Query(description="before (with a time zone)")] = None,
+    since: Annotated[Instant | None, Query(description="at or after (with a time zone)")] = None,
+    until: Annotated[Instant | None, Query(description="before (with a time zone)")] = None,
     cursor: Annotated[str | None, Query(description="the previous page's next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, description="capped by the server")] = 100,
 ) -> EventPage:
@@ -124,8 +124,8 @@ async def search_identity_access(
     case_id: uuid.UUID | None = None,
     username: Annotated[str | None, Query(max_length=64, pattern=_TEXT)] = None,
     ministry: Annotated[str | None, Query(max_length=20, pattern=_TEXT)] = None,
-    since: Annotated[datetime | None, Query(description="at or after (with a time zone)")] = None,
-    until: Annotated[datetime | None, Query(description="before (with a time zone)")] = None,
+    since: Annotated[Instant | None, Query(description="at or after (with a time zone)")] = None,
+    until: Annotated[Instant | None, Query(description="before (with a time zone)")] = None,
     cursor: Annotated[str | None, Query(description="the previous page's next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, description="capped by the server")] = 100,
 ) -> IdentityAccessPage:

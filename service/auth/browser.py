@@ -38,7 +38,7 @@ def log_in(
     session: Session, context: AppContext, username: str, password: str, client: str
 ) -> Opened | LoginRefused:
     """The API's checks and rate limit (`authenticate`), then a browser session."""
-    user = authenticate(session, username, password, client)
+    user = authenticate(session, context, username, password, client)
     if isinstance(user, LoginRefused):
         return user
     assert user.id is not None

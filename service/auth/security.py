@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -11,7 +14,14 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_HASHER = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+from service.kit.errors import LoginBusy
+
+_HASHER = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile (64 MiB)
+# Logins hashing a password at once in one process: each costs 64 MiB and a core for ~50 ms,
+# so an unauthenticated flood queues here instead of exhausting memory and threads.
+MAX_CONCURRENT_HASHES = 2
+HASH_WAIT_SECONDS = 10.0
+_HASH_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 _DUMMY_HASH = _HASHER.hash("a password nobody has")
 ALGORITHM = "HS256"
 
@@ -26,6 +36,19 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+@contextmanager
+def hashing_slot(wait: float | None = None) -> Iterator[None]:
+    """One of the process's few password-hashing slots; 503 `login_busy` if none frees up."""
+    if not _HASH_SLOTS.acquire(timeout=HASH_WAIT_SECONDS if wait is None else wait):
+        raise LoginBusy(
+            "too many logins at once; try again in a moment", headers={"Retry-After": "1"}
+        )
+    try:
+        yield
+    finally:
+        _HASH_SLOTS.release()
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,28 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import ColumnElement, delete, func, text, update
 from sqlmodel import Session, col, select
 
 from schemas.auth import TokenRead
-from service.auth.security import issue_token, verify_password
+from service.auth.security import hashing_slot, issue_token, verify_password
 from service.kit.context import AppContext
 from service.kit.errors import NotAuthenticated, TooManyRequests
 from service.kit.principal import Principal
-from service.models import AuthSession, LoginFailure, Unit, UserAccount, utcnow
+from service.models import (
+    AuthSession,
+    LoginFailure,
+    RetiredRefreshToken,
+    Unit,
+    UserAccount,
+    utcnow,
+)
 
 FAILURE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_CLIENT = 20
+# Failed logins allowed in FAILURE_WINDOW, each counted before any password is hashed:
+MAX_FAILURES_PER_USER_AND_CLIENT = 5  # one address guessing one account: it slows down alone
+MAX_FAILURES_PER_CLIENT = 20  # one address guessing many accounts
+MAX_FAILURES_PER_USER = 100  # many addresses guessing one account: the only lock-out everywhere
 _SESSION_ID_BYTES = 16
 
 
@@ -40,7 +49,7 @@ def log_in(
     session: Session, context: AppContext, username: str, password: str, client: str
 ) -> TokenRead | LoginRefused:
     """The same answer whether the user is unknown, inactive or mistyped their password."""
-    user = authenticate(session, username, password, client)
+    user = authenticate(session, context, username, password, client)
     if isinstance(user, LoginRefused):
         return user
     assert user.id is not None
@@ -48,23 +57,36 @@ def log_in(
 
 
 def authenticate(
-    session: Session, username: str, password: str, client: str
+    session: Session, context: AppContext, username: str, password: str, client: str
 ) -> UserAccount | LoginRefused:
-    """The active user with this password, under the login rate limit (API and browser alike):
-    each failure is recorded, a success clears the user's failures."""
-    now = utcnow()
-    _check_rate(session, username, client, now)
-    user = session.exec(select(UserAccount).where(col(UserAccount.username) == username)).first()
-    ok = verify_password(user.password_hash if user else None, password)
-    if not ok or user is None or not user.is_active:
-        session.add(LoginFailure(username=username[:64], client=client[:64], at=now))
+    """The active user with this password, under the login rate limit (API and browser alike).
+
+    The attempt is counted and recorded as a failure in a unit of work of its own, serialised
+    per client and per username and committed BEFORE the password is hashed: parallel attempts
+    are counted exactly, a refused one costs no argon2 work, and no transaction is open while
+    argon2 runs (at most `hashing_slot`'s number at once per process). A success removes the
+    recorded attempt and the failures of this user from this client. `session` (the answer's
+    unit of work) must not have been used yet: its transaction begins after the hashing.
+    """
+    username, client = username[:64], client[:64]
+    with hashing_slot():
+        with context.database.transaction() as counting:
+            user_id, password_hash = _count_attempt(counting, username, client, utcnow())
+        ok = verify_password(password_hash, password)
+    user = session.get(UserAccount, user_id) if ok and user_id is not None else None
+    if user is None or not user.is_active or user.password_hash != password_hash:
         return LoginRefused()
-    session.execute(delete(LoginFailure).where(col(LoginFailure.username) == username))
+    session.execute(
+        delete(LoginFailure).where(
+            col(LoginFailure.username) == username, col(LoginFailure.client) == client
+        )
+    )
     return user
 
 
 def refresh(session: Session, context: AppContext, refresh_token: str) -> TokenRead | LoginRefused:
-    """Rotate: the old refresh token stops working; presenting it again ends the session."""
+    """Rotate: the old refresh token stops working; presenting it, or any earlier one of the
+    session, again ends the session (it was stolen or replayed)."""
     now = utcnow()
     digest = _digest(refresh_token)
     login = session.exec(
@@ -74,7 +96,9 @@ def refresh(session: Session, context: AppContext, refresh_token: str) -> TokenR
     ).first()
     if login is None:
         replayed = session.exec(
-            select(AuthSession).where(col(AuthSession.previous_refresh_hash) == digest)
+            select(AuthSession)
+            .join(RetiredRefreshToken, col(RetiredRefreshToken.session_id) == col(AuthSession.id))
+            .where(col(RetiredRefreshToken.token_hash) == digest)
         ).first()
         if replayed is not None and replayed.revoked_at is None:
             replayed.revoked_at = now  # a used token came back: end the whole session
@@ -84,7 +108,12 @@ def refresh(session: Session, context: AppContext, refresh_token: str) -> TokenR
     if login.revoked_at or login.expires_at <= now or user is None or not user.is_active:
         raise NotAuthenticated("the refresh token is invalid or has expired")
     token = secrets.token_urlsafe(32)
-    login.previous_refresh_hash, login.refresh_hash = login.refresh_hash, _digest(token)
+    assert login.refresh_hash is not None
+    # a concurrent rotation of the same token inserts the same key: one of the two gets a 409
+    session.add(
+        RetiredRefreshToken(token_hash=login.refresh_hash, session_id=login.id, retired_at=now)
+    )
+    login.refresh_hash = _digest(token)
     login.refreshed_at = now
     return _tokens(context, login, token, now)
 
@@ -168,15 +197,25 @@ def _tokens(
     )
 
 
-def _check_rate(session: Session, username: str, client: str, now: datetime) -> None:
+def _count_attempt(
+    session: Session, username: str, client: str, now: datetime
+) -> tuple[int | None, str | None]:
+    """429 if a limit is reached; else record the attempt as a failure (a success removes it)
+    and return the user's id and password hash (None for an unknown user)."""
+    _serialise(session, client, username)
     since = now - FAILURE_WINDOW
-    for column, value, limit in (
-        (LoginFailure.username, username, MAX_FAILURES_PER_USER),
-        (LoginFailure.client, client, MAX_FAILURES_PER_CLIENT),
-    ):
+    limits: tuple[tuple[ColumnElement[bool], int], ...] = (
+        (
+            (col(LoginFailure.username) == username) & (col(LoginFailure.client) == client),
+            MAX_FAILURES_PER_USER_AND_CLIENT,
+        ),
+        (col(LoginFailure.client) == client, MAX_FAILURES_PER_CLIENT),
+        (col(LoginFailure.username) == username, MAX_FAILURES_PER_USER),
+    )
+    for condition, limit in limits:
         count, oldest = session.exec(
             select(func.count(), func.min(LoginFailure.at)).where(
-                col(column) == value, col(LoginFailure.at) > since
+                condition, col(LoginFailure.at) > since
             )
         ).one()
         if count >= limit and oldest is not None:
@@ -185,6 +224,25 @@ def _check_rate(session: Session, username: str, client: str, now: datetime) -> 
                 "too many failed logins; wait before trying again",
                 headers={"Retry-After": str(retry)},
             )
+    session.add(LoginFailure(username=username, client=client, at=now))
+    row = session.exec(
+        select(UserAccount.id, UserAccount.password_hash).where(
+            col(UserAccount.username) == username
+        )
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _serialise(session: Session, client: str, username: str) -> None:
+    """Count-and-record as one step: PostgreSQL takes a transaction lock per client, then per
+    username (always in this order, so no two logins wait on each other in a cycle); SQLite's
+    BEGIN IMMEDIATE already serialises every writer."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in (f"login-client:{client}", f"login-user:{username}"):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
 
 
 def end_sessions(session: Session, user_id: int, now: datetime) -> None:
@@ -200,7 +258,13 @@ def _digest(token: str) -> str:
 
 
 def prune_login_failures(context: AppContext) -> None:
-    """Failures older than the window count for nothing; keep a margin for investigation."""
+    """Failures older than the window count for nothing; keep a margin for investigation.
+    A retired refresh token outlives its session by nothing: an expired session refreshes
+    no more, whatever token comes."""
     with context.database.transaction() as session:
-        cutoff = utcnow() - 4 * FAILURE_WINDOW
-        session.execute(delete(LoginFailure).where(col(LoginFailure.at) < cutoff))
+        now = utcnow()
+        session.execute(delete(LoginFailure).where(col(LoginFailure.at) < now - 4 * FAILURE_WINDOW))
+        expired = select(AuthSession.id).where(col(AuthSession.expires_at) < now)
+        session.execute(
+            delete(RetiredRefreshToken).where(col(RetiredRefreshToken.session_id).in_(expired))
+        )

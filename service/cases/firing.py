@@ -13,7 +13,7 @@ from schemas.case import TransitionRequest
 from service.cases import four_eyes
 from service.cases.command import Command
 from service.cases.idempotency import Answer, idempotent
-from service.cases.service import logged_replay, present, readable
+from service.cases.service import checked_replay, present, readable
 from service.cases.transition_core import apply, check
 from service.kit.context import AppContext
 from service.kit.errors import VersionConflict
@@ -32,12 +32,12 @@ def fire_transition(
     reveal: bool = True,
 ) -> Answer:
     """`reveal=False` (the pages) answers without the identity, so no look is logged."""
-    answer = idempotent(
-        session, context.cipher, principal, idempotency_key,
+    return idempotent(
+        session, context, principal, idempotency_key,
         f"POST /cases/{case_id}/transitions", request.model_dump(mode="json"),
         lambda: _transition(session, context, principal, case_id, request, endpoint, reveal),
+        lambda stored: checked_replay(session, context, principal, stored, endpoint),
     )  # fmt: skip
-    return logged_replay(session, context, principal, answer, endpoint)
 
 
 def _transition(

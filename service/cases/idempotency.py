@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from service.kit.canonical_json import digest
+from service.kit.context import AppContext
 from service.kit.db import insert_if_absent
 from service.kit.encryption import IdentityCipher
 from service.kit.errors import IdempotencyKeyReused, Invalid, RequestInProgress
@@ -41,12 +44,13 @@ def check_key(key: str) -> str:
 
 def idempotent(
     session: Session,
-    cipher: IdentityCipher,
+    context: AppContext,
     principal: Principal,
     key: str | None,
     scope: str,
     body: Any,
     action: Callable[[], Answer],
+    replay: Callable[[Answer], Answer],
 ) -> Answer:
     """Run `action` once per (user, key): a retry with the same body gets the first answer.
 
@@ -54,25 +58,33 @@ def idempotent(
     one key therefore queue behind the first (PostgreSQL waits on the key's unique index) and
     then replay its answer, instead of racing it to a duplicate or a version conflict. The
     claim, the action's effect and the answer commit together or not at all.
+
+    A stored answer leaves only through `replay`, which checks the caller's access as it is
+    now and redacts by it (the answer was made for the caller's rights of then). A key older
+    than `idempotency_ttl_hours` is a new key: it is claimed again and the action runs, the
+    same as once the prune has removed its record, so the answer never depends on when the
+    prune last ran.
     """
     if key is None:
         return action()
     check_key(key)
     assert principal.user_id is not None
     request_hash = fingerprint(scope, body)
-    claimed = insert_if_absent(
-        session,
-        IdempotencyRecord,
-        {
-            "user_id": principal.user_id, "key": key, "request_hash": request_hash,
-            "status_code": IN_PROGRESS, "response": {}, "created_at": utcnow(),
-        },
-    )  # fmt: skip
-    record = session.get(IdempotencyRecord, (principal.user_id, key))
+    now = utcnow()
+    claim = {
+        "user_id": principal.user_id, "key": key, "request_hash": request_hash,
+        "status_code": IN_PROGRESS, "response": {}, "created_at": now,
+    }  # fmt: skip
+    expired_before = now - timedelta(hours=context.settings.idempotency_ttl_hours)
+    claimed = insert_if_absent(session, IdempotencyRecord, claim) or _reclaim_expired(
+        session, claim, expired_before
+    )
+    record = session.get(IdempotencyRecord, (principal.user_id, key), populate_existing=True)
     assert record is not None
     if not claimed:
-        return _replay(cipher, principal, record, request_hash)
+        return replay(_stored(context.cipher, principal, record, request_hash))
     answer = action()
+    cipher = context.cipher
     record.status_code = answer.status_code
     record.response = {
         "sealed": base64.b64encode(cipher.encrypt(answer.body, _bound_to(principal, key))).decode()
@@ -80,7 +92,23 @@ def idempotent(
     return answer
 
 
-def _replay(
+def _reclaim_expired(session: Session, claim: dict[str, Any], expired_before: datetime) -> bool:
+    """Claim a key whose record has expired, as if it had never been used. A concurrent
+    reclaim waits on the row (PostgreSQL) or the write lock (SQLite), then finds it fresh."""
+    result = session.execute(
+        update(IdempotencyRecord)
+        .where(
+            col(IdempotencyRecord.user_id) == claim["user_id"],
+            col(IdempotencyRecord.key) == claim["key"],
+            col(IdempotencyRecord.created_at) < expired_before,
+        )
+        .values(**{k: v for k, v in claim.items() if k not in ("user_id", "key")})
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _stored(
     cipher: IdentityCipher, principal: Principal, record: IdempotencyRecord, request_hash: str
 ) -> Answer:
     if record.request_hash != request_hash:

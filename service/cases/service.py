@@ -5,8 +5,9 @@ Every answer that shows a victim's identity goes through `present`, which record
 
 from __future__ import annotations
 
+import copy
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -62,12 +63,12 @@ def register_case(
     engine = context.registry.latest(data.workflow or DEFAULT_WORKFLOW)
     if engine is None:
         raise Invalid(f"workflow: no published workflow is called {data.workflow!r}")
-    answer = idempotent(
-        session, context.cipher, principal, idempotency_key, "POST /cases",
+    return idempotent(
+        session, context, principal, idempotency_key, "POST /cases",
         data.model_dump(mode="json"),
         lambda: _register(session, context, principal, data, engine.definition, endpoint, reveal),
+        lambda stored: checked_replay(session, context, principal, stored, endpoint),
     )  # fmt: skip
-    return logged_replay(session, context, principal, answer, endpoint)
 
 
 def read_case(
@@ -156,16 +157,26 @@ def present(
     return read
 
 
-def logged_replay(
+def checked_replay(
     session: Session, context: AppContext, principal: Principal, answer: Answer, endpoint: str
 ) -> Answer:
-    """A replayed answer shows the identity again: that is a look too."""
-    case: dict[str, Any] = answer.body.get("case", answer.body)
-    if answer.replayed and case.get("victim", {}).get("identity_visible"):
-        parsed = repo.parse_case_id(str(case.get("id")))
-        if parsed is not None:
-            identity_log.record(session, principal, parsed, f"{endpoint} (replay)", context.clock())
-    return answer
+    """A stored answer as the caller may have it NOW: they still work cases and may still see
+    the case (404 otherwise, as for any case they may not see), and its victim's identity only
+    if they may see it now (a look, logged like any other); else the pseudonym."""
+    if not principal.works_cases:
+        raise Forbidden("only case workers and supervisors of a ministry act on cases")
+    body = copy.deepcopy(answer.body)
+    case: dict[str, Any] = body.get("case", body)
+    loaded = readable(session, context, principal, str(case.get("id")))
+    if case.get("victim", {}).get("identity_visible"):
+        if may_see_identity(principal, loaded.units.identity):
+            identity_log.record(
+                session, principal, loaded.case.id, f"{endpoint} (replay)", context.clock()
+            )
+        else:
+            now = present(session, context, principal, loaded, endpoint, reveal=False)
+            case["victim"] = now.victim.model_dump(mode="json")
+    return replace(answer, body=body)
 
 
 def _register(

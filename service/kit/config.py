@@ -8,6 +8,7 @@ so that a production server can never run on a key that nobody chose.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import secrets
@@ -19,7 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -53,7 +54,28 @@ class Settings(BaseSettings):
     audit_page_max: int = Field(default=500, ge=1)
     web_idle_minutes: int = Field(default=30, ge=1)
     cookie_secure: bool = False  # always mark the session cookie Secure (it is on HTTPS anyway)
+    # how long a stored answer to an Idempotency-Key is replayed; an older key is a new key
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
     db_app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # reverse proxies whose X-Forwarded-For / -Proto are believed: addresses or CIDRs, comma
+    # separated; none by default (the client is the connecting address)
+    trusted_proxies: str = ""
+    # the largest request body accepted (413 `body_too_large` beyond), chunked or not
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _items(self.trusted_proxies)
 
     @property
     def is_sqlite(self) -> bool:
@@ -62,6 +84,10 @@ class Settings(BaseSettings):
     @cached_property
     def keys(self) -> Keys:
         return resolve_keys(self)
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 @dataclass(frozen=True)

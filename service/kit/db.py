@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from psycopg import IsolationLevel
@@ -32,6 +34,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
     """
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
+        _owner_only(make_url(url).database)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         _configure_sqlite(engine)
         return engine
@@ -40,6 +43,21 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
     )
     _configure_postgres(engine)
     return engine
+
+
+def _owner_only(database: str | None) -> None:
+    """The SQLite file readable and writable by its owner only (0600), created so before SQLite
+    opens it: SQLite gives the -wal and -shm files it creates the database file's mode. Files
+    left by an earlier, laxer run are narrowed too."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -59,6 +59,13 @@ class TooManyRequests(DomainError):
     code = "too_many_requests"
 
 
+class LoginBusy(DomainError):
+    """Every password-hashing slot of this process stayed taken; the client tries again."""
+
+    status_code = 503
+    code = "login_busy"
+
+
 class Invalid(DomainError):
     """Input that parses but cannot be accepted; the message names the field."""
 

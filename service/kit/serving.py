@@ -19,20 +19,27 @@ APP = "service.app:create_app"
 
 
 def serve(host: str, port: int, workers: int, access_log: bool) -> None:
-    config = uvicorn.Config(
+    config = uvicorn_config(host, port, workers, access_log)
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    Multiprocess(config, sockets=[listening_socket(host, port)]).run()
+
+
+def uvicorn_config(host: str, port: int, workers: int, access_log: bool) -> uvicorn.Config:
+    """uvicorn believes no X-Forwarded-* header (its default believes 127.0.0.1): the app does,
+    from NRM_TRUSTED_PROXIES only (service/app.py)."""
+    return uvicorn.Config(
         APP,
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        proxy_headers=False,
+        forwarded_allow_ips=[],
         log_level="info",
         access_log=access_log,
     )
-    if workers == 1:
-        uvicorn.Server(config).run()
-        return
-    Multiprocess(config, sockets=[listening_socket(host, port)]).run()
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -1,6 +1,6 @@
 """The tables. Import from here so that every model is registered on the shared metadata."""
 
-from service.models.access import AuthSession, IdentityAccess, LoginFailure
+from service.models.access import AuthSession, IdentityAccess, LoginFailure, RetiredRefreshToken
 from service.models.approval import Approval
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
@@ -27,6 +27,7 @@ __all__ = [
     "IdempotencyRecord",
     "IdentityAccess",
     "LoginFailure",
+    "RetiredRefreshToken",
     "Unit",
     "UserAccount",
     "Victim",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String
 from sqlmodel import Field, SQLModel
 
 from service.models.base import BigIntegerPK, UTCDateTime, utcnow
@@ -12,7 +12,8 @@ from service.models.base import BigIntegerPK, UTCDateTime, utcnow
 class AuthSession(SQLModel, table=True):
     """A login: access tokens name it, so logout and deactivation end them at once.
 
-    The refresh token is stored only as a SHA-256 hash and rotates on every use. A browser
+    The refresh token is stored only as a SHA-256 hash and rotates on every use (the hashes it
+    rotated away from are kept in `refresh_token_retired`). A browser
     session (`kind` "browser") has no refresh token but the hash of its cookie's token, and
     `last_seen_at` for its idle timeout.
     """
@@ -25,7 +26,6 @@ class AuthSession(SQLModel, table=True):
     kind: str = Field(default="api", max_length=10, sa_column_kwargs={"server_default": "api"})
     refresh_hash: str | None = Field(default=None, max_length=64, unique=True)
     browser_token_hash: str | None = Field(default=None, max_length=64, unique=True)
-    previous_refresh_hash: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -35,6 +35,24 @@ class AuthSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     last_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class RetiredRefreshToken(SQLModel, table=True):
+    """Every refresh token a session rotated away from (its SHA-256): whichever of them comes
+    back, however far back, was stolen or replayed, and ends the session."""
+
+    __tablename__ = "refresh_token_retired"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    session_id: str = Field(
+        sa_column=Column(
+            String(32),
+            ForeignKey("auth_session.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    retired_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 class LoginFailure(SQLModel, table=True):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from schemas.common import ErrorRead
+from schemas.common import Day, ErrorRead
 from schemas.stats import MinistryStats, RegionStats, UnitStats
 from service.auth.dependencies import RunDep
 from service.sla import service as stats
@@ -18,10 +17,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorRead} for code 
 
 
 From = Annotated[
-    date | None, Query(alias="from", description="first day (WIB); default 30 days back")
+    Day | None, Query(alias="from", description="first day (WIB); default 30 days back")
 ]
 To = Annotated[
-    date | None, Query(alias="to", description="last day (WIB), inclusive; default today")
+    Day | None, Query(alias="to", description="last day (WIB), inclusive; default today")
 ]
 
 

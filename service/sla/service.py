@@ -39,6 +39,12 @@ class _Tally:
     hours: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
 
+# The days figures may cover: the NRM's law dates from 2007, and a day past the last one has
+# no WIB midnight after it that a datetime can hold.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
 def ministry_stats(
     session: Session,
     context: AppContext,
@@ -112,6 +118,9 @@ def period(
     now = context.clock()
     to_date = period_to or now.astimezone(WIB).date()
     from_date = period_from or to_date - timedelta(days=DEFAULT_DAYS - 1)
+    for name, day in (("from", from_date), ("to", to_date)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise Invalid(f"{name}: give a day from {FIRST_DAY} to {LAST_DAY}")
     if from_date > to_date:
         raise Invalid("from: must not be after to")
     start = _wib_midnight(from_date)

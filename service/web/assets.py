@@ -1,12 +1,15 @@
 """Static assets, served by the application itself (no CDN: many offices have filtered or no
 internet), from memory, each under a URL that names its content's digest so that browsers may
-keep it for a year, and gzipped once at start when the browser accepts it."""
+keep it for a year, and gzipped once at start when the browser accepts it. Swagger UI's two
+files for /docs come from the `swagger-ui-py` package (no download at run time)."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.resources
 import mimetypes
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -14,6 +17,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 
 STATIC = Path(__file__).parent / "static"
+SWAGGER_UI = ("swagger-ui-bundle.js", "swagger-ui.css")
 router = APIRouter(include_in_schema=False)
 _YEAR = "public, max-age=31536000, immutable"
 
@@ -29,17 +33,23 @@ class Asset:
 @cache
 def assets() -> dict[str, Asset]:
     found: dict[str, Asset] = {}
-    for path in sorted(STATIC.iterdir()):
-        if not path.is_file():
-            continue
-        body = path.read_bytes()
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    for name, body in _files():
+        media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if media_type.startswith("text/") or media_type.endswith("javascript"):
             media_type += "; charset=utf-8"
-        found[path.name] = Asset(
+        found[name] = Asset(
             body, gzip.compress(body, 9, mtime=0), media_type, hashlib.sha256(body).hexdigest()[:12]
         )
     return found
+
+
+def _files() -> Iterator[tuple[str, bytes]]:
+    for path in sorted(STATIC.iterdir()):
+        if path.is_file():
+            yield path.name, path.read_bytes()
+    swagger = importlib.resources.files("swagger_ui") / "static"
+    for name in SWAGGER_UI:
+        yield name, (swagger / name).read_bytes()
 
 
 def url(name: str) -> str:

@@ -89,15 +89,28 @@ def export_lines(
     yield line({"type": "end", **counts})
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """OWASP's CSV-injection rule: a text cell that a spreadsheet would read as a formula
+    (starting with = + - @, tab or CR) gets a leading apostrophe, and every cell is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def csv_lines(events: Iterable[Record]) -> Iterator[str]:
     """The events as CSV for reading in a spreadsheet; the JSON Lines export is the proof."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for row in events:
         record = event_record(row)
         record["payload"] = json.dumps(record["payload"], sort_keys=True, ensure_ascii=False)
-        writer.writerow(["" if record[c] is None else record[c] for c in CSV_COLUMNS])
+        writer.writerow([spreadsheet_cell(record[c]) for c in CSV_COLUMNS])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
