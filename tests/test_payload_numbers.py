@@ -39,7 +39,9 @@ def test_a_fractional_or_huge_number_in_a_payload_is_refused_naming_the_field(
     client: TestClient, actors: Actors, context: AppContext, amount: object
 ) -> None:
     case = _identified(client, actors, context)
-    response = fire(client, actors.worker("POLRI"), case, "record_restitution", _restitution(amount))
+    response = fire(
+        client, actors.worker("POLRI"), case, "record_restitution", _restitution(amount)
+    )
     assert response.status_code == 422, (amount, response.text)
     assert "amount_idr" in response.text
 
@@ -59,7 +61,10 @@ def test_a_whole_float_counts_as_an_integer_and_is_recorded_as_one(
 
 
 def test_portable_numbers_walks_lists_and_objects() -> None:
-    assert portable_numbers({"a": [1.0, {"b": -0.0}], "c": "1.5"}) == {"a": [1, {"b": 0}], "c": "1.5"}
+    assert portable_numbers({"a": [1.0, {"b": -0.0}], "c": "1.5"}) == {
+        "a": [1, {"b": 0}],
+        "c": "1.5",
+    }
     for bad in ({"a": [0, {"b": 0.1}]}, {"a": float("nan")}, {"a": float("inf")}):
         with pytest.raises(ValueError, match=r"payload\.a"):
             portable_numbers(bad)
