@@ -360,7 +360,7 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ),
     ("POST", "/api/v1/users/{user_id}/password-reset"): (
         lambda c, h, w: c.post(
-            f"/api/v1/users/{w.actors.worker('KEMNAKER').id}/password-reset",
+            f"/api/v1/users/{w.actors.make('case_worker', 'KEMNAKER').id}/password-reset",
             json={"password": "a temporary probe passphrase"},
             headers=h,
         ),

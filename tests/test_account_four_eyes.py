@@ -11,8 +11,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from service.models import CaseEvent
+from service.kit.context import AppContext
+from service.models import CaseEvent, UserAccount
 from tests.factories import PASSWORD, Actors, User
+from tests.web import get, post, visible_text, web_login
 
 
 def _login(client: TestClient, username: str, password: str = PASSWORD) -> Any:
@@ -156,3 +158,44 @@ def test_a_password_change_needs_the_old_password_and_a_good_new_one(
         )
         assert response.status_code == 422 and "password" in response.json()["detail"]
     assert client.get("/api/v1/workflows", headers=worker.headers).status_code == 200
+
+
+def test_the_web_sends_a_user_with_a_reset_password_to_change_it_first(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    worker = actors.make("case_worker", "KEMENSOS")
+    with context.database.transaction() as session:
+        account = session.get(UserAccount, worker.id)
+        assert account is not None
+        account.must_change_password = True
+    me = web_login(context, worker)
+    sent = get(client, me, "/work")
+    assert sent.status_code == 303 and sent.headers["location"] == "/account/password"
+    form = get(client, me, "/account/password")
+    assert form.status_code == 200 and "menyetel ulang kata sandi" in visible_text(form.text)
+    wrong = post(client, me, "/account/password",
+                 {"old_password": "not it at all", "new_password": "my very own phrase"})  # fmt: skip
+    assert wrong.status_code == 422
+    done = post(client, me, "/account/password",
+                {"old_password": PASSWORD, "new_password": " my very own phrase "})  # fmt: skip
+    assert done.status_code == 303 and done.headers["location"].startswith("/login")
+    assert _login(client, worker.username, " my very own phrase ").status_code == 200
+
+
+def test_a_second_admin_approves_on_the_users_page(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    first, second = actors.make("admin"), actors.make("admin")
+    asking, deciding = web_login(context, first), web_login(context, second)
+    body = {"username": "web.supervisor", "role": "supervisor", "ministry": "KEMENSOS",
+            "password": "a long passphrase here"}  # fmt: skip
+    asked = post(client, asking, "/admin/users", body)
+    assert asked.status_code == 303 and "pending=1" in asked.headers["location"]
+    page = visible_text(get(client, deciding, "/admin/users").text)
+    assert "web.supervisor" in page and first.username in page
+    request_id = client.get("/api/v1/users/requests", headers=second.headers).json()["items"][0]
+    url = f"/admin/users/requests/{request_id['id']}/approve"
+    refused = post(client, asking, url)
+    assert refused.status_code == 403  # the one who asked sees the refusal
+    assert post(client, deciding, url).status_code == 303
+    assert _login(client, "web.supervisor", "a long passphrase here").status_code == 200
