@@ -173,11 +173,10 @@ def test_the_web_sends_a_user_with_a_reset_password_to_change_it_first(
     assert sent.status_code == 303 and sent.headers["location"] == "/account/password"
     form = get(client, me, "/account/password")
     assert form.status_code == 200 and "menyetel ulang kata sandi" in visible_text(form.text)
-    wrong = post(client, me, "/account/password",
-                 {"old_password": "not it at all", "new_password": "my very own phrase"})  # fmt: skip
-    assert wrong.status_code == 422
-    done = post(client, me, "/account/password",
-                {"old_password": PASSWORD, "new_password": " my very own phrase "})  # fmt: skip
+    wrong = {"old_password": "not it at all", "new_password": "my very own phrase"}
+    assert post(client, me, "/account/password", wrong).status_code == 422
+    mine = {"old_password": PASSWORD, "new_password": " my very own phrase "}
+    done = post(client, me, "/account/password", mine)
     assert done.status_code == 303 and done.headers["location"].startswith("/login")
     assert _login(client, worker.username, " my very own phrase ").status_code == 200
 

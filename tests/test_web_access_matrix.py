@@ -191,7 +191,7 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
             u,
             f"/admin/users/{w.actors.make('case_worker', 'KEMNAKER').id}/password-reset",
             {"password": "a temporary probe passphrase"},
-        ),  # fmt: skip
+        ),
         _roles(303, "admin"),
     ),
     ("POST", "/admin/users/requests/{request_id}/{decision}"): (
@@ -210,7 +210,7 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
             u,
             "/account/password",
             {"old_password": "not the password at all", "new_password": "a new probe phrase"},
-        ),  # fmt: skip
+        ),
         _roles(422, *EVERY_ROLE),
     ),
     ("GET", "/work"): (
