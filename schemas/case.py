@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from schemas.common import LabelRead, StrictModel
 from schemas.referral import ReferralCreate, ReferralRead
 from schemas.victim import VictimCreate, VictimRead
+from workflows.payload import portable_numbers
 
 
 class CaseCreate(StrictModel):
@@ -84,6 +85,13 @@ class TransitionRequest(StrictModel):
         max_length=2000,
         description="a supervisor's recorded reason to hand over without the victim's consent",
     )
+
+    @field_validator("payload")
+    @classmethod
+    def _portable_numbers(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """Hashed into the audit log as text: whole numbers within +-(2**53 - 1) only."""
+        portable: dict[str, Any] = portable_numbers(payload)
+        return portable
 
 
 class EventRead(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from schemas.auth import UserCreate
+from schemas.auth import UserCreate, UserRead
 from service.audit.cli import audit_app
 from service.bootstrap import command_context, console
 from service.kit import migrate, serving
@@ -96,6 +96,8 @@ def users_add(
         try:
             with context.database.transaction() as session:
                 user = users_service.create_user(session, context, CLI, data)
+                # the operator on the server is the bootstrap path: no second admin to wait for
+                assert isinstance(user, UserRead)
         except DomainError as exc:
             console.print(f"[red]{exc.detail}[/red]")
             raise typer.Exit(2) from exc

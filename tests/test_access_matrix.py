@@ -221,6 +221,29 @@ def _new_user(c: TestClient, h: dict[str, str], w: World) -> Response:
     return c.post("/api/v1/users", json=body, headers=h)
 
 
+def _account_request(w: World) -> int:
+    """A supervisor asked for by another admin: pending until a second admin decides."""
+    other = w.actors.make("admin", username=f"admin.probe.{next(w.counter)}")
+    body = {
+        "username": f"probe.{next(w.counter)}",
+        "role": "supervisor",
+        "ministry": "KEMNAKER",
+        "password": "a long probe passphrase",
+    }
+    response = w.client.post("/api/v1/users", json=body, headers=other.headers)
+    assert response.status_code == 202, response.text
+    request_id: int = response.json()["id"]
+    return request_id
+
+
+def _account_decision(verb: str) -> Call:
+    def call(c: TestClient, h: dict[str, str], w: World) -> Response:
+        url = f"/api/v1/users/requests/{_account_request(w)}/{verb}"
+        return c.post(url, json={"reason": "checked"} if verb == "reject" else None, headers=h)
+
+    return call
+
+
 def _new_unit(c: TestClient, h: dict[str, str], w: World) -> Response:
     body = {
         "code": f"PEMDA-PROBE-{next(w.counter)}",
@@ -322,6 +345,34 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
             f"/api/v1/users/{w.actors.worker('KEMNAKER').id}", json={"is_active": True}, headers=h
         ),
         _roles(200, "admin"),
+    ),
+    ("GET", "/api/v1/users/requests"): (
+        lambda c, h, w: c.get("/api/v1/users/requests", headers=h),
+        _roles(200, "admin"),
+    ),
+    ("POST", "/api/v1/users/requests/{request_id}/approve"): (
+        _account_decision("approve"),
+        _roles(200, "admin"),
+    ),
+    ("POST", "/api/v1/users/requests/{request_id}/reject"): (
+        _account_decision("reject"),
+        _roles(200, "admin"),
+    ),
+    ("POST", "/api/v1/users/{user_id}/password-reset"): (
+        lambda c, h, w: c.post(
+            f"/api/v1/users/{w.actors.make('case_worker', 'KEMNAKER').id}/password-reset",
+            json={"password": "a temporary probe passphrase"},
+            headers=h,
+        ),
+        _roles(200, "admin"),
+    ),
+    ("POST", "/api/v1/users/me/password"): (  # a wrong old password: 422 for anyone logged in
+        lambda c, h, w: c.post(
+            "/api/v1/users/me/password",
+            json={"old_password": "not the password at all", "new_password": "a new probe phrase"},
+            headers=h,
+        ),
+        lambda who: 401 if who.role == "anonymous" else 422,
     ),
     ("GET", "/api/v1/queues/{ministry}"): (
         lambda c, h, w: c.get("/api/v1/queues/PEMDA", headers=h),

@@ -295,7 +295,7 @@ PAGES_BY_USER = {
     "auditor": ["/audit", "/audit/verify?run=true", "/audit/checkpoints",
                 "/audit/identity-access", "/figures", "/figures/KEMENSOS", "/escalations",
                 "{case}"],
-    "admin": ["/admin/users"],
+    "admin": ["/admin/users", "/account/password"],
 }  # fmt: skip
 
 

@@ -24,12 +24,13 @@ from service.kit.context import AppContext
 from service.models import IdentityAccess
 from service.web import assets
 from tests.factories import Actors
-from tests.test_access_matrix import EVERYONE, Who, World
+from tests.test_access_matrix import EVERYONE, Who, World, _account_request
 from tests.web import WebUser, get, post, visible_text, web_login
 
 Call = Callable[[TestClient, WebUser | None, "WebWorld"], Response]
 Expect = Callable[[Who], int]
 NAME = "Siti Rahayu"
+EVERY_ROLE = ("case_worker", "supervisor", "auditor", "admin")
 
 
 class WebWorld(World):
@@ -183,6 +184,34 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
             c, u, f"/admin/users/{w.actors.worker('KEMNAKER').id}", {"active": "true"}
         ),
         _roles(303, "admin"),
+    ),
+    ("POST", "/admin/users/{user_id}/password-reset"): (
+        lambda c, u, w: post(
+            c,
+            u,
+            f"/admin/users/{w.actors.make('case_worker', 'KEMNAKER').id}/password-reset",
+            {"password": "a temporary probe passphrase"},
+        ),
+        _roles(303, "admin"),
+    ),
+    ("POST", "/admin/users/requests/{request_id}/{decision}"): (
+        lambda c, u, w: post(
+            c, u, f"/admin/users/requests/{_account_request(w)}/reject", {"reason": "not known"}
+        ),
+        _roles(303, "admin"),
+    ),
+    ("GET", "/account/password"): (
+        lambda c, u, w: get(c, u, "/account/password"),
+        _roles(200, *EVERY_ROLE),
+    ),
+    ("POST", "/account/password"): (  # a wrong old password: the form again, for anyone
+        lambda c, u, w: post(
+            c,
+            u,
+            "/account/password",
+            {"old_password": "not the password at all", "new_password": "a new probe phrase"},
+        ),
+        _roles(422, *EVERY_ROLE),
     ),
     ("GET", "/work"): (
         lambda c, u, w: get(c, u, "/work"),

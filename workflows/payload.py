@@ -11,6 +11,33 @@ from jsonschema.exceptions import SchemaError
 from workflows.errors import DefinitionError, PayloadInvalid
 
 _FORMATS = FormatChecker()
+# The integers every JSON reader holds exactly: a JavaScript number, a float64 anywhere.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def portable_numbers(value: Any, where: str = "payload") -> Any:
+    """`value` with every number an integer that any language reads and writes alike.
+
+    A payload is hashed into the audit log as its JSON text, so a number must have one text in
+    every JSON writer: an integer within +-(2**53 - 1). A float with no fraction is that integer
+    (JSON Schema counts 1.0 as an integer; -0.0 is 0); any other number (1.5, 1e300, NaN, an
+    integer beyond the bound) raises ValueError naming where it is.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {k: portable_numbers(v, f"{where}.{k}") for k, v in value.items()}
+    if kind is list:
+        return [portable_numbers(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if kind is float:
+        if not value.is_integer():  # also NaN and the infinities
+            raise ValueError(f"{where}: numbers must be whole (integers), not {value!r}")
+        value = int(value)
+    if type(value) is int and abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(
+            f"{where}: integers must lie within +-{MAX_SAFE_INTEGER} (2**53 - 1), "
+            "the range every JSON reader holds exactly"
+        )
+    return value
 
 
 def check_schema(schema: Mapping[str, Any], where: str) -> None:

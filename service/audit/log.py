@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from service.audit.integrity.chain import GENESIS, event_hash
 from service.kit.principal import Principal
 from service.models import AuditStream, CaseEvent, CaseFile
+from workflows.payload import portable_numbers
 
 
 def append_case_event(
@@ -107,7 +108,9 @@ def _build(
         "trigger": trigger,
         "from_state": from_state,
         "to_state": to_state,
-        "payload": payload,
+        # the boundary already refused what another language would write differently; a
+        # number that slips past it is a bug, and must never reach the chain
+        "payload": portable_numbers(payload),
         "note": note,
     }
     return CaseEvent(**fields, hash=event_hash(fields))

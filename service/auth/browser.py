@@ -86,6 +86,7 @@ def login_for(
     principal = Principal(
         user_id=user.id, username=user.username, role=user.role, ministry=user.ministry,
         unit_id=unit.id if unit else None, unit_path=unit.path if unit else None,
+        must_change_password=user.must_change_password,
     )  # fmt: skip
     return BrowserLogin(principal, login.id, user.language, stale=seen + TOUCH_EVERY <= now)
 

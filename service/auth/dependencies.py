@@ -24,13 +24,17 @@ from starlette.concurrency import run_in_threadpool
 from service.auth import service as accounts
 from service.auth.security import TokenClaims, read_token
 from service.kit.context import AppContext
-from service.kit.errors import Forbidden, NotAuthenticated
+from service.kit.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
 from service.kit.principal import Principal
 from service.models import utcnow
 
 T = TypeVar("T")
 UseCase = Callable[[Session, AppContext, Principal], T]
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+# All that a user whose password an admin reset may do until they choose their own.
+PASSWORD_CHANGE_ENDPOINTS = frozenset(
+    {"POST /api/v1/users/me/password", "POST /api/v1/auth/logout"}
+)
 
 
 async def get_context(request: Request) -> AppContext:
@@ -88,6 +92,11 @@ class Run:
         principal = accounts.principal_for(session, claims.user_id, claims.session_id, utcnow())
         if principal is None:
             raise NotAuthenticated("the token is invalid or has expired")
+        if principal.must_change_password and self.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            raise PasswordChangeRequired(
+                "an admin reset your password: choose your own first "
+                "(POST /api/v1/users/me/password)"
+            )
         if self.roles and principal.role not in self.roles:
             raise Forbidden(f"this needs the role {' or '.join(self.roles)}")
         return principal

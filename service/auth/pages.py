@@ -48,14 +48,15 @@ async def home(page: PageDep) -> Response:
 
 
 @router.get("/login")
-async def login_form(page: PageDep, next: str | None = None) -> Response:
-    return await _login_page(page, safe_next(next), username="", message=None)
+async def login_form(page: PageDep, next: str | None = None, changed: bool = False) -> Response:
+    message = page.t("password.done") if changed else None  # after a password change
+    return await _login_page(page, safe_next(next), username="", message=message)
 
 
 @router.post("/login")
 async def log_in(page: PageDep, request: Request) -> Response:
     username = page.field("username")[:64]
-    password = page.field("password")
+    password = page.secret("password")  # exactly as typed
     target = safe_next(page.field("next"))
     client = request.client.host if request.client else "unknown"
     try:

@@ -148,6 +148,7 @@ def principal_for(
         ministry=user.ministry,
         unit_id=unit.id if unit else None,
         unit_path=unit.path if unit else None,
+        must_change_password=user.must_change_password,
     )
 
 

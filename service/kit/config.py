@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import math
 import os
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,6 +29,15 @@ from sqlalchemy.engine import make_url
 DEFAULT_DATABASE_URL = "sqlite:///nrm.db"
 MIN_SECRET_LENGTH = 32
 KNOWN_WEAK_SECRETS = frozenset({"changeme", "secret", "change-me", "development", "test"})
+# A secret's estimated strength: its length times the Shannon entropy of its own characters'
+# frequencies (bits per character). 32 random url-safe characters score about 150 bits, 32 random
+# hex digits 97 to 125 (2,000 draws); `aaaa...` scores 0, `abab...` 32. With at least 8 different
+# characters (`changeme` repeated has 7) it catches the careless and the placeholder, not a
+# patterned secret like `abcdefgh` four times (96 bits): only a generated secret is random.
+MIN_SECRET_BITS = 80
+MIN_SECRET_DISTINCT = 8
+# 32 random bytes hold about 30 different values; fewer than 16 is all but impossible by chance.
+MIN_KEY_DISTINCT_BYTES = 16
 
 
 class ConfigError(RuntimeError):
@@ -112,9 +123,16 @@ def resolve_keys(settings: Settings) -> Keys:
         stored = _embedded_keys(settings.database_url)
         given = {k: v or stored[k] for k, v in given.items()}
     secret = str(given["secret_key"])
-    if len(secret) < MIN_SECRET_LENGTH or secret.lower() in KNOWN_WEAK_SECRETS:
+    if (
+        len(secret) < MIN_SECRET_LENGTH
+        or secret.lower() in KNOWN_WEAK_SECRETS
+        or len(set(secret)) < MIN_SECRET_DISTINCT
+        or entropy_bits(secret) < MIN_SECRET_BITS
+    ):
         raise ConfigError(
-            f"NRM_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters"
+            f"NRM_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters "
+            f"(at least {MIN_SECRET_DISTINCT} different ones, and about {MIN_SECRET_BITS} bits "
+            "by its characters' entropy: not a repeated pattern)"
         )
     return Keys(
         secret_key=secret,
@@ -181,4 +199,16 @@ def _decode_key(value: str, length: int, name: str) -> bytes:
         raise ConfigError(f"{name} must be url-safe base64") from exc
     if len(raw) != length:
         raise ConfigError(f"{name} must decode to {length} bytes, not {len(raw)}")
+    if len(set(raw)) < MIN_KEY_DISTINCT_BYTES:
+        raise ConfigError(
+            f"{name} is not random (all zero, or {len(set(raw))} different byte values where "
+            f"random bytes hold about 30): generate it, e.g. with generate_keys()"
+        )
     return raw
+
+
+def entropy_bits(text: str) -> float:
+    """Length times the Shannon entropy of the text's own character frequencies."""
+    counts = Counter(text).values()
+    total = len(text)
+    return -sum(n * math.log2(n / total) for n in counts)

@@ -28,6 +28,12 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class PasswordChangeRequired(Forbidden):
+    """An admin reset the password: the user may only choose a new one (or log out)."""
+
+    code = "password_change_required"
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"

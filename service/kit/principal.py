@@ -17,6 +17,7 @@ class Principal:
     ministry: str | None
     unit_id: int | None = None  # case workers and supervisors work in one unit
     unit_path: str | None = None  # that unit's place in its ministry's tree ("1.5.17")
+    must_change_password: bool = False  # after an admin's reset: nothing else until they do
 
     @property
     def works_cases(self) -> bool:

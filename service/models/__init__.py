@@ -1,6 +1,7 @@
 """The tables. Import from here so that every model is registered on the shared metadata."""
 
 from service.models.access import AuthSession, IdentityAccess, LoginFailure, RetiredRefreshToken
+from service.models.account_request import AccountRequest
 from service.models.approval import Approval
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
@@ -14,6 +15,7 @@ from service.models.workflow import WorkflowDefinitionRow
 __all__ = [
     "ROLES",
     "UNIT_LEVELS",
+    "AccountRequest",
     "Approval",
     "AuditCheckpoint",
     "AuditStream",

@@ -33,6 +33,8 @@ class UserAccount(SQLModel, table=True):
     # The office a case worker or supervisor works in; their ministry is the unit's.
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
     is_active: bool = Field(default=True)
+    # set by an admin's reset: until the user chooses a password, they may do nothing else
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     language: str = Field(default="id", max_length=2, sa_column_kwargs={"server_default": "id"})
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,15 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.responses import Response
 
-from schemas.auth import UserCreate, UserPage, UserUpdate
+from schemas.auth import (
+    AccountRequestPage,
+    AccountRequestRead,
+    PasswordChange,
+    PasswordReset,
+    UserCreate,
+    UserPage,
+    UserUpdate,
+)
 from service.kit.context import AppContext
 from service.kit.errors import DomainError
 from service.users import service as users
@@ -54,12 +63,12 @@ async def create_user(page: AdminPage) -> Response:
         "username": page.field("username"),
         "role": page.field("role"),
         "ministry": page.field("ministry") or None,
-        "password": page.field("password"),
+        "password": page.secret("password"),
     }
     try:
         data = UserCreate.model_validate(draft)
-        created = await page(
-            lambda session, context, me: users.create_user(session, context, me, data).username
+        made = await page(
+            lambda session, context, me: users.create_user(session, context, me, data)
         )
     except ValidationError as exc:
         await page.ensure()
@@ -68,7 +77,9 @@ async def create_user(page: AdminPage) -> Response:
         if exc.status_code not in (409, 422):
             raise
         return await _users_again(page, draft, {"_": domain_message(page.t, exc)})
-    return page.redirect(f"/admin/users?created={created}")
+    if isinstance(made, AccountRequestRead):
+        return page.redirect("/admin/users?pending=1#requests")
+    return page.redirect(f"/admin/users?created={made.username}")
 
 
 @router.post("/admin/users/{user_id}")
@@ -82,8 +93,8 @@ async def update_user(user_id: int, page: AdminPage) -> Response:
         changes["is_active"] = page.field("active") == "true"
     try:
         data = UserUpdate.model_validate(changes)
-        await page(
-            lambda session, context, me: users.update_user(session, context, me, user_id, data).id
+        changed = await page(
+            lambda session, context, me: users.update_user(session, context, me, user_id, data)
         )
     except ValidationError as exc:
         await page.ensure()
@@ -92,23 +103,106 @@ async def update_user(user_id: int, page: AdminPage) -> Response:
         if exc.status_code not in (409, 422):
             raise
         return await _users_again(page, None, {"_": domain_message(page.t, exc)})
+    if isinstance(changed, AccountRequestRead):
+        return page.redirect("/admin/users?pending=1#requests")
     return page.redirect(f"/admin/users?updated={user_id}#user-{user_id}")
 
 
-def _accounts(session: Session, context: AppContext, cursor: str | None) -> UserPage:
-    return users.list_users(session, context, cursor, PAGE_SIZE)
+@router.post("/admin/users/{user_id}/password-reset")
+async def reset_password(user_id: int, page: AdminPage) -> Response:
+    try:
+        data = PasswordReset.model_validate({"password": page.secret("password")})
+        done = await page(
+            lambda session, context, me: users.reset_password(session, context, me, user_id, data)
+        )
+    except ValidationError as exc:
+        await page.ensure()
+        return await _users_again(page, None, translated_errors(page.t, exc.errors()))
+    except DomainError as exc:
+        if exc.status_code not in (409, 422):
+            raise
+        return await _users_again(page, None, {"_": domain_message(page.t, exc)})
+    if isinstance(done, AccountRequestRead):
+        return page.redirect("/admin/users?pending=1#requests")
+    return page.redirect(f"/admin/users?reset={user_id}#user-{user_id}")
+
+
+@router.post("/admin/users/requests/{request_id}/{decision}")
+async def decide_request(request_id: int, decision: str, page: AdminPage) -> Response:
+    """A second admin approves, or rejects with a reason, an account change another asked."""
+    reason = page.field("reason")
+    if decision not in ("approve", "reject") or (decision == "reject" and len(reason) < 3):
+        await page.ensure()
+        return await _users_again(page, None, {"reason": page.t("users.reason")})
+    try:
+        await page(
+            lambda session, context, me: (
+                users.approve_request(session, context, me, request_id)
+                if decision == "approve"
+                else users.reject_request(session, context, me, request_id, reason)
+            )
+        )
+    except DomainError as exc:
+        if exc.status_code not in (403, 404, 409, 422):
+            raise
+        message = {"_": domain_message(page.t, exc)}
+        return await _users_again(page, None, message, exc.status_code)
+    return page.redirect("/admin/users?decided=1#requests")
+
+
+@router.get("/account/password")
+async def password_form(page: PageDep) -> Response:
+    await page.read(lambda _session, _context, _me: None)
+    return _password_page(page)
+
+
+@router.post("/account/password")
+async def change_password(page: PageDep) -> Response:
+    draft = {"old_password": page.secret("old_password"),
+             "new_password": page.secret("new_password")}  # fmt: skip
+    try:
+        data = PasswordChange.model_validate(draft)
+        await page(lambda session, context, me: users.change_password(session, context, me, data))
+    except ValidationError as exc:
+        await page.ensure()
+        return _password_page(page, translated_errors(page.t, exc.errors()), 422)
+    except DomainError as exc:
+        if exc.status_code != 422:
+            raise
+        return _password_page(page, {"_": domain_message(page.t, exc)}, 422)
+    return page.redirect("/login?changed=1")  # every session ended: log in with the new one
+
+
+def _password_page(page: Page, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    return page.render(
+        templates, "password.html", status, errors=errors or {},
+        forced=page.principal.must_change_password,
+    )  # fmt: skip
+
+
+def _accounts(session: Session, context: AppContext, cursor: str | None) -> Accounts:
+    return Accounts(
+        users.list_users(session, context, cursor, PAGE_SIZE),
+        users.list_requests(session, context, None, PAGE_SIZE),
+    )
+
+
+@dataclass(frozen=True)
+class Accounts:
+    users: UserPage
+    requests: AccountRequestPage
 
 
 async def _users_again(
-    page: Page, draft: Mapping[str, object] | None, errors: dict[str, str]
+    page: Page, draft: Mapping[str, object] | None, errors: dict[str, str], status: int = 422
 ) -> Response:
     accounts = await page.read(lambda session, context, _me: _accounts(session, context, None))
-    return await _users_page(page, accounts, draft, errors, 422)
+    return await _users_page(page, accounts, draft, errors, status)
 
 
 async def _users_page(
     page: Page,
-    accounts: UserPage,
+    accounts: Accounts,
     draft: Mapping[str, object] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
@@ -117,7 +211,9 @@ async def _users_page(
     query = page.request.query_params
     return page.render(
         templates, "users.html", status_code,
-        accounts=accounts, draft=draft or {}, errors=errors or {}, ministries=ministries,
+        accounts=accounts.users, requests=accounts.requests.items, draft=draft or {},
+        errors=errors or {}, ministries=ministries,
         roles=("case_worker", "supervisor", "auditor", "admin"),
         created=query.get("created"), updated=query.get("updated"),
+        pending=query.get("pending"), decided=query.get("decided"), reset=query.get("reset"),
     )  # fmt: skip

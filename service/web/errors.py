@@ -17,9 +17,9 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
 from starlette.responses import RedirectResponse, Response
 
-from service.kit.errors import DomainError, TooManyRequests
+from service.kit.errors import DomainError, PasswordChangeRequired, TooManyRequests
 from service.web.i18n import Translator, language_of
-from service.web.session import LANGUAGE_COOKIE, LoginRequired, Page
+from service.web.session import LANGUAGE_COOKIE, PASSWORD_PAGE, LoginRequired, Page
 from service.web.templating import Templates, html_response
 
 log = logging.getLogger("nrm.web")
@@ -41,6 +41,8 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except LoginRequired:
                 return to_login(request)
+            except PasswordChangeRequired:
+                return RedirectResponse(PASSWORD_PAGE, status_code=303)
             except DomainError as exc:
                 return error_page(request, exc.status_code, exc)
             except RequestValidationError:

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from service.kit.context import AppContext
-from service.kit.errors import DomainError, Forbidden
+from service.kit.errors import DomainError, Forbidden, PasswordChangeRequired
 from service.kit.principal import BrowserLogin, Principal
 from service.models import utcnow
 from service.web import csrf
@@ -36,6 +36,8 @@ LANGUAGE_COOKIE = "nrm_lang"
 PRE_SESSION_COOKIE = "nrm_pre"  # binds the login form's CSRF token before there is a session
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
+PASSWORD_PAGE = "/account/password"
+PASSWORD_PAGES = frozenset({PASSWORD_PAGE, "/logout"})  # all a user with a reset password may use
 
 
 class BrowserSessions(Protocol):
@@ -98,6 +100,11 @@ class Page:
     def field(self, name: str, default: str = "") -> str:
         value = self.form.get(name) if self.form is not None else None
         return value.strip() if isinstance(value, str) else default
+
+    def secret(self, name: str) -> str:
+        """A password field exactly as typed: spaces are part of it."""
+        value = self.form.get(name) if self.form is not None else None
+        return value if isinstance(value, str) else ""
 
     def fields(self, name: str) -> list[str]:
         if self.form is None:
@@ -169,6 +176,9 @@ class Page:
         login = self.sessions.login_for(session, self.context, token, now) if token else None
         if login is None:
             raise LoginRequired("log in to continue")
+        if login.principal.must_change_password and self.request.url.path not in PASSWORD_PAGES:
+            self.login = login
+            raise PasswordChangeRequired("an admin reset your password: choose your own first")
         if self.roles and login.principal.role not in self.roles:
             self.login = login  # the refusal page is still in their language, with their menu
             raise Forbidden(f"this needs the role {' or '.join(self.roles)}")
