@@ -39,6 +39,7 @@ from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
 from service.users import api as users
+from service.units import pages as unit_pages
 from service.users import pages as users_pages
 from service.web import assets
 from service.web.errors import error_page, wants_page
@@ -67,6 +68,7 @@ PAGES = (
     assets,
     auth_pages,
     users_pages,
+    unit_pages,
     worklist_pages,
     case_pages,
     assignment_pages,

@@ -375,3 +375,53 @@ def test_an_admin_changes_a_role_and_that_ends_the_user_s_session_but_saving_not
     assert get(client, me, "/work").status_code == 303
     page = get(client, admin, "/admin/users")
     assert page.status_code == 200 and worker.username in page.text
+
+
+# --- units and hand-overs -----------------------------------------------------------------
+def test_an_admin_opens_renames_and_closes_units_and_bad_input_is_named_beside_the_field(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    admin = web_login(context, actors.admin())
+    listed = get(client, admin, "/admin/units")
+    assert listed.status_code == 200 and "PEMDA-NASIONAL" in listed.text
+    assert 'href="/admin/units"' in listed.text  # in the menu
+    wrong = {"code": "PEMDA-KUPANG", "name": "Kota Kupang", "ministry": "PEMDA",
+             "level": "district", "region_code": "53"}  # fmt: skip
+    refused = post(client, admin, "/admin/units", wrong)
+    assert refused.status_code == 422
+    assert 'id="region_code-error"' in refused.text and 'value="Kota Kupang"' in refused.text
+    made = post(client, admin, "/admin/units", {**wrong, "region_code": "53.71"})
+    assert made.status_code == 303 and "created=PEMDA-KUPANG" in made.headers["location"]
+    again = post(client, admin, "/admin/units", {**wrong, "region_code": "53.71"})
+    assert again.status_code == 422 and "Unit dengan kode ini sudah ada." in again.text
+    renamed = post(client, admin, "/admin/units/PEMDA-KUPANG", {"name": "UPTD PPA Kota Kupang"})
+    assert renamed.status_code == 303
+    assert "UPTD PPA Kota Kupang" in get(client, admin, "/admin/units").text
+    short = post(client, admin, "/admin/units/PEMDA-KUPANG", {"name": "x"})
+    assert short.status_code == 422 and 'id="unit-PEMDA-KUPANG-error"' in short.text
+    closed = post(client, admin, "/admin/units/PEMDA-KUPANG", {"active": "false"})
+    assert closed.status_code == 303
+    assert "Ditutup" in visible_text(get(client, admin, "/admin/units").text)
+
+
+def test_an_admin_puts_a_user_in_a_unit_and_the_ministry_follows(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    admin = web_login(context, actors.admin())
+    unit = {"code": "KEMSOS-NTT", "name": "Dinas Sosial NTT", "ministry": "KEMENSOS",
+            "level": "province", "region_code": "53"}  # fmt: skip
+    assert post(client, admin, "/admin/units", unit).status_code == 303
+    account = {"username": "sosial.ntt", "role": "case_worker", "ministry": "KEMLU",
+               "unit": "kemsos-ntt", "password": "a long probe passphrase"}  # fmt: skip
+    assert post(client, admin, "/admin/users", account).status_code == 303
+    unknown = {**account, "username": "sosial.ntt2", "unit": "NO-SUCH-UNIT"}
+    refused = post(client, admin, "/admin/users", unknown)
+    assert refused.status_code == 422 and 'value="NO-SUCH-UNIT"' in refused.text
+    row = re.search(r'<tr id="user-(\d+)">\s*<th scope="row">sosial.ntt</th>', refused.text)
+    assert row is not None and "KEMSOS-NTT" in refused.text
+    worker = actors.worker("KEMLU")
+    moved = {"was_role": "case_worker", "was_ministry": "KEMLU", "was_unit": "KEMLU-NASIONAL",
+             "role": "case_worker", "ministry": "KEMLU", "unit": "KEMSOS-NTT"}  # fmt: skip
+    assert post(client, admin, f"/admin/users/{worker.id}", moved).status_code == 303
+    page = visible_text(get(client, admin, "/admin/users").text)
+    assert f"{worker.username} Pendamping kasus KEMENSOS" in page

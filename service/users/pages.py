@@ -15,6 +15,8 @@ from starlette.responses import Response
 from schemas.auth import UserCreate, UserPage, UserUpdate
 from service.kit.context import AppContext
 from service.kit.errors import DomainError
+from service.kit.principal import Principal
+from service.units import service as units
 from service.users import service as users
 from service.web.errors import page_router
 from service.web.forms import domain_message, translated_errors
@@ -54,10 +56,11 @@ async def create_user(page: AdminPage) -> Response:
         "username": page.field("username"),
         "role": page.field("role"),
         "ministry": page.field("ministry") or None,
+        "unit": page.field("unit").upper() or None,
         "password": page.field("password"),
     }
     try:
-        data = UserCreate.model_validate(draft)
+        data = UserCreate.model_validate(_ministry_of_unit(draft))
         created = await page(
             lambda session, context, me: users.create_user(session, context, me, data).username
         )
@@ -78,10 +81,12 @@ async def update_user(user_id: int, page: AdminPage) -> Response:
     if page.field("role") and (page.field("role"), page.field("ministry")) != was:
         changes["role"] = page.field("role")  # a change ends the user's sessions: only if any
         changes["ministry"] = page.field("ministry") or None
+    if page.field("unit") and page.field("unit").upper() != page.field("was_unit"):
+        changes["unit"] = page.field("unit").upper()
     if page.field("active") in ("true", "false"):
         changes["is_active"] = page.field("active") == "true"
     try:
-        data = UserUpdate.model_validate(changes)
+        data = UserUpdate.model_validate(_ministry_of_unit(changes))
         await page(
             lambda session, context, me: users.update_user(session, context, me, user_id, data).id
         )
@@ -93,6 +98,21 @@ async def update_user(user_id: int, page: AdminPage) -> Response:
             raise
         return await _users_again(page, None, {"_": domain_message(page.t, exc)})
     return page.redirect(f"/admin/users?updated={user_id}#user-{user_id}")
+
+
+def _ministry_of_unit(form: Mapping[str, object]) -> dict[str, object]:
+    """A unit named: the user's ministry is the unit's (the ministry chosen beside it is not)."""
+    if form.get("unit"):
+        return {**form, "ministry": None}
+    return {k: v for k, v in form.items() if k != "unit"}
+
+
+def _unit_codes(session: Session, context: AppContext, _me: Principal) -> list[str]:
+    return [
+        unit.code
+        for ministry in sorted(context.registry.ministries())
+        for unit in units.open_units(session, ministry)
+    ]
 
 
 def _accounts(session: Session, context: AppContext, cursor: str | None) -> UserPage:
@@ -114,10 +134,12 @@ async def _users_page(
     status_code: int = 200,
 ) -> Response:
     ministries = sorted(page.context.registry.ministries())
+    unit_codes = await page.read(_unit_codes)
     query = page.request.query_params
     return page.render(
         templates, "users.html", status_code,
         accounts=accounts, draft=draft or {}, errors=errors or {}, ministries=ministries,
+        unit_codes=unit_codes,
         roles=("case_worker", "supervisor", "auditor", "admin"),
         created=query.get("created"), updated=query.get("updated"),
     )  # fmt: skip
