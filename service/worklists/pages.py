@@ -134,13 +134,18 @@ async def escalations(
         query, filters = EscalationQuery(limit=PAGE_SIZE), {}
     else:
         errors = {}
-    cases = await page.read(
-        lambda session, context, me: worklists.list_escalations(session, context, me, query)
-    )
+
+    def escalations_with_rungs(
+        session: Session, context: AppContext, me: Principal
+    ) -> tuple[CasePage, dict[str, tuple[str, str]]]:
+        cases = worklists.list_escalations(session, context, me, query)
+        return cases, worklists.escalations_reached(session, cases)
+
+    cases, reached = await page.read(escalations_with_rungs)
     more = _more_url("/escalations", filters, cases.next_cursor)
     return page.render(
         templates, "escalations.html", block="items" if cursor else None,
-        cases=cases, more=more, filters=filters, errors=errors,
+        cases=cases, reached=reached, more=more, filters=filters, errors=errors,
         ministries=sorted(page.context.registry.ministries()),
     )  # fmt: skip
 
