@@ -38,8 +38,8 @@ from service.kit.errors import DomainError
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
-from service.users import api as users
 from service.units import pages as unit_pages
+from service.users import api as users
 from service.users import pages as users_pages
 from service.web import assets
 from service.web.errors import error_page, wants_page

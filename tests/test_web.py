@@ -452,8 +452,12 @@ def test_a_hand_over_is_declined_with_a_reason_rerouted_and_accepted_from_the_pa
     url = f"/cases/{case['id']}"
     screen = get(client, sender, url)
     assert 'name="to_unit"' in screen.text and "PEMDA-KAB-KUPANG" in screen.text
-    sent = post(client, sender, f"{url}/transitions",
-                {**_action(case, "begin_screening", "referred"), "to_unit": "PEMDA-KAB-KUPANG"})
+    sent = post(
+        client,
+        sender,
+        f"{url}/transitions",
+        {**_action(case, "begin_screening", "referred"), "to_unit": "PEMDA-KAB-KUPANG"},
+    )
     assert sent.status_code == 303, sent.text
     waiting = visible_text(get(client, sender, url).text)
     assert "Serah terima kepada PEMDA-KAB-KUPANG menunggu diterima" in waiting

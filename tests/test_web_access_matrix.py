@@ -155,6 +155,11 @@ def _case(w: WebWorld, suffix: str = "") -> str:
     return f"/cases/{w.case['id']}{suffix}"
 
 
+def _new_unit(w: WebWorld) -> dict[str, str]:
+    return {"code": f"KEMSOS-WEB-{next(w.counter)}", "name": "a probe unit",
+            "ministry": "KEMENSOS", "level": "province", "region_code": "21"}  # fmt: skip
+
+
 def _probe_unit(w: WebWorld) -> str:
     """A unit made through the API by an admin, for a probe that changes it."""
     code = f"PEMDA-WEB-PROBE-{next(w.counter)}"
@@ -217,11 +222,7 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ),
     ("GET", "/admin/units"): (lambda c, u, w: get(c, u, "/admin/units"), _roles(200, "admin")),
     ("POST", "/admin/units"): (
-        lambda c, u, w: post(
-            c, u, "/admin/units",
-            {"code": f"KEMSOS-WEB-{next(w.counter)}", "name": "a probe unit",
-             "ministry": "KEMENSOS", "level": "province", "region_code": "21"},
-        ),  # fmt: skip
+        lambda c, u, w: post(c, u, "/admin/units", _new_unit(w)),
         _roles(303, "admin"),
     ),
     ("POST", "/admin/units/{code}"): (

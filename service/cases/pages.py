@@ -205,9 +205,9 @@ async def accept_transfer(case_id: str, page: WorkerPage) -> Response:
     """The receiving unit takes the case: it leads from now on."""
     try:
         await page(
-            lambda session, context, me: transfers.accept_transfer(
-                session, context, me, case_id, page.endpoint
-            ).id
+            lambda session, context, me: (
+                transfers.accept_transfer(session, context, me, case_id, page.endpoint).id
+            )
         )
     except DomainError as exc:
         if exc.status_code != 409:
@@ -223,9 +223,11 @@ async def decline_transfer(case_id: str, page: WorkerPage) -> Response:
     try:
         data = TransferDecision.model_validate(draft)
         await page(
-            lambda session, context, me: transfers.decline_transfer(
-                session, context, me, case_id, data.reason, page.endpoint
-            ).id
+            lambda session, context, me: (
+                transfers.decline_transfer(
+                    session, context, me, case_id, data.reason, page.endpoint
+                ).id
+            )
         )
     except ValidationError as exc:
         await page.ensure()
@@ -245,9 +247,11 @@ async def reroute_transfer(case_id: str, page: WorkerPage) -> Response:
     try:
         data = TransferRequest.model_validate(draft)
         await page(
-            lambda session, context, me: transfers.reroute_transfer(
-                session, context, me, case_id, data.to_unit, page.endpoint
-            ).id
+            lambda session, context, me: (
+                transfers.reroute_transfer(
+                    session, context, me, case_id, data.to_unit, page.endpoint
+                ).id
+            )
         )
     except ValidationError as exc:
         await page.ensure()

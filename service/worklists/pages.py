@@ -4,9 +4,9 @@ earliest due first), a page at a time. A supervisor may open the lists of a unit
 
 from __future__ import annotations
 
-from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query
