@@ -65,6 +65,7 @@ class CaseScreen:
     actions: list[ActionForm]
     recent: list[EventRead]
     reroute_units: list[tuple[str, str]]  # the step ministry's open units, for the sender
+    reroute_due: bool  # the sender holds a step of another ministry: it must name a unit
 
 
 # --- register a referral ------------------------------------------------------------------
@@ -316,9 +317,13 @@ def _screen(session: Session, context: AppContext, me: Principal, case_id: str) 
                 units=units_of(dest.ministry) if leaves else [],
             )
         )
-    reroute = units_of(view.case.ministry) if view.sends else []
+    case = view.case
+    reroute = units_of(case.ministry) if view.sends else []
+    due = view.sends and case.unit not in {code for code, _name in reroute}
+    if case.transfer_to is None:  # sending the step to the unit that has it changes nothing
+        reroute = [(code, name) for code, name in reroute if code != case.unit]
     recent = list(history[-RECENT_EVENTS:])[::-1]
-    return CaseScreen(view, approval, actions, recent, reroute)
+    return CaseScreen(view, approval, actions, recent, reroute, due)
 
 
 async def _case_again(
