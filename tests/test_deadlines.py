@@ -130,7 +130,7 @@ def test_levels_to_record_rise_once_and_a_warning_overtaken_by_the_breach_is_ski
     points = checkpoints(definition, definition.state("identified"), entered,
                          entered + timedelta(hours=72), load_calendar())  # fmt: skip
 
-    def at(hours: float, level: SlaLevel = SlaLevel.ON_TRACK) -> list[SlaLevel]:
+    def at(hours: float, level: SlaLevel = SlaLevel.ON_TRACK) -> list[int]:
         return points.to_record(level, entered + timedelta(hours=hours))
 
     assert at(53) == []
