@@ -217,3 +217,16 @@ def test_the_escalations_page_shows_a_task_force_the_rung_and_the_unit_it_reache
     assert "Jenjang Gugus Tugas kabupaten/kota" in text
     assert "Gugus Tugas yang dicapai GUGUS_TUGAS-53.71" in text
     assert "Siti Rahayu" not in page.text
+
+
+def test_a_task_force_member_s_figures_link_their_unit_and_region(
+    client: TestClient, actors: Actors, context: AppContext, places: None
+) -> None:
+    member = web_login(context, _member(context, "GUGUS_TUGAS-53", "case_worker").username)
+    chooser = get(client, member, "/figures")
+    assert 'href="/figures/units/GUGUS_TUGAS-53"' in chooser.text
+    assert 'href="/figures/regions/53"' in chooser.text
+    region = get(client, member, "/figures/regions/53")
+    assert region.status_code == 200 and 'href="/figures/units/' not in region.text
+    assert "PEMDA" in visible_text(region.text)
+    assert get(client, member, "/figures/regions/21").status_code == 403  # not their region

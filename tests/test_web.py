@@ -326,7 +326,10 @@ def test_unknown_pages_are_pages_and_the_api_stays_json(client: TestClient) -> N
     "url",
     ["/work?tab=nope", "/work?state=" + "x" * 200, "/work?cursor=garbage", "/work?phase=moon",
      "/cases/%00", "/figures/PEMDA?from=yesterday", "/audit?since=2026-13-45",
-     "/escalations?level=cosmic", "/approvals?status=whatever&cursor=zz"],
+     "/escalations?level=cosmic", "/approvals?status=whatever&cursor=zz",
+     "/work?tab=unit&unit=nope", "/work?tab=incoming&unit=" + "x" * 100,
+     "/work?tab=incoming&cursor=garbage", "/figures/units/NOPE", "/figures/regions/99",
+     "/figures/units/PEMDA-NASIONAL?from=2026-02-30"],
 )  # fmt: skip
 def test_bad_input_is_a_page_never_a_500(
     client: TestClient, actors: Actors, context: AppContext, url: str

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from schemas.queue import CasePage, EscalationQuery, PageQuery, QueueQuery
 from schemas.unit import UnitRead
 from service.kit.context import AppContext
-from service.kit.errors import NotFound
+from service.kit.errors import Forbidden
 from service.kit.principal import Principal
 from service.units import service as units
 from service.web.errors import page_router
@@ -105,7 +105,7 @@ def _unit_lists(
     """The queue or the incoming hand-overs of the caller's unit, or of a unit below it."""
     own = units.by_id(session, me.unit_id) if me.unit_id is not None else None
     if own is None:
-        raise NotFound("you work in no unit")
+        raise Forbidden("a case worker or supervisor without a unit works no cases")
     target = code.strip().upper() if code else own.code
     list_of = worklists.list_incoming if tab == "incoming" else worklists.list_unit_queue
     cases = list_of(session, context, me, target, query)  # refuses a unit not below the caller
