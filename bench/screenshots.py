@@ -26,7 +26,9 @@ SIZES = {"phone": {"width": 360, "height": 780}, "desktop": {"width": 1280, "hei
 # (file name, user, what to open: a path, or a function of the page that gets there)
 SHOTS: list[tuple[str, str | None, str]] = [
     ("login", None, "/login"),
-    ("queue", "kemlu.worker", "/work"),
+    ("queue", "kemlu.worker", "/work?tab=queue"),
+    ("unit-queue", "pemda.kotakupang.worker", "/work"),
+    ("unit-choice", "pemda.ntt.supervisor", "/work?tab=unit&unit=PEMDA-53.71"),
     ("case", "kemlu.worker", "first-case"),
     ("register", "kemlu.worker", "/cases/new"),
     ("history", "kemlu.worker", "first-case/history"),
@@ -34,9 +36,11 @@ SHOTS: list[tuple[str, str | None, str]] = [
     ("approvals", "kemlu.supervisor", "/approvals"),
     ("escalations", "gugus_tugas.worker", "/escalations"),
     ("figures", "kemensos.supervisor", "/figures/KEMENSOS"),
+    ("unit-figures", "pemda.ntt.supervisor", "/figures/units/PEMDA-53"),
     ("verify", "auditor", "/audit/verify?run=true"),
     ("audit", "auditor", "/audit"),
     ("users", "admin", "/admin/users"),
+    ("units", "admin", "/admin/units"),
 ]
 
 

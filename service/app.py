@@ -40,6 +40,7 @@ from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
+from service.units import pages as unit_pages
 from service.users import api as users
 from service.users import pages as users_pages
 from service.web import assets, docs
@@ -70,6 +71,7 @@ PAGES = (
     assets,
     auth_pages,
     users_pages,
+    unit_pages,
     worklist_pages,
     case_pages,
     assignment_pages,

@@ -10,7 +10,7 @@ Link = tuple[str, str]  # (path, catalogue key)
 
 def navigation(context: AppContext, principal: Principal) -> list[Link]:
     if principal.role == "admin":
-        return [("/admin/users", "nav.users")]
+        return [("/admin/users", "nav.users"), ("/admin/units", "nav.units")]
     if principal.role == "auditor":
         return [
             ("/audit", "nav.audit"),

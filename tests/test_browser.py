@@ -29,6 +29,7 @@ from tests.conftest import fresh_database
 from tests.factories import ALL_MINISTRIES
 
 pytestmark = pytest.mark.browser
+SHOTS = Path(__file__).resolve().parent.parent / "bench" / "out" / "browser"
 MINISTRIES_IN_WALK = ("KEMLU", "KEMENSOS", "PEMDA", "KEMENPPPA")
 PATH: list[tuple[str, dict[str, Any]]] = [
     ("begin_screening_abroad", {"payload.mission": "KBRI Yangon"}),
@@ -263,6 +264,111 @@ def test_an_auditor_verifies_the_log_and_downloads_the_export(
     assert "Riwayat" in page.locator("h1").inner_text() and "Siti" not in page.content()
 
 
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _open_unit(admin: Any, code: str, name: str, region: str) -> None:
+    admin.goto("/admin/units")
+    form = admin.locator("form", has=admin.get_by_role("button", name="Buka unit"))
+    form.get_by_label("Kode").fill(code)
+    form.get_by_label("Nama").fill(name)
+    form.get_by_label("Kementerian/lembaga").select_option("PEMDA")
+    form.get_by_label("Tingkat").select_option("district")
+    form.get_by_label("Wilayah").select_option(region)
+    form.get_by_role("button", name="Buka unit").click()
+    admin.wait_for_url(re.compile(r"created="))
+
+
+def _add_member(admin: Any, username: str, unit: str) -> None:
+    admin.goto("/admin/users")
+    form = admin.locator("form", has=admin.get_by_role("button", name="Buat akun"))
+    form.get_by_label("Nama pengguna").fill(username)
+    form.get_by_label("Peran").select_option("case_worker")
+    form.get_by_label("Unit").fill(unit)
+    form.get_by_label("Kata sandi").fill(PASSWORD)
+    form.get_by_role("button", name="Buat akun").click()
+    admin.wait_for_url(re.compile(r"created="))
+
+
+def test_a_hand_over_is_declined_with_a_reason_sent_elsewhere_and_accepted(
+    browser: Browser,
+    case_url: str,  # the module's first case comes first (it counts the cases it makes)
+) -> None:
+    admin = browser.page("admin")
+    _open_unit(admin, "PEMDA-KAB-KUPANG", "UPTD PPA Kabupaten Kupang", "53.01")
+    _open_unit(admin, "PEMDA-KOTA-KUPANG", "UPTD PPA Kota Kupang", "53.71")
+    _shot(admin, "units-admin")
+    _add_member(admin, "kabkupang.worker", "PEMDA-KAB-KUPANG")
+    _add_member(admin, "kotakupang.worker", "PEMDA-KOTA-KUPANG")
+    referrer = browser.page("kemlu.worker")
+    referrer.goto("/cases/new")
+    referrer.get_by_label("Nama lengkap").fill("Maria Bria")
+    referrer.get_by_label("Jenis kelamin").select_option("female")
+    referrer.get_by_label("Perkiraan umur (tahun)").fill("22")
+    referrer.get_by_label("Jalur rujukan").select_option("ngo")
+    referrer.get_by_role("button", name="Daftarkan kasus").click()
+    referrer.wait_for_url(re.compile(r"registered=1"))
+    url = str(referrer.url).split("?")[0]
+    reference = referrer.locator("h1").inner_text().split()[0]
+
+    sender = browser.page("kemenpppa.worker")  # screening goes to a district of PEMDA
+    sender.goto(url)
+    action = sender.locator("details#action-begin_screening")
+    action.locator("summary").click()
+    action.get_by_label("Unit penerima").select_option("PEMDA-KAB-KUPANG")
+    action.locator("button[type=submit]").click()
+    sender.wait_for_url(re.compile(r"\?done="))
+    handover = sender.locator("section#transfer").inner_text()
+    assert (
+        "PEMDA-KAB-KUPANG" in handover and "KEMENPPPA-NASIONAL tetap bertanggung jawab" in handover
+    )
+    _shot(sender, "handover-sent")
+
+    district = browser.page("kabkupang.worker")
+    district.get_by_role("link", name="Masuk", exact=True).click()
+    card = district.locator("li.case", has_text=reference)
+    assert "ke PEMDA-KAB-KUPANG, batas" in card.inner_text()
+    _shot(district, "handover-incoming")
+    card.locator("summary", has_text="Tolak").click()
+    card.get_by_role("button", name="Tolak serah terima").click()  # no reason: the browser asks
+    assert district.url.endswith("tab=incoming")
+    card.get_by_label("Alasan penolakan").fill("keluarganya tinggal di Kota Kupang")
+    card.get_by_role("button", name="Tolak serah terima").click()
+    district.wait_for_url(re.compile(r"notice=declined"))
+    assert "Anda menolak serah terima" in district.get_by_role("status").inner_text()
+    _shot(district, "handover-declined")
+
+    sender.goto(url)
+    sender.locator("section#transfer").get_by_label("Unit penerima").select_option(
+        "PEMDA-KOTA-KUPANG"
+    )
+    sender.get_by_role("button", name="Kirim kasus").click()
+    sender.wait_for_url(re.compile(r"notice=rerouted"))
+    assert "PEMDA-KOTA-KUPANG" in sender.locator("section#transfer").inner_text()
+
+    receiver = browser.page("kotakupang.worker")
+    receiver.goto("/work?tab=incoming")
+    card = receiver.locator("li.case", has_text=reference)
+    card.get_by_role("button", name="Terima serah terima").click()
+    receiver.wait_for_url(re.compile(r"notice=accepted"))
+    status = receiver.locator("section[aria-labelledby=status-title]").inner_text()
+    assert "PEMDA-KOTA-KUPANG" in status
+    _shot(receiver, "handover-accepted")
+    receiver.goto("/work")
+    assert reference in receiver.locator("ul.cases").inner_text()
+    _shot(receiver, "unit-queue")
+    receiver.goto(url + "/history")
+    assert "keluarganya tinggal di Kota Kupang" in receiver.content()
+    supervisor = browser.page("pemda.supervisor")
+    supervisor.goto("/figures")
+    supervisor.get_by_role("link", name=re.compile("Unit saya")).click()
+    supervisor.get_by_role("link", name="PEMDA-KOTA-KUPANG").click()
+    assert "PEMDA-KOTA-KUPANG" in supervisor.locator("h1").inner_text()
+    _shot(supervisor, "unit-figures")
+
+
 def _visible_texts(page: Any) -> list[str]:
     texts: list[str] = page.eval_on_selector_all(
         "h1, h2, h3, label, legend, button, nav a, th, dt, .tabs a, summary, option",
@@ -291,11 +397,12 @@ def test_the_language_switch_changes_every_label(browser: Browser, case_url: str
 PAGES_BY_USER = {
     "kemlu.worker": ["/work", "/work?tab=mine", "/work?tab=watching", "/cases/new", "{case}",
                      "{case}/history", "{case}/diagram", "/approvals", "/no-such-page"],
-    "pemda.supervisor": ["/work", "{case}", "/approvals", "/escalations", "/figures/PEMDA"],
+    "pemda.supervisor": ["/work", "/work?tab=incoming", "{case}", "/approvals", "/escalations",
+                         "/figures", "/figures/PEMDA", "/figures/units/PEMDA-NASIONAL"],
     "auditor": ["/audit", "/audit/verify?run=true", "/audit/checkpoints",
                 "/audit/identity-access", "/figures", "/figures/KEMENSOS", "/escalations",
                 "{case}"],
-    "admin": ["/admin/users", "/account/password"],
+    "admin": ["/admin/users", "/admin/units", "/account/password"],
 }  # fmt: skip
 
 

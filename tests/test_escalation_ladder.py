@@ -17,6 +17,7 @@ from service.sla import sweep
 from service.users.service import seed_account
 from tests.bulk import Clock
 from tests.factories import Actors, User, fire, password_hash, register
+from tests.web import get, visible_text, web_login
 
 MONDAY = datetime(2026, 7, 6, 1, 0, tzinfo=UTC)  # 08:00 WIB; no holiday for three weeks
 _names = count(1)
@@ -199,3 +200,33 @@ def test_a_declined_hand_over_starts_the_steps_clock_again_for_the_sender(
     body = declined.json()
     assert body["sla"] == "on_track" and body["transfer_to"] is None
     assert datetime.fromisoformat(body["due_at"]) > clock.now + timedelta(days=4)
+
+
+def test_the_escalations_page_shows_a_task_force_the_rung_and_the_unit_it_reached(
+    client: TestClient, actors: Actors, context: AppContext, clock: Clock, places: None
+) -> None:
+    case = _led_by(client, actors, context, "PEMDA-53.71")
+    district = _member(context, "GUGUS_TUGAS-53.71", "case_worker")
+    clock.advance(days=8, hours=12)
+    sweep.sweep(context)
+    clock.advance(days=1, hours=12)
+    assert sweep.sweep(context).escalations == 1
+    page = get(client, web_login(context, district.username), "/escalations")
+    assert page.status_code == 200 and case["reference"] in page.text
+    text = visible_text(page.text)
+    assert "Jenjang Gugus Tugas kabupaten/kota" in text
+    assert "Gugus Tugas yang dicapai GUGUS_TUGAS-53.71" in text
+    assert "Siti Rahayu" not in page.text
+
+
+def test_a_task_force_member_s_figures_link_their_unit_and_region(
+    client: TestClient, actors: Actors, context: AppContext, places: None
+) -> None:
+    member = web_login(context, _member(context, "GUGUS_TUGAS-53", "case_worker").username)
+    chooser = get(client, member, "/figures")
+    assert 'href="/figures/units/GUGUS_TUGAS-53"' in chooser.text
+    assert 'href="/figures/regions/53"' in chooser.text
+    region = get(client, member, "/figures/regions/53")
+    assert region.status_code == 200 and 'href="/figures/units/' not in region.text
+    assert "PEMDA" in visible_text(region.text)
+    assert get(client, member, "/figures/regions/21").status_code == 403  # not their region

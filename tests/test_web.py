@@ -326,7 +326,10 @@ def test_unknown_pages_are_pages_and_the_api_stays_json(client: TestClient) -> N
     "url",
     ["/work?tab=nope", "/work?state=" + "x" * 200, "/work?cursor=garbage", "/work?phase=moon",
      "/cases/%00", "/figures/PEMDA?from=yesterday", "/audit?since=2026-13-45",
-     "/escalations?level=cosmic", "/approvals?status=whatever&cursor=zz"],
+     "/escalations?level=cosmic", "/approvals?status=whatever&cursor=zz",
+     "/work?tab=unit&unit=nope", "/work?tab=incoming&unit=" + "x" * 100,
+     "/work?tab=incoming&cursor=garbage", "/figures/units/NOPE", "/figures/regions/99",
+     "/figures/units/PEMDA-NASIONAL?from=2026-02-30"],
 )  # fmt: skip
 def test_bad_input_is_a_page_never_a_500(
     client: TestClient, actors: Actors, context: AppContext, url: str
@@ -375,3 +378,123 @@ def test_an_admin_changes_a_role_and_that_ends_the_user_s_session_but_saving_not
     assert get(client, me, "/work").status_code == 303
     page = get(client, admin, "/admin/users")
     assert page.status_code == 200 and worker.username in page.text
+
+
+# --- units and hand-overs -----------------------------------------------------------------
+def test_an_admin_opens_renames_and_closes_units_and_bad_input_is_named_beside_the_field(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    admin = web_login(context, actors.admin())
+    listed = get(client, admin, "/admin/units")
+    assert listed.status_code == 200 and "PEMDA-NASIONAL" in listed.text
+    assert 'href="/admin/units"' in listed.text  # in the menu
+    wrong = {"code": "PEMDA-KUPANG", "name": "Kota Kupang", "ministry": "PEMDA",
+             "level": "district", "region_code": "53"}  # fmt: skip
+    refused = post(client, admin, "/admin/units", wrong)
+    assert refused.status_code == 422
+    assert 'id="region_code-error"' in refused.text and 'value="Kota Kupang"' in refused.text
+    made = post(client, admin, "/admin/units", {**wrong, "region_code": "53.71"})
+    assert made.status_code == 303 and "created=PEMDA-KUPANG" in made.headers["location"]
+    again = post(client, admin, "/admin/units", {**wrong, "region_code": "53.71"})
+    assert again.status_code == 422 and "Unit dengan kode ini sudah ada." in again.text
+    renamed = post(client, admin, "/admin/units/PEMDA-KUPANG", {"name": "UPTD PPA Kota Kupang"})
+    assert renamed.status_code == 303
+    assert "UPTD PPA Kota Kupang" in get(client, admin, "/admin/units").text
+    short = post(client, admin, "/admin/units/PEMDA-KUPANG", {"name": "x"})
+    assert short.status_code == 422 and 'id="unit-PEMDA-KUPANG-error"' in short.text
+    closed = post(client, admin, "/admin/units/PEMDA-KUPANG", {"active": "false"})
+    assert closed.status_code == 303
+    assert "Ditutup" in visible_text(get(client, admin, "/admin/units").text)
+
+
+def test_an_admin_puts_a_user_in_a_unit_and_the_ministry_follows(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    admin = web_login(context, actors.admin())
+    unit = {"code": "KEMSOS-NTT", "name": "Dinas Sosial NTT", "ministry": "KEMENSOS",
+            "level": "province", "region_code": "53"}  # fmt: skip
+    assert post(client, admin, "/admin/units", unit).status_code == 303
+    account = {"username": "sosial.ntt", "role": "case_worker", "ministry": "KEMLU",
+               "unit": "kemsos-ntt", "password": "a long probe passphrase"}  # fmt: skip
+    assert post(client, admin, "/admin/users", account).status_code == 303
+    unknown = {**account, "username": "sosial.ntt2", "unit": "NO-SUCH-UNIT"}
+    refused = post(client, admin, "/admin/users", unknown)
+    assert refused.status_code == 422 and 'value="NO-SUCH-UNIT"' in refused.text
+    row = re.search(r'<tr id="user-(\d+)">\s*<th scope="row">sosial.ntt</th>', refused.text)
+    assert row is not None and "KEMSOS-NTT" in refused.text
+    worker = actors.worker("KEMLU")
+    moved = {"was_role": "case_worker", "was_ministry": "KEMLU", "was_unit": "KEMLU-NASIONAL",
+             "role": "case_worker", "ministry": "KEMLU", "unit": "KEMSOS-NTT"}  # fmt: skip
+    assert post(client, admin, f"/admin/users/{worker.id}", moved).status_code == 303
+    page = visible_text(get(client, admin, "/admin/users").text)
+    assert f"{worker.username} Pendamping kasus KEMENSOS" in page
+
+
+def _unit_with_worker(
+    client: TestClient, actors: Actors, code: str, region: str, role: str = "case_worker"
+) -> str:
+    """A PEMDA district unit (made through the API) and a user of that unit; the username."""
+    admin = actors.admin().headers
+    body = {"code": code, "name": f"UPTD PPA {region}", "ministry": "PEMDA",
+            "level": "district", "region_code": region}  # fmt: skip
+    made = client.post("/api/v1/units", json=body, headers=admin)
+    assert made.status_code in (201, 409), made.text
+    username = f"{role}.{code.lower()}"
+    user = {"username": username, "role": role, "unit": code, "password": PASSWORD}
+    assert client.post("/api/v1/users", json=user, headers=admin).status_code == 201
+    return username
+
+
+def test_a_hand_over_is_declined_with_a_reason_rerouted_and_accepted_from_the_pages(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    kab = web_login(context, _unit_with_worker(client, actors, "PEMDA-KAB-KUPANG", "53.01"))
+    kota = web_login(context, _unit_with_worker(client, actors, "PEMDA-KOTA-KUPANG", "53.71"))
+    case = register(client, actors.worker("KEMLU"), intake_body())
+    sender = web_login(context, actors.worker("KEMENPPPA"))
+    url = f"/cases/{case['id']}"
+    screen = get(client, sender, url)
+    assert 'name="to_unit"' in screen.text and "PEMDA-KAB-KUPANG" in screen.text
+    sent = post(
+        client,
+        sender,
+        f"{url}/transitions",
+        {**_action(case, "begin_screening", "referred"), "to_unit": "PEMDA-KAB-KUPANG"},
+    )
+    assert sent.status_code == 303, sent.text
+    waiting = visible_text(get(client, sender, url).text)
+    assert "Serah terima kepada PEMDA-KAB-KUPANG menunggu diterima" in waiting
+    assert "KEMENPPPA-NASIONAL tetap bertanggung jawab" in waiting
+    incoming = get(client, kab, "/work?tab=incoming")
+    assert case["reference"] in incoming.text and f"{url}/transfer/accept" in incoming.text
+    assert "ke PEMDA-KAB-KUPANG, batas" in visible_text(incoming.text)
+    no_reason = post(client, kab, f"{url}/transfer/decline", {"reason": ""})
+    assert no_reason.status_code == 422 and 'id="reason-error"' in no_reason.text
+    declined = post(client, kab, f"{url}/transfer/decline", {"reason": "family lives in the city"})
+    assert declined.status_code == 303 and declined.headers["location"].endswith("notice=declined")
+    assert case["reference"] not in get(client, kab, "/work?tab=incoming").text
+    unknown = post(client, sender, f"{url}/transfer", {"to_unit": "KEMLU-NASIONAL"})
+    assert unknown.status_code == 422 and 'id="to_unit-error"' in unknown.text
+    rerouted = post(client, sender, f"{url}/transfer", {"to_unit": "PEMDA-KOTA-KUPANG"})
+    assert rerouted.status_code == 303
+    assert post(client, kab, f"{url}/transfer/accept").status_code == 403  # not theirs now
+    accepted = post(client, kota, f"{url}/transfer/accept")
+    assert accepted.status_code == 303 and accepted.headers["location"].endswith("notice=accepted")
+    mine = get(client, kota, "/work")  # the unit's queue is the default tab
+    assert 'aria-current="page">Unit saya' in mine.text and case["reference"] in mine.text
+    page = visible_text(get(client, kota, url).text)
+    assert "Unit pemimpin PEMDA-KOTA-KUPANG" in page and "Serah terima kepada" not in page
+    admin = web_login(context, actors.admin())
+    refused = post(client, admin, "/admin/units/PEMDA-KOTA-KUPANG", {"active": "false"})
+    assert refused.status_code == 422
+    assert "masih memimpin atau akan menerima 1 kasus terbuka" in visible_text(refused.text)
+    national = web_login(context, actors.supervisor("PEMDA"))
+    below = get(client, national, "/work?tab=unit&unit=PEMDA-KOTA-KUPANG")
+    assert below.status_code == 200 and case["reference"] in below.text
+    assert '<option value="PEMDA-KAB-KUPANG">' in below.text
+    assert get(client, kab, "/work?tab=unit&unit=PEMDA-KOTA-KUPANG").status_code == 403
+    figures = get(client, national, "/figures/units/PEMDA-NASIONAL")
+    assert figures.status_code == 200 and 'href="/figures/units/PEMDA-KOTA-KUPANG"' in figures.text
+    assert 'href="/figures/units/' in get(client, national, "/figures").text
+    region = get(client, web_login(context, actors.auditor()), "/figures/regions/53")
+    assert region.status_code == 200 and "PEMDA" in region.text

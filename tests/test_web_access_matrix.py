@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -103,7 +104,14 @@ def _figures_home(who: Who) -> int:
         return 303
     if who.role == "admin":
         return 403
-    return 200 if who.role == "auditor" else 303
+    return 200 if who.role in ("auditor", "supervisor") else 303
+
+
+def _auditors_only_figures(who: Who) -> int:
+    """A region's figures: auditors (and the region's Task Force, not among these callers)."""
+    if who.role == "anonymous":
+        return 303
+    return 200 if who.role == "auditor" else 403
 
 
 def _figures_of_lead(who: Who) -> int:
@@ -146,6 +154,34 @@ def _pemda_worker(w: WebWorld) -> str:
 
 def _case(w: WebWorld, suffix: str = "") -> str:
     return f"/cases/{w.case['id']}{suffix}"
+
+
+def _new_unit(w: WebWorld) -> dict[str, str]:
+    return {"code": f"KEMSOS-WEB-{next(w.counter)}", "name": "a probe unit",
+            "ministry": "KEMENSOS", "level": "province", "region_code": "21"}  # fmt: skip
+
+
+def _probe_unit(w: WebWorld) -> str:
+    """A unit made through the API by an admin, for a probe that changes it."""
+    code = f"PEMDA-WEB-PROBE-{next(w.counter)}"
+    body = {"code": code, "name": "a probe unit", "ministry": "PEMDA", "level": "province",
+            "region_code": "53"}  # fmt: skip
+    made = w.client.post("/api/v1/units", json=body, headers=w.actors.admin().headers)
+    assert made.status_code == 201, made.text
+    return code
+
+
+def _transfer(verb: str) -> Call:
+    """A fresh case in screening: its hand-over from KEMENPPPA's unit to PEMDA's waits."""
+
+    def call(c: TestClient, u: WebUser | None, w: WebWorld) -> Response:
+        case = w.new_case()
+        if verb == "reroute":
+            return post(c, u, f"/cases/{case['id']}/transfer", {"to_unit": "PEMDA-NASIONAL"})
+        data = {"reason": "not ours"} if verb == "decline" else {}
+        return post(c, u, f"/cases/{case['id']}/transfer/{verb}", data)
+
+    return call
 
 
 RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
@@ -212,6 +248,35 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
             {"old_password": "not the password at all", "new_password": "a new probe phrase"},
         ),
         _roles(422, *EVERY_ROLE),
+    ),
+    ("GET", "/admin/units"): (lambda c, u, w: get(c, u, "/admin/units"), _roles(200, "admin")),
+    ("POST", "/admin/units"): (
+        lambda c, u, w: post(c, u, "/admin/units", _new_unit(w)),
+        _roles(303, "admin"),
+    ),
+    ("POST", "/admin/units/{code}"): (
+        lambda c, u, w: post(c, u, f"/admin/units/{_probe_unit(w)}", {"name": "renamed"}),
+        _roles(303, "admin"),
+    ),
+    ("POST", "/cases/{case_id}/transfer/accept"): (
+        _transfer("accept"),
+        _worker_case(lambda who: who.relation == "lead"),
+    ),
+    ("POST", "/cases/{case_id}/transfer/decline"): (
+        _transfer("decline"),
+        _worker_case(lambda who: who.relation == "lead"),
+    ),
+    ("POST", "/cases/{case_id}/transfer"): (
+        _transfer("reroute"),
+        _worker_case(lambda who: who.relation == "earlier"),
+    ),
+    ("GET", "/figures/units/{code}"): (
+        lambda c, u, w: get(c, u, "/figures/units/PEMDA-NASIONAL"),
+        _figures_of_lead,
+    ),
+    ("GET", "/figures/regions/{code}"): (
+        lambda c, u, w: get(c, u, "/figures/regions/53"),
+        _auditors_only_figures,
     ),
     ("GET", "/work"): (
         lambda c, u, w: get(c, u, "/work"),
@@ -342,6 +407,28 @@ def test_every_page_answers_every_role_and_relation_as_its_rule_says(
         if route != ("POST", "/cases/{case_id}/identity"):
             assert NAME not in response.text, (route, who)
     assert failures == []
+
+
+def test_every_form_is_refused_without_its_csrf_token_and_changes_nothing(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    """Each POST page, sent by one its rule lets through but with a forged token: 403."""
+    world = WebWorld(client, actors, context)
+    refused = []
+    for route in sorted(r for r in RULES if r[0] == "POST" and r[1] != "/login"):
+        call, expect = RULES[route]
+        allowed = next(
+            who for who in EVERYONE if who.role != "anonymous" and expect(who) not in (403, 404)
+        )
+        user = world.web(allowed)
+        assert user is not None
+        forged = replace(user, csrf="0" * 64)
+        response = call(client, forged, world)
+        if response.status_code != 403:
+            refused.append(f"{route} as {allowed}: {response.status_code}")
+        if route == ("POST", "/logout"):
+            assert get(client, user, "/work").status_code == 200  # still logged in
+    assert refused == []
 
 
 def test_a_case_one_may_not_see_reads_like_one_that_does_not_exist(

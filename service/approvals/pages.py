@@ -15,7 +15,7 @@ from service.approvals import service as approvals
 from service.kit.errors import DomainError, Forbidden, NotFound
 from service.web.errors import page_router
 from service.web.forms import domain_message, translated_errors
-from service.web.session import Page, page_as, safe_next
+from service.web.session import CsrfRefused, Page, page_as, safe_next
 from service.web.templating import Templates
 
 router = page_router()
@@ -72,7 +72,7 @@ async def _decide(page: Page, approval_id: str, verb: str) -> Response:
                 await page(
                     lambda s, c, me: approvals.reject(s, c, me, approval_id, decision.reason)
                 )
-        except (NotFound, Forbidden):
+        except (NotFound, Forbidden, CsrfRefused):
             raise
         except DomainError as exc:
             errors = {"_": domain_message(page.t, exc)}

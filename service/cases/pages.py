@@ -17,13 +17,15 @@ from starlette.responses import Response
 
 from schemas.approval import ApprovalRead
 from schemas.case import CaseCreate, EventRead, TransitionRequest
+from schemas.unit import TransferDecision, TransferRequest
 from schemas.victim import VictimRead
-from service.cases import firing, four_eyes
+from service.cases import firing, four_eyes, transfers
 from service.cases import service as cases
 from service.cases.intake_form import INTAKE_CHOICES, countries, read_intake
 from service.kit.context import AppContext
 from service.kit.errors import DomainError, NotFound, PayloadInvalid, VersionConflict
 from service.kit.principal import Principal
+from service.units import service as units
 from service.web.errors import page_router
 from service.web.forms import (
     SchemaField,
@@ -53,6 +55,7 @@ class ActionForm:
     sensitive: bool
     fields: list[SchemaField]
     may_override_consent: bool
+    units: list[tuple[str, str]]  # where the next step may go (to_unit), if it leaves the state
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class CaseScreen:
     approval: ApprovalRead | None
     actions: list[ActionForm]
     recent: list[EventRead]
+    reroute_units: list[tuple[str, str]]  # the step ministry's open units, for the sender
+    reroute_due: bool  # the sender holds a step of another ministry: it must name a unit
 
 
 # --- register a referral ------------------------------------------------------------------
@@ -159,6 +164,7 @@ async def fire_transition(case_id: str, page: WorkerPage) -> Response:
                 "expected_version": page.field("expected_version") or "0",
                 "payload": payload,
                 "note": page.field("note") or None,
+                "to_unit": page.field("to_unit") or None,
                 "consent_override_reason": page.field("consent_override_reason") or None,
             }
         )
@@ -187,11 +193,83 @@ async def fire_transition(case_id: str, page: WorkerPage) -> Response:
     except NotFound:
         raise
     except DomainError as exc:
-        errors = {"_": domain_message(page.t, exc)}
+        errors = {_field_of(exc, "to_unit"): domain_message(page.t, exc)}
         return await _case_again(page, case_id, submitted, errors, exc.status_code)
     if answer.status_code == 202:
         return page.redirect(f"/cases/{case_id}?pending={trigger}")
     return page.redirect(f"/cases/{case_id}?done={trigger}")
+
+
+# --- hand-overs between units ---------------------------------------------------------------
+@router.post("/cases/{case_id}/transfer/accept")
+async def accept_transfer(case_id: str, page: WorkerPage) -> Response:
+    """The receiving unit takes the case: it leads from now on."""
+    try:
+        await page(
+            lambda session, context, me: (
+                transfers.accept_transfer(session, context, me, case_id, page.endpoint).id
+            )
+        )
+    except DomainError as exc:
+        if exc.status_code != 409:
+            raise
+        return await _case_again(page, case_id, {}, {"_": domain_message(page.t, exc)}, 409)
+    return page.redirect(f"/cases/{case_id}?notice=accepted")
+
+
+@router.post("/cases/{case_id}/transfer/decline")
+async def decline_transfer(case_id: str, page: WorkerPage) -> Response:
+    """The receiving unit refuses, with a reason: the case stays with the sender."""
+    draft = {"reason": page.field("reason")}
+    try:
+        data = TransferDecision.model_validate(draft)
+        await page(
+            lambda session, context, me: (
+                transfers.decline_transfer(
+                    session, context, me, case_id, data.reason, page.endpoint
+                ).id
+            )
+        )
+    except ValidationError as exc:
+        await page.ensure()
+        errors = translated_errors(page.t, exc.errors())
+        return await _case_again(page, case_id, {"transfer": draft}, errors, 422)
+    except DomainError as exc:
+        if exc.status_code != 409:
+            raise
+        return await _case_again(page, case_id, {}, {"_": domain_message(page.t, exc)}, 409)
+    return page.redirect(f"/cases/{case_id}?notice=declined")
+
+
+@router.post("/cases/{case_id}/transfer")
+async def reroute_transfer(case_id: str, page: WorkerPage) -> Response:
+    """The sender names the unit the step goes to (after a refusal, or instead of waiting)."""
+    draft = {"to_unit": page.field("to_unit")}
+    try:
+        data = TransferRequest.model_validate(draft)
+        await page(
+            lambda session, context, me: (
+                transfers.reroute_transfer(
+                    session, context, me, case_id, data.to_unit, page.endpoint
+                ).id
+            )
+        )
+    except ValidationError as exc:
+        await page.ensure()
+        errors = translated_errors(page.t, exc.errors())
+        return await _case_again(page, case_id, {"transfer": draft}, errors, 422)
+    except DomainError as exc:
+        if exc.status_code not in (409, 422):
+            raise
+        errors = {_field_of(exc, "to_unit"): domain_message(page.t, exc)}
+        return await _case_again(page, case_id, {"transfer": draft}, errors, exc.status_code)
+    return page.redirect(f"/cases/{case_id}?notice=rerouted")
+
+
+def _field_of(exc: DomainError, name: str) -> str:
+    """The form field a refusal names ("to_unit: ..."), else the whole form ("_")."""
+    detail = exc.detail if isinstance(exc.detail, str) else ""
+    return name if detail.startswith(f"{name}:") else "_"
 
 
 @router.get("/cases/{case_id}/history")
@@ -205,7 +283,7 @@ async def history_page(case_id: str, page: AnyPage) -> Response:
 
 
 # --- the screen ---------------------------------------------------------------------------
-_NOTICES = ("claimed", "released", "assigned", "cancelled")
+_NOTICES = ("claimed", "released", "assigned", "cancelled", "accepted", "declined", "rerouted")
 
 
 def _screen(session: Session, context: AppContext, me: Principal, case_id: str) -> CaseScreen:
@@ -213,11 +291,21 @@ def _screen(session: Session, context: AppContext, me: Principal, case_id: str) 
     approval = four_eyes.pending_request(session, context, me, case_id)
     history = cases.read_history(session, context, me, case_id).items
     definition = context.registry.engine(view.case.workflow, view.case.workflow_version).definition
+    open_units: dict[str, list[tuple[str, str]]] = {}
+
+    def units_of(ministry: str) -> list[tuple[str, str]]:
+        if ministry not in open_units:
+            found = units.open_units(session, ministry)
+            open_units[ministry] = [(u.code, f"{u.code} — {u.name}") for u in found]
+        return open_units[ministry]
+
     actions = []
     for action in view.case.actions:
         row = definition.transition(action.trigger, view.case.state)
         if row is None:
             continue
+        dest = definition.state(row.dest)
+        leaves = row.dest != row.source and not dest.terminal
         actions.append(
             ActionForm(
                 trigger=row.trigger,
@@ -226,9 +314,16 @@ def _screen(session: Session, context: AppContext, me: Principal, case_id: str) 
                 sensitive=row.sensitive,
                 fields=schema_fields(row.payload_schema),
                 may_override_consent=me.role == "supervisor" and OVERRIDE_GUARD in row.guards,
+                units=units_of(dest.ministry) if leaves else [],
             )
         )
-    return CaseScreen(view, approval, actions, list(history[-RECENT_EVENTS:])[::-1])
+    case = view.case
+    reroute = units_of(case.ministry) if view.sends else []
+    due = view.sends and case.unit not in {code for code, _name in reroute}
+    if case.transfer_to is None:  # sending the step to the unit that has it changes nothing
+        reroute = [(code, name) for code, name in reroute if code != case.unit]
+    recent = list(history[-RECENT_EVENTS:])[::-1]
+    return CaseScreen(view, approval, actions, recent, reroute, due)
 
 
 async def _case_again(
@@ -276,5 +371,5 @@ def _submitted(page: Page) -> dict[str, list[str]]:
     return {
         name: [v for v in page.form.getlist(name) if isinstance(v, str)]
         for name in page.form
-        if name.startswith("payload.") or name in ("note", "consent_override_reason")
+        if name.startswith("payload.") or name in ("note", "consent_override_reason", "to_unit")
     }

@@ -87,6 +87,8 @@ class CaseView:
     may_reveal: bool  # the caller's unit may look at the identity (`reveal_identity`)
     approval_pending: bool
     works_step: bool = False  # the caller's unit (or one above it) works the current step
+    receives: bool = False  # a hand-over waits for the caller's unit (or one below it)
+    sends: bool = False  # the caller's unit (or one above it) leads the step: it names the receiver
 
 
 def view_case(
@@ -100,7 +102,11 @@ def view_case(
     works = principal.ministry == loaded.case.ministry and principal.serves(
         loaded.units.responsible_path
     )
-    return CaseView(read, identity, loaded.approval_pending, works)
+    open_case = loaded.case.due_at is not None
+    waiting = open_case and loaded.case.transfer_to_unit_id is not None
+    receives = waiting and principal.works_cases and principal.serves(loaded.units.transfer_path)
+    sends = open_case and principal.works_cases and principal.serves(loaded.units.lead_path)
+    return CaseView(read, identity, loaded.approval_pending, works, receives, sends)
 
 
 def reveal_identity(

@@ -38,6 +38,11 @@ def at_place(
     return session.exec(statement.order_by(col(Unit.id))).first()
 
 
+def open_of(session: Session, ministry: str) -> Sequence[Unit]:
+    statement = select(Unit).where(col(Unit.ministry) == ministry, col(Unit.is_active).is_(True))
+    return session.exec(statement.order_by(col(Unit.path))).all()
+
+
 def units_after(
     session: Session, after_id: int, limit: int, ministry: str | None
 ) -> Sequence[Unit]:

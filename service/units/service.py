@@ -189,6 +189,18 @@ def in_region(session: Session, region_code: str) -> list[Unit]:
     return list(repo.in_region(session, region_code))
 
 
+def open_units(session: Session, ministry: str) -> list[Unit]:
+    """A ministry's open units, national first, then by their place in its tree."""
+    return list(repo.open_of(session, ministry))
+
+
+def open_case_count(session: Session, code: str) -> int:
+    """Open cases a unit leads or is about to receive (what keeps it from closing)."""
+    unit = _by_code(session, code)
+    assert unit.id is not None
+    return repo.open_cases(session, unit.id)
+
+
 def find(session: Session, code: str) -> Unit | None:
     return repo.by_code(session, code)
 

@@ -24,6 +24,8 @@ from schemas.auth import (
 )
 from service.kit.context import AppContext
 from service.kit.errors import DomainError
+from service.kit.principal import Principal
+from service.units import service as units
 from service.users import service as users
 from service.web.errors import page_router
 from service.web.forms import domain_message, translated_errors
@@ -63,10 +65,11 @@ async def create_user(page: AdminPage) -> Response:
         "username": page.field("username"),
         "role": page.field("role"),
         "ministry": page.field("ministry") or None,
+        "unit": page.field("unit").upper() or None,
         "password": page.secret("password"),
     }
     try:
-        data = UserCreate.model_validate(draft)
+        data = UserCreate.model_validate(_ministry_of_unit(draft))
         made = await page(
             lambda session, context, me: users.create_user(session, context, me, data)
         )
@@ -89,10 +92,12 @@ async def update_user(user_id: int, page: AdminPage) -> Response:
     if page.field("role") and (page.field("role"), page.field("ministry")) != was:
         changes["role"] = page.field("role")  # a change ends the user's sessions: only if any
         changes["ministry"] = page.field("ministry") or None
+    if page.field("unit") and page.field("unit").upper() != page.field("was_unit"):
+        changes["unit"] = page.field("unit").upper()
     if page.field("active") in ("true", "false"):
         changes["is_active"] = page.field("active") == "true"
     try:
-        data = UserUpdate.model_validate(changes)
+        data = UserUpdate.model_validate(_ministry_of_unit(changes))
         changed = await page(
             lambda session, context, me: users.update_user(session, context, me, user_id, data)
         )
@@ -193,6 +198,21 @@ class Accounts:
     requests: AccountRequestPage
 
 
+def _ministry_of_unit(form: Mapping[str, object]) -> dict[str, object]:
+    """A unit named: the user's ministry is the unit's (the ministry chosen beside it is not)."""
+    if form.get("unit"):
+        return {**form, "ministry": None}
+    return {k: v for k, v in form.items() if k != "unit"}
+
+
+def _unit_codes(session: Session, context: AppContext, _me: Principal) -> list[str]:
+    return [
+        unit.code
+        for ministry in sorted(context.registry.ministries())
+        for unit in units.open_units(session, ministry)
+    ]
+
+
 async def _users_again(
     page: Page, draft: Mapping[str, object] | None, errors: dict[str, str], status: int = 422
 ) -> Response:
@@ -208,11 +228,12 @@ async def _users_page(
     status_code: int = 200,
 ) -> Response:
     ministries = sorted(page.context.registry.ministries())
+    unit_codes = await page.read(_unit_codes)
     query = page.request.query_params
     return page.render(
         templates, "users.html", status_code,
         accounts=accounts.users, requests=accounts.requests.items, draft=draft or {},
-        errors=errors or {}, ministries=ministries,
+        errors=errors or {}, ministries=ministries, unit_codes=unit_codes,
         roles=("case_worker", "supervisor", "auditor", "admin"),
         created=query.get("created"), updated=query.get("updated"),
         pending=query.get("pending"), decided=query.get("decided"), reset=query.get("reset"),

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from schemas.queue import QueueQuery
 from service.kit.principal import Principal
-from service.models import CaseFile, UserAccount
+from service.models import CaseEscalation, CaseFile, Unit, UserAccount
 from workflows import SlaLevel
 
 Row = tuple[CaseFile, str | None]
@@ -117,3 +117,22 @@ def queue_filters(
     if query.referral_to is not None:
         conditions.append(col(CaseFile.referral_date) <= query.referral_to)
     return conditions or [true()]
+
+
+def escalations_reached(
+    session: Session, case_ids: list[uuid.UUID]
+) -> Sequence[tuple[uuid.UUID, str, str]]:
+    """(case id, rung, Task Force unit code) of each rung the current steps reached, in order."""
+    if not case_ids:
+        return []
+    statement = (
+        select(CaseEscalation.case_id, CaseEscalation.level, Unit.code)
+        .join(CaseFile, col(CaseFile.id) == col(CaseEscalation.case_id))
+        .join(Unit, col(Unit.id) == col(CaseEscalation.unit_id))
+        .where(
+            col(CaseEscalation.case_id).in_(case_ids),
+            col(CaseEscalation.reached_at) >= col(CaseFile.state_entered_at),
+        )
+        .order_by(col(CaseEscalation.reached_at))
+    )
+    return session.exec(statement).all()

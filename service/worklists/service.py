@@ -109,6 +109,15 @@ def _escalation_scope(
     raise Forbidden("escalations are for supervisors, the Task Forces (Gugus Tugas) and auditors")
 
 
+def escalations_reached(session: Session, page: CasePage) -> dict[str, tuple[str, str]]:
+    """For each listed case escalated in its current step: the highest rung it reached and
+    the Task Force unit there (the sweep climbs the ladder, so the latest is the highest)."""
+    ids = [uuid.UUID(case.id) for case in page.items if case.sla == "escalated"]
+    return {
+        str(case_id): (rung, unit) for case_id, rung, unit in repo.escalations_reached(session, ids)
+    }
+
+
 def list_unit_queue(
     session: Session, context: AppContext, principal: Principal, code: str, query: PageQuery
 ) -> CasePage:
