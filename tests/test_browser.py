@@ -253,7 +253,7 @@ def test_an_auditor_verifies_the_log_and_downloads_the_export(
         saved = tmp_path / f"export.{suffix}"
         download.value.save_as(saved)
         lines = saved.read_text("utf-8").splitlines()
-        assert len(lines) > 20
+        assert len(lines) > 20, lines
         if suffix == "jsonl":
             kinds = {json.loads(line)["type"] for line in lines}
             assert {"event", "checkpoint"} <= kinds
