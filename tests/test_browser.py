@@ -258,7 +258,7 @@ def test_an_auditor_verifies_the_log_and_downloads_the_export(
             kinds = {json.loads(line)["type"] for line in lines}
             assert {"event", "checkpoint"} <= kinds
         else:
-            assert lines[0].startswith("seq,stream")
+            assert lines[0].startswith('"seq","stream"')  # every cell quoted (CSV injection)
     assert "Siti" not in saved.read_text("utf-8")
     page.goto(case_url + "/history")  # a case's history, without identity
     assert "Riwayat" in page.locator("h1").inner_text() and "Siti" not in page.content()
