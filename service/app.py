@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from service import navigation
@@ -32,9 +33,12 @@ from service.demo import service as demo
 from service.health import api as health
 from service.jobs import JOBS
 from service.kit import periodic
+from service.kit.capacity import set_worker_threads
 from service.kit.config import Settings
 from service.kit.context import AppContext
-from service.kit.errors import DomainError
+from service.kit.db import is_busy
+from service.kit.errors import RETRY_AFTER_SECONDS, DatabaseBusy, DomainError
+from service.kit.request_id import RequestIdMiddleware
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -86,6 +90,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         if built:
             app.state.context = bootstrap(Settings())
         running: AppContext = app.state.context
+        set_worker_threads(running.settings.worker_threads)
         tasks = periodic.start(JOBS, running) if running.settings.run_jobs else []
         yield
         for task in tasks:
@@ -114,16 +119,18 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     app.state.browser_sessions = browser_sessions
     app.state.login_hints = demo.demo_logins
     _install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
     return app
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 503:
+            headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
         return JSONResponse(
-            {"detail": exc.detail, "code": exc.code},
-            status_code=exc.status_code,
-            headers=exc.headers,
+            {"detail": exc.detail, "code": exc.code}, status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(RequestValidationError)
@@ -142,12 +149,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(OperationalError)
-    async def database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+    async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        if is_busy(exc):
+            return await domain_error(request, DatabaseBusy())
         log.error("database unavailable: %s", type(exc.orig).__name__)
         return JSONResponse(
             {"detail": "the database is unavailable; try again", "code": "database_unavailable"},
             status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(request: Request, _exc: PoolTimeout) -> JSONResponse:
+        return await domain_error(request, DatabaseBusy())
 
 
 def _without_input(errors: Any) -> list[dict[str, Any]]:

@@ -19,10 +19,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from service.auth import service as accounts
 from service.auth.security import TokenClaims, read_token
+from service.kit.capacity import in_thread
 from service.kit.context import AppContext
 from service.kit.errors import Forbidden, NotAuthenticated
 from service.kit.principal import Principal
@@ -70,12 +70,12 @@ class Run:
 
     async def __call__(self, use_case: UseCase[T]) -> T:
         """A use case that writes: one transaction, committed once after it returns."""
-        return await run_in_threadpool(self.now, use_case)
+        return await in_thread(self.context, self.now, use_case)
 
     async def read(self, use_case: UseCase[T]) -> T:
         """A use case that only reads: one read-only snapshot, never a write lock (on SQLite
         a deferred transaction, so a long read never holds writers back)."""
-        return await run_in_threadpool(self.now, use_case, True)
+        return await in_thread(self.context, self.now, use_case, True)
 
     def now(self, use_case: UseCase[T], read_only: bool = False) -> T:
         unit = self.context.database.snapshot if read_only else self.context.database.transaction
@@ -117,10 +117,10 @@ class RunPublic:
     context: AppContext
 
     async def __call__(self, use_case: Callable[[Session, AppContext], T]) -> T:
-        return await run_in_threadpool(self.now, use_case)
+        return await in_thread(self.context, self.now, use_case)
 
     async def read(self, use_case: Callable[[Session, AppContext], T]) -> T:
-        return await run_in_threadpool(self.now, use_case, True)
+        return await in_thread(self.context, self.now, use_case, True)
 
     def now(self, use_case: Callable[[Session, AppContext], T], read_only: bool = False) -> T:
         unit = self.context.database.snapshot if read_only else self.context.database.transaction
