@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
 
+from service.cases import repository as repo
 from service.kit.canonical_json import digest
+from service.kit.context import AppContext
 from service.kit.db import insert_if_absent
 from service.kit.encryption import IdentityCipher
 from service.kit.errors import IdempotencyKeyReused, Invalid, RequestInProgress
@@ -100,3 +103,11 @@ def _replay(
 def _bound_to(principal: Principal, key: str) -> bytes:
     """Stored encrypted: an answer may hold a victim's identity, which never rests in clear."""
     return f"idempotency:{principal.user_id}:{key}".encode()
+
+
+def prune_expired(context: AppContext) -> int:
+    """Stored answers older than `idempotency_ttl_hours` are deleted: a retry that late is a
+    new request (its `expected_version` no longer matches, so it cannot act twice)."""
+    cutoff = context.clock() - timedelta(hours=context.settings.idempotency_ttl_hours)
+    with context.database.transaction() as session:
+        return repo.delete_idempotency_records_before(session, cutoff)

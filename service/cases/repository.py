@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, cast, exists, func
+from sqlalchemy import Select, String, bindparam, cast, delete, exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -23,6 +23,7 @@ from service.models import (
     CaseMinistry,
     CaseUnit,
     Consent,
+    IdempotencyRecord,
     Unit,
     UserAccount,
     Victim,
@@ -132,3 +133,10 @@ def pending_approval(session: Session, case_id: uuid.UUID) -> Approval | None:
         col(Approval.case_id) == case_id, col(Approval.status) == ApprovalStatus.PENDING
     )
     return session.exec(statement).first()
+
+
+def delete_idempotency_records_before(session: Session, cutoff: datetime) -> int:
+    result = session.execute(
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
