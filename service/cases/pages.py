@@ -40,6 +40,7 @@ templates = Templates(Path(__file__).parent / "templates")
 AnyPage = Annotated[Page, Depends(page_as())]
 WorkerPage = Annotated[Page, Depends(page_as("case_worker", "supervisor"))]
 RECENT_EVENTS = 5
+HISTORY_PAGE = 100  # events per page of the history page
 OVERRIDE_GUARD = "consent_covers_recipient"
 
 
@@ -195,13 +196,16 @@ async def fire_transition(case_id: str, page: WorkerPage) -> Response:
 
 
 @router.get("/cases/{case_id}/history")
-async def history_page(case_id: str, page: AnyPage) -> Response:
+async def history_page(case_id: str, page: AnyPage, cursor: str | None = None) -> Response:
     def load(session: Session, context: AppContext, me: Principal) -> tuple[Any, Any]:
         view = cases.view_case(session, context, me, case_id)
-        return view, cases.read_history(session, context, me, case_id)
+        return view, cases.read_history(session, context, me, case_id, cursor, HISTORY_PAGE)
 
     view, history = await page.read(load)
-    return page.render(templates, "history.html", case=view.case, events=history.items)
+    return page.render(
+        templates, "history.html", case=view.case, events=history.items,
+        next_cursor=history.next_cursor,
+    )  # fmt: skip
 
 
 # --- the screen ---------------------------------------------------------------------------
@@ -211,7 +215,7 @@ _NOTICES = ("claimed", "released", "assigned", "cancelled")
 def _screen(session: Session, context: AppContext, me: Principal, case_id: str) -> CaseScreen:
     view = cases.view_case(session, context, me, case_id)
     approval = four_eyes.pending_request(session, context, me, case_id)
-    history = cases.read_history(session, context, me, case_id).items
+    recent = cases.latest_events(session, context, me, case_id, RECENT_EVENTS)
     definition = context.registry.engine(view.case.workflow, view.case.workflow_version).definition
     actions = []
     for action in view.case.actions:
@@ -228,7 +232,7 @@ def _screen(session: Session, context: AppContext, me: Principal, case_id: str) 
                 may_override_consent=me.role == "supervisor" and OVERRIDE_GUARD in row.guards,
             )
         )
-    return CaseScreen(view, approval, actions, list(history[-RECENT_EVENTS:])[::-1])
+    return CaseScreen(view, approval, actions, recent)
 
 
 async def _case_again(

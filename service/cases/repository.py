@@ -121,11 +121,37 @@ def _split(joined: str | None) -> set[str]:
     return set(joined.split(",")) if joined else set()
 
 
-def history(session: Session, case_id: uuid.UUID) -> Sequence[CaseEvent]:
+def history(
+    session: Session, case_id: uuid.UUID, after_seq: int, limit: int
+) -> Sequence[CaseEvent]:
+    """At most `limit` events of the case after `after_seq`, oldest first."""
     statement = (
-        select(CaseEvent).where(col(CaseEvent.case_id) == case_id).order_by(col(CaseEvent.seq))
+        select(CaseEvent)
+        .where(col(CaseEvent.case_id) == case_id, col(CaseEvent.seq) > after_seq)
+        .order_by(col(CaseEvent.seq))
+        .limit(limit)
     )
     return session.exec(statement).all()
+
+
+def latest_events(session: Session, case_id: uuid.UUID, count: int) -> Sequence[CaseEvent]:
+    """The case's `count` latest events, newest first."""
+    statement = (
+        select(CaseEvent)
+        .where(col(CaseEvent.case_id) == case_id)
+        .order_by(col(CaseEvent.seq).desc())
+        .limit(count)
+    )
+    return session.exec(statement).all()
+
+
+def visited_states(session: Session, case_id: uuid.UUID) -> set[str]:
+    statement = (
+        select(CaseEvent.to_state)
+        .where(col(CaseEvent.case_id) == case_id, col(CaseEvent.to_state).is_not(None))
+        .distinct()
+    )
+    return {state for state in session.exec(statement).all() if state}
 
 
 def pending_approval(session: Session, case_id: uuid.UUID) -> Approval | None:

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     checkpoint_seconds: float = Field(default=60.0, gt=0)
     checkpoint_max_events: int = Field(default=50_000, ge=1)
     audit_page_max: int = Field(default=500, ge=1)
+    history_page_max: int = Field(default=500, ge=1)  # a case's history: the cap and default
     web_idle_minutes: int = Field(default=30, ge=1)
     cookie_secure: bool = False  # always mark the session cookie Secure (it is on HTTPS anyway)
     db_app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
