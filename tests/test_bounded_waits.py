@@ -119,3 +119,29 @@ def test_a_case_row_locked_longer_than_lock_timeout_answers_503_not_a_hang(
             locker.rollback()
             locker.close()
         assert fire(client, worker, case, "begin_screening", {}).status_code == 200
+
+
+def test_writes_to_one_case_take_turns_without_holding_threads_others_go_on(
+    published: AppContext,
+) -> None:
+    """A write stuck on one case (its row locked) holds one thread; the next write to the same
+    case waits for its turn without a thread and is refused in time; other cases go on."""
+    settings = settings_for(published.settings.database_url, pool_timeout_seconds=POOL_TIMEOUT)
+    context = replace(published, settings=settings)
+    stuck = threading.Event()
+
+    async def main() -> tuple[float, int]:
+        set_worker_threads(2)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(lambda: in_thread(context, stuck.wait, 10.0, serial="case-a"))
+            await anyio.sleep(0.1)
+            started = time.monotonic()
+            with pytest.raises(DatabaseBusy):
+                await in_thread(context, lambda: None, serial="case-a")
+            elapsed = time.monotonic() - started
+            other = await in_thread(context, lambda: 7, serial="case-b")  # the second thread
+            stuck.set()
+        return elapsed, other
+
+    elapsed, other = anyio.run(main)
+    assert other == 7 and elapsed < POOL_TIMEOUT + 0.5

@@ -67,10 +67,12 @@ class Run:
     claims: TokenClaims
     endpoint: str
     roles: tuple[str, ...] = ()
+    case_id: str | None = None  # the route's `{case_id}`, if it has one
 
     async def __call__(self, use_case: UseCase[T]) -> T:
-        """A use case that writes: one transaction, committed once after it returns."""
-        return await in_thread(self.context, self.now, use_case)
+        """A use case that writes: one transaction, committed once after it returns. Writes to
+        one case take their turn in this worker (see `kit/capacity.py`)."""
+        return await in_thread(self.context, self.now, use_case, serial=self.case_id)
 
     async def read(self, use_case: UseCase[T]) -> T:
         """A use case that only reads: one read-only snapshot, never a write lock (on SQLite
@@ -102,7 +104,8 @@ def run_as(*roles: str) -> Callable[[Request, str | None], Coroutine[Any, Any, R
 
     async def dependency(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Run:
         context: AppContext = request.app.state.context
-        return Run(context, claims_of(context, token), endpoint_of(request), roles)
+        case_id = request.path_params.get("case_id")
+        return Run(context, claims_of(context, token), endpoint_of(request), roles, case_id)
 
     return dependency
 
