@@ -110,8 +110,10 @@ class Page:
         return await in_thread(self.context, self._read_now, use_case)
 
     async def __call__(self, use_case: UseCase[T]) -> T:
-        """A write: one transaction, after the CSRF token is checked."""
-        return await in_thread(self.context, self._write_now, use_case)
+        """A write: one transaction, after the CSRF token is checked; writes to one case take
+        their turn in the worker, as the API's (`kit/capacity.py`)."""
+        case_id = self.request.path_params.get("case_id")
+        return await in_thread(self.context, self._write_now, use_case, serial=case_id)
 
     async def ensure(self) -> Principal:
         """Who is asking, when nothing else was run yet (a form refused before its use case):
