@@ -26,6 +26,7 @@ from service.audit import pages as audit_pages
 from service.auth import api as auth
 from service.auth import browser as browser_sessions
 from service.auth import pages as auth_pages
+from service.auth.dependencies import endpoint_of
 from service.bootstrap import bootstrap
 from service.cases import api as cases
 from service.cases import pages as case_pages
@@ -151,6 +152,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
         if is_busy(exc):
+            log.warning("database busy: %s on %s", type(exc.orig).__name__, endpoint_of(request))
             return await domain_error(request, DatabaseBusy())
         log.error("database unavailable: %s", type(exc.orig).__name__)
         return JSONResponse(
@@ -161,6 +163,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PoolTimeout)
     async def pool_exhausted(request: Request, _exc: PoolTimeout) -> JSONResponse:
+        log.warning("database busy: no pooled connection in time on %s", endpoint_of(request))
         return await domain_error(request, DatabaseBusy())
 
 

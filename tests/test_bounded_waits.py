@@ -4,6 +4,7 @@ lock in time answers at once 503 `database_busy` with Retry-After, as JSON, inst
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -14,13 +15,16 @@ import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response  # what starlette's TestClient answers with
+from psycopg import errors as pg_errors
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from service.app import create_app
 from service.cases import repository as repo
 from service.kit.capacity import in_thread, set_worker_threads
 from service.kit.config import settings_for
 from service.kit.context import AppContext
+from service.kit.db import is_busy
 from service.kit.errors import DatabaseBusy
 from tests.conftest import PG_URL
 from tests.factories import Actors, fire, register
@@ -145,3 +149,16 @@ def test_writes_to_one_case_take_turns_without_holding_threads_others_go_on(
 
     elapsed, other = anyio.run(main)
     assert other == 7 and elapsed < POOL_TIMEOUT + 0.5
+
+
+@pytest.mark.parametrize(
+    ("orig", "busy"),
+    [
+        (pg_errors.QueryCanceled("canceling statement due to statement timeout"), True),
+        (pg_errors.LockNotAvailable("canceling statement due to lock timeout"), True),
+        (sqlite3.OperationalError("database is locked"), True),
+        (pg_errors.OperationalError("server closed the connection unexpectedly"), False),
+    ],
+)
+def test_a_timeout_on_the_database_is_busy_not_down(orig: Exception, busy: bool) -> None:
+    assert is_busy(OperationalError("SELECT 1", {}, orig)) is busy

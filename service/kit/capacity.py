@@ -15,6 +15,7 @@ unrelated read waited behind them.)
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from service.kit.context import AppContext
 from service.kit.errors import DatabaseBusy
 
 T = TypeVar("T")
+log = logging.getLogger("nrm")
 # The tokens are taken (with a deadline) from the default limiter before the hop; the hop itself
 # must not queue a second time.
 _ALREADY_COUNTED = anyio.CapacityLimiter(math.inf)
@@ -65,6 +67,10 @@ async def in_thread(
             has_thread = True
         try:
             if not has_thread:
+                log.warning(
+                    "database busy: no %s in time",
+                    "turn" if turn is not None and not has_turn else "thread",
+                )
                 raise DatabaseBusy()
             try:
                 return await anyio.to_thread.run_sync(func, *args, limiter=_ALREADY_COUNTED)
