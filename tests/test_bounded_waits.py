@@ -30,6 +30,7 @@ from tests.conftest import PG_URL
 from tests.factories import Actors, fire, register
 
 POOL_TIMEOUT = 0.5
+# bounds with room for a loaded machine: what they tell apart is seconds from 30 s or for ever
 
 
 def _assert_busy(response: Response, elapsed: float, bound: float) -> None:
@@ -52,7 +53,7 @@ def test_a_request_that_gets_no_connection_in_time_answers_503_database_busy(
             response = client.post(
                 "/api/v1/auth/token", data={"username": "someone", "password": "x" * 12}
             )
-            _assert_busy(response, time.monotonic() - started, POOL_TIMEOUT + 1.5)
+            _assert_busy(response, time.monotonic() - started, POOL_TIMEOUT + 4.0)
         finally:
             held.close()
         again = client.post("/api/v1/auth/token", data={"username": "someone", "password": "x"})
@@ -81,7 +82,7 @@ def test_a_request_that_gets_no_worker_thread_in_time_is_refused_busy(
         assert await in_thread(context, lambda: 42) == 42  # and a free one is used
         return elapsed
 
-    assert anyio.run(main) < POOL_TIMEOUT + 0.5
+    assert anyio.run(main) < POOL_TIMEOUT + 2.0
 
 
 def test_the_settings_bound_every_database_wait() -> None:
@@ -113,11 +114,11 @@ def test_a_case_row_locked_longer_than_lock_timeout_answers_503_not_a_hang(
                 {"id": repo.parse_case_id(case["id"])},
             )
             # without a lock timeout the request would wait for the lock as long as it is held
-            release = threading.Timer(lock_timeout + 5.0, locker.rollback)
+            release = threading.Timer(lock_timeout + 10.0, locker.rollback)
             release.start()
             started = time.monotonic()
             response = fire(client, worker, case, "begin_screening", {})
-            _assert_busy(response, time.monotonic() - started, lock_timeout + 2.0)
+            _assert_busy(response, time.monotonic() - started, lock_timeout + 5.0)
         finally:
             release.cancel()
             locker.rollback()
@@ -148,7 +149,7 @@ def test_writes_to_one_case_take_turns_without_holding_threads_others_go_on(
         return elapsed, other
 
     elapsed, other = anyio.run(main)
-    assert other == 7 and elapsed < POOL_TIMEOUT + 0.5
+    assert other == 7 and elapsed < POOL_TIMEOUT + 2.0
 
 
 @pytest.mark.parametrize(
