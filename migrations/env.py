@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from sqlmodel.sql.sqltypes import AutoString
 
 from service.kit.config import Settings
-from service.kit.db import create_db_engine
+from service.kit.db import UNBOUNDED_STATEMENTS, create_db_engine
 from service.models import metadata
 from service.models.base import UTCDateTime
 
@@ -43,7 +43,7 @@ def main() -> None:
         run(connection)
         return
     url = config.attributes.get("url") or Settings().database_url
-    engine = create_db_engine(url)
+    engine = create_db_engine(url, UNBOUNDED_STATEMENTS)
     try:
         with engine.connect() as connection:
             run(connection)

@@ -111,4 +111,7 @@ class EventRead(BaseModel):
 
 
 class HistoryRead(BaseModel):
+    """A page of a case's events, oldest first; `next_cursor` is null on the last page."""
+
     items: list[EventRead]
+    next_cursor: str | None = None

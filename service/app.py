@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -26,6 +27,7 @@ from service.audit import pages as audit_pages
 from service.auth import api as auth
 from service.auth import browser as browser_sessions
 from service.auth import pages as auth_pages
+from service.auth.dependencies import endpoint_of
 from service.bootstrap import bootstrap
 from service.cases import api as cases
 from service.cases import pages as case_pages
@@ -33,10 +35,13 @@ from service.demo import service as demo
 from service.health import api as health
 from service.jobs import JOBS
 from service.kit import periodic
+from service.kit.capacity import set_worker_threads
 from service.kit.config import Settings
 from service.kit.context import AppContext
-from service.kit.errors import DomainError
+from service.kit.db import is_busy
+from service.kit.errors import RETRY_AFTER_SECONDS, DatabaseBusy, DomainError
 from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
+from service.kit.request_id import RequestIdMiddleware
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -93,6 +98,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         if built:
             app.state.context = bootstrap(settings)
         running: AppContext = app.state.context
+        set_worker_threads(running.settings.worker_threads)
         tasks = periodic.start(JOBS, running) if running.settings.run_jobs else []
         yield
         for task in tasks:
@@ -129,16 +135,18 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, as_page=_refusal_page)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+    app.add_middleware(RequestIdMiddleware)
     return app
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 503:
+            headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
         return JSONResponse(
-            {"detail": exc.detail, "code": exc.code},
-            status_code=exc.status_code,
-            headers=exc.headers,
+            {"detail": exc.detail, "code": exc.code}, status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(RequestValidationError)
@@ -157,12 +165,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(OperationalError)
-    async def database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+    async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        if is_busy(exc):
+            log.warning("database busy: %s on %s", type(exc.orig).__name__, endpoint_of(request))
+            return await domain_error(request, DatabaseBusy())
         log.error("database unavailable: %s", type(exc.orig).__name__)
         return JSONResponse(
             {"detail": "the database is unavailable; try again", "code": "database_unavailable"},
             status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(request: Request, _exc: PoolTimeout) -> JSONResponse:
+        log.warning("database busy: no pooled connection in time on %s", endpoint_of(request))
+        return await domain_error(request, DatabaseBusy())
 
 
 def _refusal_page(scope: Any, status: int) -> Response | None:

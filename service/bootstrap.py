@@ -29,9 +29,8 @@ def bootstrap(settings: Settings, database: Database | None = None) -> AppContex
     `database` is the settings' own unless given (tests bind theirs to one connection).
     """
     keys = settings.keys
-    database = database or Database(
-        create_db_engine(settings.database_url, pool_size=settings.pool_size)
-    )
+    limits = settings.database_limits
+    database = database or Database(create_db_engine(settings.database_url, limits), limits=limits)
     try:
         if not inspect(database.engine).has_table("alembic_version"):
             raise ConfigError("the database has no schema yet: run `nrm db upgrade` first")

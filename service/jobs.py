@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from service.audit import checkpoints
 from service.auth import service as auth
+from service.cases import idempotency
 from service.kit.periodic import PeriodicJob
 from service.sla import sweep
-
-POLL_LOGIN_FAILURES_SECONDS = 900.0
 
 JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(
@@ -26,9 +25,20 @@ JOBS: tuple[PeriodicJob, ...] = (
         ),
         run=checkpoints.run_job,
     ),
+    # retention of the operational tables (README, "Retention")
     PeriodicJob(
         name="prune_login_failures",
-        interval_seconds=lambda _context: POLL_LOGIN_FAILURES_SECONDS,
+        interval_seconds=lambda context: context.settings.prune_seconds,
         run=auth.prune_login_failures,
+    ),
+    PeriodicJob(
+        name="prune_ended_sessions",
+        interval_seconds=lambda context: context.settings.prune_seconds,
+        run=auth.prune_ended_sessions,
+    ),
+    PeriodicJob(
+        name="prune_idempotency_records",
+        interval_seconds=lambda context: context.settings.prune_seconds,
+        run=idempotency.prune_expired,
     ),
 )

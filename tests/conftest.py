@@ -140,9 +140,11 @@ def committed_context(tmp_path: Path) -> Iterator[Callable[..., AppContext]]:
         def make(**settings: Any) -> AppContext:
             url = stack.enter_context(fresh_database(tmp_path))
             migrate.upgrade(url)
-            database = Database(create_db_engine(url))
+            chosen = settings_for(url, **settings)
+            limits = chosen.database_limits
+            database = Database(create_db_engine(url, limits), limits=limits)
             stack.callback(database.engine.dispose)
-            return bootstrap(settings_for(url, **settings), database)
+            return bootstrap(chosen, database)
 
         yield make
 

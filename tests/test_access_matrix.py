@@ -283,6 +283,8 @@ EARLIER = {Who("case_worker", "earlier"), Who("supervisor", "earlier")}
 
 RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("GET", "/health"): (lambda c, h, w: c.get("/health", headers=h), lambda who: 200),
+    ("GET", "/health/live"): (lambda c, h, w: c.get("/health/live", headers=h), lambda who: 200),
+    ("GET", "/health/ready"): (lambda c, h, w: c.get("/health/ready", headers=h), lambda who: 200),
     ("POST", "/api/v1/auth/token"): (
         lambda c, h, w: c.post(
             "/api/v1/auth/token",

@@ -24,3 +24,9 @@ def test_compose_runs_migrate_as_the_owner_and_the_api_as_the_app_role() -> None
     )
     for key in ("NRM_SECRET_KEY", "NRM_DATA_KEY", "NRM_AUDIT_SIGNING_KEY"):
         assert ":?" in services["api"]["environment"][key]  # refuses to start without it
+
+
+def test_the_api_healthcheck_asks_readiness() -> None:
+    compose: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    probe = " ".join(compose["services"]["api"]["healthcheck"]["test"])
+    assert "/health/ready" in probe

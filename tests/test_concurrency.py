@@ -26,9 +26,9 @@ CLIENTS = 16
 
 
 def test_sixteen_concurrent_transitions_at_one_version_one_succeeds(
-    committed_context: Callable[[], AppContext], monkeypatch: pytest.MonkeyPatch
+    committed_context: Callable[..., AppContext], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    context = committed_context()
+    context = committed_context(pool_size=CLIENTS)  # a thread for each, as 16 workers would
     with TestClient(create_app(context), raise_server_exceptions=False) as client:
         actors = Actors(client, context)
         worker = actors.worker("KEMENPPPA")

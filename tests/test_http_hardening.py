@@ -79,7 +79,7 @@ def test_pages_keep_their_own_csp_with_no_inline_script_or_style(
 
 def test_health_does_not_name_the_database(client: TestClient) -> None:
     response = client.get("/health")
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "migrations": "head"}
     assert not re.search("sqlite|postgres", response.text, re.IGNORECASE)
 
 

@@ -19,10 +19,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from service.auth import service as accounts
 from service.auth.security import TokenClaims, read_token
+from service.kit.capacity import in_thread
 from service.kit.context import AppContext
 from service.kit.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
 from service.kit.principal import Principal
@@ -71,15 +71,17 @@ class Run:
     claims: TokenClaims
     endpoint: str
     roles: tuple[str, ...] = ()
+    case_id: str | None = None  # the route's `{case_id}`, if it has one
 
     async def __call__(self, use_case: UseCase[T]) -> T:
-        """A use case that writes: one transaction, committed once after it returns."""
-        return await run_in_threadpool(self.now, use_case)
+        """A use case that writes: one transaction, committed once after it returns. Writes to
+        one case take their turn in this worker (see `kit/capacity.py`)."""
+        return await in_thread(self.context, self.now, use_case, serial=self.case_id)
 
     async def read(self, use_case: UseCase[T]) -> T:
         """A use case that only reads: one read-only snapshot, never a write lock (on SQLite
         a deferred transaction, so a long read never holds writers back)."""
-        return await run_in_threadpool(self.now, use_case, True)
+        return await in_thread(self.context, self.now, use_case, True)
 
     def now(self, use_case: UseCase[T], read_only: bool = False) -> T:
         unit = self.context.database.snapshot if read_only else self.context.database.transaction
@@ -111,7 +113,8 @@ def run_as(*roles: str) -> Callable[[Request, str | None], Coroutine[Any, Any, R
 
     async def dependency(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Run:
         context: AppContext = request.app.state.context
-        return Run(context, claims_of(context, token), endpoint_of(request), roles)
+        case_id = request.path_params.get("case_id")
+        return Run(context, claims_of(context, token), endpoint_of(request), roles, case_id)
 
     return dependency
 
@@ -126,10 +129,10 @@ class RunPublic:
     context: AppContext
 
     async def __call__(self, use_case: Callable[[Session, AppContext], T]) -> T:
-        return await run_in_threadpool(self.now, use_case)
+        return await in_thread(self.context, self.now, use_case)
 
     async def read(self, use_case: Callable[[Session, AppContext], T]) -> T:
-        return await run_in_threadpool(self.now, use_case, True)
+        return await in_thread(self.context, self.now, use_case, True)
 
     def now(self, use_case: Callable[[Session, AppContext], T], read_only: bool = False) -> T:
         unit = self.context.database.snapshot if read_only else self.context.database.transaction

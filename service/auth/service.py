@@ -258,14 +258,35 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def prune_login_failures(context: AppContext) -> None:
-    """Failures older than the window count for nothing; keep a margin for investigation.
-    A retired refresh token outlives its session by nothing: an expired session refreshes
-    no more, whatever token comes."""
+def prune_login_failures(context: AppContext) -> int:
+    """Failures older than the window count for nothing; they are kept
+    `login_failure_retention_hours` (at least the window) for investigation, then deleted."""
+    retention = timedelta(hours=context.settings.login_failure_retention_hours)
     with context.database.transaction() as session:
-        now = utcnow()
-        session.execute(delete(LoginFailure).where(col(LoginFailure.at) < now - 4 * FAILURE_WINDOW))
-        expired = select(AuthSession.id).where(col(AuthSession.expires_at) < now)
+        cutoff = context.clock() - max(retention, FAILURE_WINDOW)
+        result = session.execute(delete(LoginFailure).where(col(LoginFailure.at) < cutoff))
+        # A retired refresh token outlives its session by nothing: an expired session
+        # refreshes no more, whatever token comes.
+        expired = select(AuthSession.id).where(col(AuthSession.expires_at) < context.clock())
         session.execute(
             delete(RetiredRefreshToken).where(col(RetiredRefreshToken.session_id).in_(expired))
         )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def prune_ended_sessions(context: AppContext) -> int:
+    """Sessions that ended (logged out or revoked, expired, or a browser's left idle) more than
+    `session_retention_days` ago: their rows open nothing any more. The audit log keeps who did
+    what; a session row only says which login it was."""
+    settings = context.settings
+    cutoff = context.clock() - timedelta(days=settings.session_retention_days)
+    idle = timedelta(minutes=settings.web_idle_minutes)
+    seen = func.coalesce(col(AuthSession.last_seen_at), col(AuthSession.created_at))
+    ended = (
+        (col(AuthSession.revoked_at) < cutoff)
+        | (col(AuthSession.expires_at) < cutoff)
+        | ((col(AuthSession.kind) == "browser") & (seen < cutoff - idle))
+    )
+    with context.database.transaction() as session:
+        result = session.execute(delete(AuthSession).where(ended))
+    return int(getattr(result, "rowcount", 0) or 0)

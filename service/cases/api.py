@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from schemas.approval import PendingTransitionRead
@@ -86,10 +86,17 @@ async def fire_transition(
 
 
 @router.get("/{case_id}/history", responses=_ERRORS)
-async def read_history(case_id: str, run: RunDep) -> HistoryRead:
-    """Every event of the case, oldest first, each with its place in the hash chain."""
+async def read_history(
+    case_id: str,
+    run: RunDep,
+    cursor: Annotated[str | None, Query(description="the previous page's next_cursor")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="capped by the server")] = None,
+) -> HistoryRead:
+    """The case's events, oldest first, each with its place in the hash chain; keyset-paged."""
     return await run.read(
-        lambda session, context, principal: cases.read_history(session, context, principal, case_id)
+        lambda session, context, principal: cases.read_history(
+            session, context, principal, case_id, cursor, limit
+        )
     )
 
 

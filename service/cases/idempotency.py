@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from service.cases import repository as repo
 from service.kit.canonical_json import digest
 from service.kit.context import AppContext
 from service.kit.db import insert_if_absent
@@ -128,3 +129,11 @@ def _stored(
 def _bound_to(principal: Principal, key: str) -> bytes:
     """Stored encrypted: an answer may hold a victim's identity, which never rests in clear."""
     return f"idempotency:{principal.user_id}:{key}".encode()
+
+
+def prune_expired(context: AppContext) -> int:
+    """Stored answers older than `idempotency_ttl_hours` are deleted: a retry that late is a
+    new request (its `expected_version` no longer matches, so it cannot act twice)."""
+    cutoff = context.clock() - timedelta(hours=context.settings.idempotency_ttl_hours)
+    with context.database.transaction() as session:
+        return repo.delete_idempotency_records_before(session, cutoff)

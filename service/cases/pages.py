@@ -42,6 +42,7 @@ templates = Templates(Path(__file__).parent / "templates")
 AnyPage = Annotated[Page, Depends(page_as())]
 WorkerPage = Annotated[Page, Depends(page_as("case_worker", "supervisor"))]
 RECENT_EVENTS = 5
+HISTORY_PAGE = 100  # events per page of the history page
 OVERRIDE_GUARD = "consent_covers_recipient"
 
 
@@ -273,13 +274,16 @@ def _field_of(exc: DomainError, name: str) -> str:
 
 
 @router.get("/cases/{case_id}/history")
-async def history_page(case_id: str, page: AnyPage) -> Response:
+async def history_page(case_id: str, page: AnyPage, cursor: str | None = None) -> Response:
     def load(session: Session, context: AppContext, me: Principal) -> tuple[Any, Any]:
         view = cases.view_case(session, context, me, case_id)
-        return view, cases.read_history(session, context, me, case_id)
+        return view, cases.read_history(session, context, me, case_id, cursor, HISTORY_PAGE)
 
     view, history = await page.read(load)
-    return page.render(templates, "history.html", case=view.case, events=history.items)
+    return page.render(
+        templates, "history.html", case=view.case, events=history.items,
+        next_cursor=history.next_cursor,
+    )  # fmt: skip
 
 
 # --- the screen ---------------------------------------------------------------------------
@@ -289,7 +293,7 @@ _NOTICES = ("claimed", "released", "assigned", "cancelled", "accepted", "decline
 def _screen(session: Session, context: AppContext, me: Principal, case_id: str) -> CaseScreen:
     view = cases.view_case(session, context, me, case_id)
     approval = four_eyes.pending_request(session, context, me, case_id)
-    history = cases.read_history(session, context, me, case_id).items
+    recent = cases.latest_events(session, context, me, case_id, RECENT_EVENTS)
     definition = context.registry.engine(view.case.workflow, view.case.workflow_version).definition
     open_units: dict[str, list[tuple[str, str]]] = {}
 
@@ -322,7 +326,6 @@ def _screen(session: Session, context: AppContext, me: Principal, case_id: str) 
     due = view.sends and case.unit not in {code for code, _name in reroute}
     if case.transfer_to is None:  # sending the step to the unit that has it changes nothing
         reroute = [(code, name) for code, name in reroute if code != case.unit]
-    recent = list(history[-RECENT_EVENTS:])[::-1]
     return CaseScreen(view, approval, actions, recent, reroute, due)
 
 

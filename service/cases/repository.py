@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, cast, exists, func
+from sqlalchemy import Select, String, bindparam, cast, delete, exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -23,6 +23,7 @@ from service.models import (
     CaseMinistry,
     CaseUnit,
     Consent,
+    IdempotencyRecord,
     Unit,
     UserAccount,
     Victim,
@@ -121,11 +122,37 @@ def _split(joined: str | None) -> set[str]:
     return set(joined.split(",")) if joined else set()
 
 
-def history(session: Session, case_id: uuid.UUID) -> Sequence[CaseEvent]:
+def history(
+    session: Session, case_id: uuid.UUID, after_seq: int, limit: int
+) -> Sequence[CaseEvent]:
+    """At most `limit` events of the case after `after_seq`, oldest first."""
     statement = (
-        select(CaseEvent).where(col(CaseEvent.case_id) == case_id).order_by(col(CaseEvent.seq))
+        select(CaseEvent)
+        .where(col(CaseEvent.case_id) == case_id, col(CaseEvent.seq) > after_seq)
+        .order_by(col(CaseEvent.seq))
+        .limit(limit)
     )
     return session.exec(statement).all()
+
+
+def latest_events(session: Session, case_id: uuid.UUID, count: int) -> Sequence[CaseEvent]:
+    """The case's `count` latest events, newest first."""
+    statement = (
+        select(CaseEvent)
+        .where(col(CaseEvent.case_id) == case_id)
+        .order_by(col(CaseEvent.seq).desc())
+        .limit(count)
+    )
+    return session.exec(statement).all()
+
+
+def visited_states(session: Session, case_id: uuid.UUID) -> set[str]:
+    statement = (
+        select(CaseEvent.to_state)
+        .where(col(CaseEvent.case_id) == case_id, col(CaseEvent.to_state).is_not(None))
+        .distinct()
+    )
+    return {state for state in session.exec(statement).all() if state}
 
 
 def pending_approval(session: Session, case_id: uuid.UUID) -> Approval | None:
@@ -133,3 +160,10 @@ def pending_approval(session: Session, case_id: uuid.UUID) -> Approval | None:
         col(Approval.case_id) == case_id, col(Approval.status) == ApprovalStatus.PENDING
     )
     return session.exec(statement).first()
+
+
+def delete_idempotency_records_before(session: Session, cutoff: datetime) -> int:
+    result = session.execute(
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

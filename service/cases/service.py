@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from schemas.case import CaseCreate, CaseRead, HistoryRead
+from schemas.case import CaseCreate, CaseRead, EventRead, HistoryRead
 from schemas.common import WIB
 from schemas.victim import VictimRead
 from service.audit import identity_access as identity_log
@@ -31,6 +31,7 @@ from service.cases.presenters import (
 )
 from service.kit.context import AppContext
 from service.kit.errors import Forbidden, Invalid, NotFound
+from service.kit.paging import Paging, scope_of
 from service.kit.principal import Principal
 from service.models import CaseFile, CaseMinistry, Victim
 from service.sla import clock
@@ -120,10 +121,39 @@ def reveal_identity(
 
 
 def read_history(
-    session: Session, context: AppContext, principal: Principal, case_id: str
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    case_id: str,
+    cursor: str | None = None,
+    limit: int | None = None,
 ) -> HistoryRead:
+    """A page of the case's events, oldest first (`limit` capped at `history_page_max`)."""
     case = readable(session, context, principal, case_id).case
-    return HistoryRead(items=[present_event(e) for e in repo.history(session, case.id)])
+    cap = context.settings.history_page_max
+    paging = Paging.of(
+        context.settings.keys.secret_key, scope_of(list="history", case=str(case.id)), cursor,
+        limit or cap, cap,
+    )  # fmt: skip
+    rows = repo.history(session, case.id, paging.after_number(), paging.fetch)
+    page, next_cursor = paging.page(rows, lambda event: [event.seq or 0])
+    return HistoryRead(items=[present_event(e) for e in page], next_cursor=next_cursor)
+
+
+def latest_events(
+    session: Session, context: AppContext, principal: Principal, case_id: str, count: int
+) -> list[EventRead]:
+    """The case's `count` latest events, newest first."""
+    case = readable(session, context, principal, case_id).case
+    return [present_event(e) for e in repo.latest_events(session, case.id, count)]
+
+
+def visited_states(
+    session: Session, context: AppContext, principal: Principal, case_id: str
+) -> set[str]:
+    """Every state the case has been in (its events' destinations)."""
+    case = readable(session, context, principal, case_id).case
+    return repo.visited_states(session, case.id)
 
 
 def readable(

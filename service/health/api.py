@@ -1,35 +1,53 @@
+"""Liveness and readiness (no authentication, no case data); `/health` is the contract's."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
-from service.auth.dependencies import RunPublicDep
-from service.kit.context import AppContext
+from service.auth.dependencies import ContextDep
+from service.health import service as health_checks
+from service.kit.errors import RETRY_AFTER_SECONDS
 
 router = APIRouter(tags=["health"])
+_NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "the database does not answer, or its schema is not at head"}
+}
 
 
-def _database(session: Session, _context: AppContext) -> str | None:
-    """ "ok" or None: which database it is stays unsaid (it helps nobody but an attacker)."""
-    try:
-        session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        return None
-    return "ok"
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    """Whether the process answers; touches no database."""
+    return {"status": "ok"}
 
 
-@router.get("/health", responses={503: {"description": "the database does not answer"}})
-async def health(run: RunPublicDep) -> Any:
-    """Whether the service and its database answer (no authentication, no case data)."""
-    try:
-        database = await run.read(_database)
-    except SQLAlchemyError:
-        database = None
-    if database is None:
-        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-    return {"status": "ok", "database": database}
+@router.get("/health/ready", responses=_NOT_READY)
+async def ready(context: ContextDep) -> Any:
+    """Whether the database answers (on a connection of its own, within a short timeout) and
+    its schema is at the migrations' head."""
+    return await _readiness(context)
+
+
+@router.get("/health", responses=_NOT_READY)
+async def health(context: ContextDep) -> Any:
+    """Whether the service and its database answer: the same check as `/health/ready`."""
+    return await _readiness(context)
+
+
+async def _readiness(context: ContextDep) -> Any:
+    found = await health_checks.readiness(context)
+    body = {"database": found.database, "migrations": found.migrations}
+    if not found.ready:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                **body,
+                "detail": "the database does not answer or is not migrated to head",
+                "code": "not_ready",
+            },
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    return {"status": "ok", **body}

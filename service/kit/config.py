@@ -26,6 +26,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from service.kit.db import DatabaseLimits
+
 DEFAULT_DATABASE_URL = "sqlite:///nrm.db"
 MIN_SECRET_LENGTH = 32
 KNOWN_WEAK_SECRETS = frozenset({"changeme", "secret", "change-me", "development", "test"})
@@ -57,16 +59,33 @@ class Settings(BaseSettings):
     queue_page_max: int = Field(default=100, ge=1)
     sla_sweep_seconds: float = Field(default=60.0, gt=0)
     sla_sweep_batch: int = Field(default=500, ge=1)
-    pool_size: int = 10
+    # Bounded waits (README, "Bounded waits"): a worker runs as many threads as its pool has
+    # connections, so no thread ever waits for a connection held by another of its threads.
+    pool_size: int = Field(default=10, ge=1)
+    pool_max_overflow: int = Field(default=5, ge=0)
+    pool_timeout_seconds: float = Field(default=3.0, gt=0)
+    db_connect_timeout_seconds: int = Field(default=5, ge=2)  # libpq counts whole seconds, >= 2
+    db_statement_timeout_seconds: float = Field(default=30.0, ge=0)  # 0: no limit
+    db_lock_timeout_seconds: float = Field(default=5.0, ge=0)  # 0: no limit
+    db_keepalives_idle_seconds: int = Field(default=30, ge=1)
+    db_keepalives_interval_seconds: int = Field(default=10, ge=1)
+    db_keepalives_count: int = Field(default=3, ge=1)
+    ready_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Retention of operational tables, pruned by the periodic jobs (README, "Retention")
+    # how long a stored answer to an Idempotency-Key is replayed (an older key is a new key),
+    # and then pruned
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0)
+    login_failure_retention_hours: float = Field(default=1.0, ge=0.25)  # >= the 15-min window
+    session_retention_days: float = Field(default=7.0, ge=0)
+    prune_seconds: float = Field(default=900.0, gt=0)
     run_jobs: bool = True
     checkpoint_every: int = Field(default=1000, ge=1)
     checkpoint_seconds: float = Field(default=60.0, gt=0)
     checkpoint_max_events: int = Field(default=50_000, ge=1)
     audit_page_max: int = Field(default=500, ge=1)
+    history_page_max: int = Field(default=500, ge=1)  # a case's history: the cap and default
     web_idle_minutes: int = Field(default=30, ge=1)
     cookie_secure: bool = False  # always mark the session cookie Secure (it is on HTTPS anyway)
-    # how long a stored answer to an Idempotency-Key is replayed; an older key is a new key
-    idempotency_ttl_hours: int = Field(default=24, ge=1)
     db_app_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # reverse proxies whose X-Forwarded-For / -Proto are believed: addresses or CIDRs, comma
     # separated; none by default (the client is the connecting address)
@@ -87,6 +106,26 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return _items(self.trusted_proxies)
+
+    @property
+    def worker_threads(self) -> int:
+        """Threads per worker that may touch the database: one per connection of its pool."""
+        return self.pool_size + self.pool_max_overflow
+
+    @property
+    def database_limits(self) -> DatabaseLimits:
+        return DatabaseLimits(
+            pool_size=self.pool_size,
+            pool_max_overflow=self.pool_max_overflow,
+            pool_timeout_seconds=self.pool_timeout_seconds,
+            connect_timeout_seconds=self.db_connect_timeout_seconds,
+            statement_timeout_seconds=self.db_statement_timeout_seconds,
+            lock_timeout_seconds=self.db_lock_timeout_seconds,
+            keepalives_idle_seconds=self.db_keepalives_idle_seconds,
+            keepalives_interval_seconds=self.db_keepalives_interval_seconds,
+            keepalives_count=self.db_keepalives_count,
+            ready_timeout_seconds=self.ready_timeout_seconds,
+        )
 
     @property
     def is_sqlite(self) -> bool:

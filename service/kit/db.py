@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from psycopg import IsolationLevel
-from sqlalchemy import Engine, create_engine, event, literal
+from psycopg import IsolationLevel, errors
+from sqlalchemy import Connection, Engine, NullPool, create_engine, event, literal
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
@@ -25,21 +28,81 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 SNAPSHOT = "nrm_snapshot"
 
 
-def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+@dataclass(frozen=True)
+class DatabaseLimits:
+    """How long anything may wait on the database (the settings' `pool_*` and `db_*`).
+
+    Every wait is bounded: for a pooled connection (`pool_timeout`), for a new connection
+    (`connect_timeout`), for a statement and for a lock (PostgreSQL's `statement_timeout`,
+    `lock_timeout`, set per connection); TCP keepalives notice a peer that went away.
+    A zero statement or lock timeout means no limit (migrations run without one).
+    """
+
+    pool_size: int = 10
+    pool_max_overflow: int = 5
+    pool_timeout_seconds: float = 3.0
+    connect_timeout_seconds: int = 5
+    statement_timeout_seconds: float = 30.0
+    lock_timeout_seconds: float = 5.0
+    keepalives_idle_seconds: int = 30
+    keepalives_interval_seconds: int = 10
+    keepalives_count: int = 3
+    ready_timeout_seconds: float = 2.0
+
+    def libpq_options(self, *, statement_timeout_seconds: float | None = None) -> dict[str, Any]:
+        """psycopg's connect arguments: libpq's timeouts and keepalives, and the session's
+        statement and lock timeouts (sent in the start-up packet: no extra round trip)."""
+        statement = (
+            self.statement_timeout_seconds
+            if statement_timeout_seconds is None
+            else statement_timeout_seconds
+        )
+        options = [
+            f"-c statement_timeout={int(statement * 1000)}",
+            f"-c lock_timeout={int(self.lock_timeout_seconds * 1000)}",
+        ]
+        return {
+            "connect_timeout": self.connect_timeout_seconds,
+            "keepalives": 1,
+            "keepalives_idle": self.keepalives_idle_seconds,
+            "keepalives_interval": self.keepalives_interval_seconds,
+            "keepalives_count": self.keepalives_count,
+            "options": " ".join(options),
+        }
+
+
+UNBOUNDED_STATEMENTS = DatabaseLimits(statement_timeout_seconds=0, lock_timeout_seconds=0)
+
+
+def create_db_engine(
+    url: str, limits: DatabaseLimits | None = None, *, echo: bool = False
+) -> Engine:
     """An engine that behaves the same on SQLite and PostgreSQL where it matters.
 
     SQLite: WAL, foreign keys on, and every transaction begins IMMEDIATE, so that a read
     followed by a write never fails half-way with SQLITE_BUSY and the compare-and-set on a
     case row means the same as PostgreSQL's row lock.
     """
-    backend = make_url(url).get_backend_name()
-    if backend == "sqlite":
-        _owner_only(make_url(url).database)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+    limits = limits or DatabaseLimits()
+    parsed = make_url(url)
+    pool: dict[str, Any] = {
+        "pool_size": limits.pool_size,
+        "max_overflow": limits.pool_max_overflow,
+        "pool_timeout": limits.pool_timeout_seconds,
+    }
+    if parsed.get_backend_name() == "sqlite":
+        _owner_only(parsed.database)
+        in_memory = parsed.database in (None, "", ":memory:")
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False},
+            **({} if in_memory else pool),
+        )
         _configure_sqlite(engine)
         return engine
     engine = create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, echo=echo, pool_pre_ping=True, connect_args=limits.libpq_options(), **pool
     )
     _configure_postgres(engine)
     return engine
@@ -58,6 +121,17 @@ def _owner_only(database: str | None) -> None:
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if file.exists() and file.stat().st_mode & 0o077:
             file.chmod(0o600)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """The database answered but could not do it in time: a lock or statement timeout on
+    PostgreSQL, SQLite's busy timeout. Trying again later may succeed."""
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    if isinstance(orig, errors.LockNotAvailable | errors.QueryCanceled):
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -91,9 +165,33 @@ def _configure_postgres(engine: Engine) -> None:
 
 
 class Database:
-    def __init__(self, engine: Engine, sessions: sessionmaker[Session] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        sessions: sessionmaker[Session] | None = None,
+        limits: DatabaseLimits | None = None,
+    ) -> None:
         self.engine = engine
         self.sessions = sessions or sessionmaker(engine, class_=Session, expire_on_commit=False)
+        self.limits = limits or DatabaseLimits()
+
+    @cached_property
+    def _probe_engine(self) -> Engine:
+        """Connections of their own, outside the pool, each opened and closed: a probe answers
+        whether the database does even when every pooled connection is busy."""
+        ready = self.limits.ready_timeout_seconds
+        if self.engine.dialect.name == "sqlite":
+            args: dict[str, Any] = {"timeout": ready, "check_same_thread": False}
+        else:
+            bounded = DatabaseLimits(connect_timeout_seconds=max(2, round(ready)))
+            args = bounded.libpq_options(statement_timeout_seconds=ready)
+        return create_engine(self.engine.url, poolclass=NullPool, connect_args=args)
+
+    @contextmanager
+    def probe(self) -> Iterator[Connection]:
+        """One connection of its own (see `_probe_engine`), closed after."""
+        with self._probe_engine.connect() as connection:
+            yield connection
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -116,3 +116,17 @@ class LogBusy(DomainError):
 
     status_code = 503
     code = "log_busy"
+
+
+RETRY_AFTER_SECONDS = 2
+
+
+class DatabaseBusy(DomainError):
+    """No connection (or no lock) could be had in time: the database is busy, not down.
+    The request did nothing; the same request may be sent again after `Retry-After`."""
+
+    status_code = 503
+    code = "database_busy"
+
+    def __init__(self, detail: str = "the database is busy; try again shortly") -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

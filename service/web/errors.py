@@ -15,9 +15,15 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import RedirectResponse, Response
 
-from service.kit.errors import DomainError, PasswordChangeRequired, TooManyRequests
+from service.kit.errors import (
+    RETRY_AFTER_SECONDS,
+    DomainError,
+    PasswordChangeRequired,
+    TooManyRequests,
+)
 from service.web.i18n import Translator, language_of
 from service.web.session import LANGUAGE_COOKIE, PASSWORD_PAGE, LoginRequired, Page
 from service.web.templating import Templates, html_response
@@ -49,6 +55,8 @@ class PageRoute(APIRoute):
                 return error_page(request, 422)
             except OperationalError as exc:
                 log.error("database unavailable: %s", type(exc.orig).__name__)
+                return error_page(request, 503)
+            except PoolTimeout:
                 return error_page(request, 503)
 
         return page_handler
@@ -88,6 +96,8 @@ def error_page(request: Request, status: int, exc: DomainError | None = None) ->
     t: Translator = values["t"]
     message = _message(t, status, exc)
     headers = dict(exc.headers or {}) if isinstance(exc, TooManyRequests) else {}
+    if status == 503:
+        headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
     text = _templates.html(
         "error.html",
         {**values, "status": status, "title": t(_TITLES.get(status, "error.400")),

@@ -17,10 +17,10 @@ from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from service.kit.capacity import in_thread
 from service.kit.context import AppContext
 from service.kit.errors import DomainError, Forbidden, PasswordChangeRequired
 from service.kit.principal import BrowserLogin, Principal
@@ -114,11 +114,13 @@ class Page:
     # --- units of work --------------------------------------------------------------------
     async def read(self, use_case: UseCase[T]) -> T:
         """A GET: the caller and the use case from one read-only snapshot."""
-        return await run_in_threadpool(self._read_now, use_case)
+        return await in_thread(self.context, self._read_now, use_case)
 
     async def __call__(self, use_case: UseCase[T]) -> T:
-        """A write: one transaction, after the CSRF token is checked."""
-        return await run_in_threadpool(self._write_now, use_case)
+        """A write: one transaction, after the CSRF token is checked; writes to one case take
+        their turn in the worker, as the API's (`kit/capacity.py`)."""
+        case_id = self.request.path_params.get("case_id")
+        return await in_thread(self.context, self._write_now, use_case, serial=case_id)
 
     async def ensure(self) -> Principal:
         """Who is asking, when nothing else was run yet (a form refused before its use case):
@@ -137,7 +139,7 @@ class Page:
             self._given_csrf(),
         ):
             raise CsrfRefused("the form is out of date; reload the page and try again")
-        return await run_in_threadpool(self._public_now, use_case, write)
+        return await in_thread(self.context, self._public_now, use_case, write)
 
     def _public_now(self, use_case: Callable[[Session, AppContext], T], write: bool) -> T:
         unit = self.context.database.transaction if write else self.context.database.snapshot

@@ -16,7 +16,7 @@ from schemas.workflow import (
     WorkflowRead,
     WorkflowSummary,
 )
-from service.cases.service import read_history, readable
+from service.cases.service import readable, visited_states
 from service.kit.context import AppContext
 from service.kit.errors import NotFound
 from service.kit.principal import Principal
@@ -82,8 +82,7 @@ class CaseMap:
 def case_map(session: Session, context: AppContext, principal: Principal, case_id: str) -> CaseMap:
     case = readable(session, context, principal, case_id).case
     definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
-    history = read_history(session, context, principal, case_id)
-    visited = {event.to_state for event in history.items if event.to_state}
+    visited = visited_states(session, context, principal, case_id)
     return CaseMap(
         phases=[
             (phase, [s for s in definition.states.values() if s.phase == phase]) for phase in PHASES
