@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from schemas.audit import CheckpointMade, CheckpointPage, CheckpointRead, PublicKeyRead
 from service.audit import repository as repo
+from service.audit import witness
 from service.audit.integrity import signing
 from service.audit.integrity.merkle import TreeBuilder
 from service.audit.integrity.verifier import leaf_of
@@ -120,7 +121,8 @@ def present(checkpoint: AuditCheckpoint) -> CheckpointRead:
 
 
 def run_job(context: AppContext) -> int:
-    """The periodic job: seal while due, each checkpoint in its own transaction."""
+    """The periodic job: seal while due, each checkpoint in its own transaction; then publish
+    to the witnesses what they have not received (retrying what failed before)."""
     made = 0
     for _ in range(MAX_ROUNDS):
         with context.database.transaction() as session:
@@ -130,4 +132,5 @@ def run_job(context: AppContext) -> int:
         made += 1
         if checkpoint.event_count < context.settings.checkpoint_max_events:
             break
+    witness.publish(context)
     return made

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select, text, type_coerce
@@ -17,7 +18,7 @@ from service.audit.filters import EventFilter
 from service.audit.integrity import signing
 from service.audit.integrity.export_format import head_record
 from service.kit.canonical_json import parse_json
-from service.models import AuditCheckpoint, AuditStream, CaseEvent, CaseFile
+from service.models import AuditCheckpoint, AuditStream, AuditWitness, CaseEvent, CaseFile
 
 BATCH = 5000
 LOCK_FUNCTION = "audit_lock_log"  # created by migration 0005 (PostgreSQL only)
@@ -161,6 +162,25 @@ def checkpoints_page(session: Session, after: int, limit: int) -> Sequence[Audit
         .limit(limit)
     )
     return session.scalars(statement).all()
+
+
+def checkpoint_hash(session: Session, number: int) -> str | None:
+    statement = select(col(AuditCheckpoint.hash)).where(col(AuditCheckpoint.number) == number)
+    return session.execute(statement).scalar_one_or_none()
+
+
+def witness_mark(session: Session, name: str) -> int:
+    """The number of the last checkpoint witness `name` received (0: none yet)."""
+    mark = session.get(AuditWitness, name)
+    return mark.number if mark else 0
+
+
+def advance_witness_mark(session: Session, name: str, number: int, at: datetime) -> None:
+    mark = session.get(AuditWitness, name, with_for_update=True)
+    if mark is None:
+        session.add(AuditWitness(name=name, number=number, published_at=at))
+    elif mark.number < number:
+        mark.number, mark.published_at = number, at
 
 
 def checkpoint_covering(session: Session, seq: int) -> AuditCheckpoint | None:

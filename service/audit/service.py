@@ -20,13 +20,20 @@ from schemas.audit import (
     ProofRead,
     VerifyRead,
 )
-from service.audit import checkpoints, identity_access
+from service.audit import checkpoints, identity_access, witness
 from service.audit import repository as repo
 from service.audit.filters import EventFilter, IdentityAccessFilter
 from service.audit.integrity import signing
 from service.audit.integrity.export_format import csv_lines, event_record, export_lines
 from service.audit.integrity.merkle import inclusion_path
-from service.audit.integrity.verifier import Record, Verdict, Verifier, interleave, leaf_of
+from service.audit.integrity.verifier import (
+    Broken,
+    Record,
+    Verdict,
+    Verifier,
+    interleave,
+    leaf_of,
+)
 from service.audit.log import append_stream_event
 from service.kit.context import AppContext
 from service.kit.errors import Conflict, NotFound
@@ -39,8 +46,13 @@ AUDIT_STREAM = "audit"
 
 
 def verify(context: AppContext, trusted: Iterable[Record] = ()) -> Verdict:
-    """Check the whole log against itself, its checkpoints and the case rows."""
-    verifier = Verifier(public_keys(context), trusted)
+    """Check the whole log against itself, its checkpoints, the case rows, and every
+    checkpoint the witness directory holds (listed first: a checkpoint sealed meanwhile is in
+    the snapshot)."""
+    witnessed, unreadable = _witnessed(context)
+    verifier = Verifier(public_keys(context), trusted, witnessed)
+    if unreadable is not None:
+        verifier.problem(Broken("witness_unreadable", unreadable))
     with context.database.snapshot() as session:
         log = interleave(repo.event_records(session), repo.checkpoint_records(session))
         for kind, record in log:
@@ -51,6 +63,16 @@ def verify(context: AppContext, trusted: Iterable[Record] = ()) -> Verdict:
         for head in repo.heads(session):
             verifier.head(head)
     return verifier.finish()
+
+
+def _witnessed(context: AppContext) -> tuple[Iterable[Record], str | None]:
+    directory = context.settings.witness_dir
+    if directory is None:
+        return (), None
+    try:
+        return witness.witnessed(directory), None
+    except witness.WitnessUnreadable as exc:
+        return (), f"the witness directory: {exc}"
 
 
 def present_verdict(verdict: Verdict) -> VerifyRead:

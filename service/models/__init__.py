@@ -4,7 +4,7 @@ from service.models.access import AuthSession, IdentityAccess, LoginFailure, Ret
 from service.models.approval import Approval
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
-from service.models.checkpoint import AuditCheckpoint
+from service.models.checkpoint import AuditCheckpoint, AuditWitness
 from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
 from service.models.unit import UNIT_LEVELS, CaseEscalation, CaseUnit, Unit
@@ -17,6 +17,7 @@ __all__ = [
     "Approval",
     "AuditCheckpoint",
     "AuditStream",
+    "AuditWitness",
     "AuthSession",
     "CaseEscalation",
     "CaseEvent",
