@@ -18,7 +18,16 @@ from service.audit.filters import EventFilter
 from service.audit.integrity import signing
 from service.audit.integrity.export_format import head_record
 from service.kit.canonical_json import parse_json
-from service.models import AuditCheckpoint, AuditStream, AuditWitness, CaseEvent, CaseFile
+from service.models import (
+    AuditCheckpoint,
+    AuditStream,
+    AuditWitness,
+    CaseEvent,
+    CaseFile,
+    CaseMinistry,
+    CaseUnit,
+    Unit,
+)
 
 BATCH = 5000
 LOCK_FUNCTION = "audit_lock_log"  # created by migration 0005 (PostgreSQL only)
@@ -84,6 +93,57 @@ def heads(session: Session) -> Iterator[dict[str, Any]]:
     )
     for stream, count, head in session.execute(streams.order_by(col(AuditStream.stream))):
         yield head_record(stream, count, head)
+
+
+def case_events_by_case(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(case key, event) of every case's events, by case and stream position: what the grants
+    are recomputed from (service/audit/integrity/grants.py). The key is the case id as 32 hex
+    digits, in the order of the id column (the same in every query here)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    t = _events
+    as_text = _as_text(postgres)
+    statement = (
+        select(as_text(t.c.case_id), t.c.kind, t.c.ministry, t.c.to_state,
+               _instant_text(postgres, t.c.at), as_text(t.c.payload))
+        .where(t.c.case_id.is_not(None))
+        .order_by(t.c.case_id, t.c.stream_seq)
+    )  # fmt: skip
+    for case, kind, ministry, to_state, at, payload in session.execute(
+        statement, execution_options={"yield_per": BATCH}
+    ):
+        yield _case_key(case), {"kind": kind, "ministry": ministry, "to_state": to_state,
+                                "at": at, "payload": _json(payload)}  # fmt: skip
+
+
+def case_ministry_rows(session: Session) -> Iterator[tuple[str, str]]:
+    """(case key, ministry) of every `case_ministry` row, by case."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = select(_as_text(postgres)(col(CaseMinistry.case_id)), col(CaseMinistry.ministry))
+    statement = statement.order_by(col(CaseMinistry.case_id))
+    for case, ministry in session.execute(statement, execution_options={"yield_per": BATCH}):
+        yield _case_key(case), ministry
+
+
+def case_unit_rows(session: Session) -> Iterator[tuple[str, tuple[str, bool, Any, Any, Any]]]:
+    """(case key, (unit code, referred, since, left_at, withdrawn_at)) of every `case_unit`
+    row, by case, the instants as canonical text."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    instant = _instant_text
+    statement = (
+        select(_as_text(postgres)(col(CaseUnit.case_id)), col(Unit.code), col(CaseUnit.referred),
+               instant(postgres, col(CaseUnit.since)), instant(postgres, col(CaseUnit.left_at)),
+               instant(postgres, col(CaseUnit.withdrawn_at)))
+        .join(Unit, col(Unit.id) == col(CaseUnit.unit_id))
+        .order_by(col(CaseUnit.case_id))
+    )  # fmt: skip
+    for case, code, referred, since, left, withdrawn in session.execute(
+        statement, execution_options={"yield_per": BATCH}
+    ):
+        yield _case_key(case), (code, bool(referred), since, left, withdrawn)
+
+
+def _case_key(raw: Any) -> str:
+    return str(raw).replace("-", "")
 
 
 def _instant_text(postgres: bool, column: Any) -> Any:

@@ -125,6 +125,7 @@ class Verifier:
         self._first: Broken | None = None
         self.events_checked = 0
         self.checkpoints_checked = 0
+        self.broken_streams: set[str] = set()  # streams with a problem reported already
         self._witness = iter(witnessed)
         self._witnessed = self._next_witnessed()
 
@@ -147,6 +148,8 @@ class Verifier:
         return None
 
     def problem(self, broken: Broken) -> None:
+        if broken.stream is not None:
+            self.broken_streams.add(broken.stream)
         self._problem_count += 1
         if len(self._problems) < MAX_REPORTED:
             self._problems.append(broken)
