@@ -26,6 +26,7 @@ from service.models import (
     CaseFile,
     CaseMinistry,
     CaseUnit,
+    IdentityAccess,
     Unit,
 )
 
@@ -93,6 +94,41 @@ def heads(session: Session) -> Iterator[dict[str, Any]]:
     )
     for stream, count, head in session.execute(streams.order_by(col(AuditStream.stream))):
         yield head_record(stream, count, head)
+
+
+def identity_access_records(session: Session, after_id: int = 0) -> Iterator[dict[str, Any]]:
+    """The `identity_access` rows after `after_id`, by id, streamed, as they are sealed:
+    `case_id` dashed and `at` as canonical text (service/audit/integrity/signing.access_leaf)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    t = IdentityAccess.__table__  # type: ignore[attr-defined]
+    replaced = {"at": _instant_text(postgres, t.c.at), "case_id": _as_text(postgres)(t.c.case_id)}
+    columns = [replaced.get(c.name, c) for c in t.c]
+    names = [c.name for c in t.c]
+    statement = select(*columns).where(t.c.id > after_id).order_by(t.c.id)
+    for row in session.execute(statement, execution_options={"yield_per": BATCH}):
+        record = dict(zip(names, row, strict=True))
+        if not postgres:
+            record["case_id"] = _uuid_text(record["case_id"])
+        yield record
+
+
+def latest_access_seal(session: Session) -> int:
+    """The `access_last_id` of the newest checkpoint that seals identity access (0: none)."""
+    statement = (
+        select(col(AuditCheckpoint.access_last_id))
+        .where(col(AuditCheckpoint.access_root).is_not(None))
+        .order_by(col(AuditCheckpoint.number).desc())
+        .limit(1)
+    )
+    return int(session.execute(statement).scalar_one_or_none() or 0)
+
+
+def access_waiting(session: Session) -> bool:
+    """Whether any `identity_access` row waits to be sealed."""
+    waiting = select(col(IdentityAccess.id)).where(
+        col(IdentityAccess.id) > latest_access_seal(session)
+    )
+    return session.execute(waiting.limit(1)).first() is not None
 
 
 def case_events_by_case(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -26,7 +26,7 @@ from schemas.audit import (
 from service.audit import checkpoints, identity_access, witness
 from service.audit import repository as repo
 from service.audit.filters import EventFilter, IdentityAccessFilter
-from service.audit.integrity import grants, signing
+from service.audit.integrity import access_seal, grants, signing
 from service.audit.integrity.export_format import csv_lines, event_record, export_lines
 from service.audit.integrity.merkle import inclusion_path
 from service.audit.integrity.verifier import (
@@ -66,6 +66,11 @@ def verify(context: AppContext, trusted: Iterable[Record] = ()) -> Verdict:
         for head in repo.heads(session):
             verifier.head(head)
         for problem in check_grants(session, context, skip=set(verifier.broken_streams)):
+            verifier.problem(problem)
+        sealed = access_seal.check(
+            repo.identity_access_records(session), repo.checkpoint_records(session)
+        )
+        for problem in sealed.problems:
             verifier.problem(problem)
     return verifier.finish()
 
