@@ -45,7 +45,8 @@ _FILE = re.compile(r"checkpoint-(\d{8,})\.json")
 
 
 class WitnessUnreadable(RuntimeError):
-    """The witness directory cannot be read, or holds a file that is not a checkpoint."""
+    """The witness directory cannot be read or written, or holds a checkpoint that the log
+    no longer does (so nothing more may be published to it)."""
 
 
 def file_name(number: int) -> str:
@@ -130,6 +131,7 @@ def _write_once(path: Path, body: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.link(draft, path)
+        _sync_directory(path.parent)
     except FileExistsError:
         if path.read_bytes() != body:
             raise WitnessUnreadable(
@@ -138,6 +140,15 @@ def _write_once(path: Path, body: bytes) -> None:
             ) from None
     finally:
         draft.unlink(missing_ok=True)
+
+
+def _sync_directory(directory: Path) -> None:
+    """The new name itself survives a crash of the witness's machine."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _publish_to_webhook(context: AppContext, url: str) -> int:
