@@ -4,10 +4,12 @@ Every case is a referral as intake makes it (state `referred`, led by KEMENPPPA,
 and SLA warning from the real calendar), with its `created` event hashed onto a new chain; one
 case in ten also has a police report recorded by POLRI (a `transition` event, version 2), so
 the log holds real chains of more than one link. The case rows' `event_count`, `head_hash`,
-`version` and `state` agree with their streams, so `nrm audit verify` checks real work and
-passes. Not made: victim rows (encrypted identities; no list or sweep reads them) and the
-`case_ministry` memory of who handled each case: these cases are for the queue, the sweep and
-the verifier, not to be opened one by one.
+`version` and `state` agree with their streams, and each case's `case_ministry` rows (the
+referrer's ministry and the lead's) are what its `created` event says, so `nrm audit verify`
+checks real work and passes. Not made: victim rows (encrypted identities; no list or sweep
+reads them); the `created` event names no unit, as a case made before units existed, so no
+`case_unit` rows are expected: these cases are for the queue, the sweep and the verifier, not
+to be opened one by one.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ class Loader:
         with psycopg.connect(self.url, autocommit=True) as db:
             # the steady state of a table that grew over months, not a fresh load's: statistics,
             # visibility map and hint bits set now, not by autovacuum or the first reader
-            db.execute("VACUUM (ANALYZE) case_file, case_event")
+            db.execute("VACUUM (ANALYZE) case_file, case_event, case_ministry")
 
     def _copy(self, count: int, loader: int, forked: bool = False) -> None:
         if forked:  # end on a signal: not the parent's handlers
@@ -104,9 +106,12 @@ class Loader:
             )
             for start in range(0, count, BATCH):
                 cases, events = self._batch(min(BATCH, count - start))
+                ministries = sorted({self.referrer.ministry, self.state.ministry})
+                handled = [(case[0], m, case[11]) for case in cases for m in ministries]
                 with db.cursor() as cursor:
                     _copy(cursor, "case_file", CASE_COLUMNS, cases)
                     _copy(cursor, "case_event", EVENT_COLUMNS, events)
+                    _copy(cursor, "case_ministry", ("case_id", "ministry", "since"), handled)
                 db.commit()
 
     def _batch(self, count: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:

@@ -53,6 +53,15 @@ class CheckpointRead(BaseModel):
     key_id: str
     hash: str
     signature: str
+    access_last_id: int | None = Field(
+        default=None, description="format /2: the highest identity_access row id sealed"
+    )
+    access_count: int | None = Field(
+        default=None, description="format /2: the identity_access rows this checkpoint seals"
+    )
+    access_root: str | None = Field(
+        default=None, description="format /2: the Merkle root of those rows"
+    )
 
 
 class CheckpointPage(BaseModel):

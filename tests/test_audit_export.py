@@ -67,10 +67,42 @@ def test_a_jsonl_export_verifies_offline_and_is_sealed_to_its_last_line(
     assert verdict.events_checked == len(everything)
     assert verdict.unsealed_events == 0 and verdict.checkpoints_checked == 3
     lines = [json.loads(line) for line in data.decode().splitlines()]
-    assert lines[0] == {"type": "header", "format": "nrm-audit-export/1",
+    assert lines[0] == {"type": "header", "format": "nrm-audit-export/2",
                         "key_id": next(iter(keys))}  # fmt: skip
     assert lines[-1]["type"] == "end" and lines[-1]["events"] == len(everything)
     assert "Laporan diterima — saksi: ibu kandung" in data.decode()
+
+
+def _as_version_1(data: bytes, private_key: bytes) -> bytes:
+    """The export as it was written before checkpoints sealed identity access: format /1
+    checkpoints (re-signed, re-linked) under a version 1 header."""
+    out, head = [], signing.GENESIS
+    for raw in data.decode().splitlines():
+        record = json.loads(raw)
+        if record["type"] == "header":
+            record["format"] = "nrm-audit-export/1"
+        elif record["type"] == "checkpoint":
+            for name in signing.ACCESS_FIELDS:
+                del record[name]
+            record.update(format=signing.FORMAT, prev_hash=head)
+            record["hash"] = head = signing.checkpoint_hash(record)
+            record["signature"] = signing.sign(private_key, record)
+        out.append(json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    return ("\n".join(out) + "\n").encode()
+
+
+def test_an_export_of_version_1_is_still_read_and_holds_no_newer_checkpoint(
+    client: TestClient, log: Log, keys: dict[str, bytes], context: AppContext
+) -> None:
+    data = export(client, log)
+    old = _as_version_1(data, context.settings.keys.audit_signing_key)
+    verdict = check(old, keys)
+    assert verdict.ok, verdict.problems
+    assert verdict.checkpoints_checked == 3
+    mixed = data.replace(b"nrm-audit-export/2", b"nrm-audit-export/1", 1)
+    problems = check(mixed, keys).problems
+    assert problems and all(p.code == "malformed" for p in problems)
+    assert "a version 1 export holds no format /2 checkpoint" in problems[0].reason
 
 
 def test_the_export_is_itself_recorded_as_an_event(

@@ -1,11 +1,15 @@
 """Sealing the log: a signed checkpoint every N events or T seconds, and on demand.
 
-A checkpoint covers every event after the previous one's `last_seq`. Under concurrent writers
-sequences are handed out at insert, so events commit out of seq order: before reading its range
-a checkpoint takes a lock that waits for every in-flight writer and holds new ones back until it
-commits (PostgreSQL; SQLite serialises writers already). No lower seq can therefore commit into
-a sealed range. Checkpointers queue on the same lock, and the unique `number` and `prev_hash`
-refuse a fork if two ever raced anyway.
+A checkpoint covers every event after the previous one's `last_seq`, and seals every
+`identity_access` row after the previous seal (format /2, integrity/signing.py); when only such
+rows wait, an `identity_access_sealed` event on the "audit" stream carries them.
+
+Under concurrent writers sequences are handed out at insert, so events commit out of seq order:
+before reading its range a checkpoint takes a lock that waits for every in-flight writer of
+events and of `identity_access` and holds new ones back until it commits (PostgreSQL; SQLite
+serialises writers already). No lower seq or row id can therefore commit into a sealed range.
+Checkpointers queue on the same lock, and the unique `number` and `prev_hash` refuse a fork if
+two ever raced anyway.
 """
 
 from __future__ import annotations
@@ -17,14 +21,18 @@ from sqlmodel import Session
 
 from schemas.audit import CheckpointMade, CheckpointPage, CheckpointRead, PublicKeyRead
 from service.audit import repository as repo
+from service.audit import witness
 from service.audit.integrity import signing
 from service.audit.integrity.merkle import TreeBuilder
 from service.audit.integrity.verifier import leaf_of
+from service.audit.log import append_stream_event
 from service.kit.context import AppContext
 from service.kit.errors import LogBusy
 from service.kit.paging import Paging, scope_of
+from service.kit.principal import SYSTEM
 from service.models import AuditCheckpoint
 
+AUDIT_STREAM = "audit"
 POLL_SECONDS = 5.0
 MAX_ROUNDS = 20
 
@@ -39,6 +47,18 @@ def checkpoint_pending(session: Session, context: AppContext) -> AuditCheckpoint
     latest = repo.latest_checkpoint(session)
     after = latest.last_seq if latest else 0
     leaves = repo.leaves_after(session, after, context.settings.checkpoint_max_events)
+    access_after = repo.latest_access_seal(session)
+    access, access_count, access_last = TreeBuilder(), 0, access_after
+    for row in repo.identity_access_records(session, access_after):
+        access.add(signing.access_leaf(row))
+        access_count, access_last = access_count + 1, row["id"]
+    if not leaves and access_count:  # only looks to seal: an event to carry them
+        append_stream_event(
+            session, AUDIT_STREAM, actor=SYSTEM, at=context.clock(),
+            kind="identity_access_sealed", payload={"rows": access_count},
+        )  # fmt: skip
+        session.flush()
+        leaves = repo.leaves_after(session, after, context.settings.checkpoint_max_events)
     if not leaves:
         return None
     tree = TreeBuilder()
@@ -57,6 +77,9 @@ def checkpoint_pending(session: Session, context: AppContext) -> AuditCheckpoint
         key_id=signing.key_id(signing.public_key_of(private_key)),
         hash="",
         signature="",
+        access_last_id=access_last,
+        access_count=access_count,
+        access_root=access.root().hex(),
     )
     fields = signing.record(checkpoint.model_dump())
     checkpoint.hash = signing.checkpoint_hash(fields)
@@ -72,7 +95,7 @@ def checkpoint_if_due(session: Session, context: AppContext) -> AuditCheckpoint 
     settings = context.settings
     latest = repo.latest_checkpoint(session)
     waiting = repo.count_after(session, latest.last_seq if latest else 0, settings.checkpoint_every)
-    if waiting == 0:
+    if waiting == 0 and not repo.access_waiting(session):
         return None
     age = context.clock() - latest.created_at if latest else None
     recent = age is not None and age < timedelta(seconds=settings.checkpoint_seconds)
@@ -120,7 +143,8 @@ def present(checkpoint: AuditCheckpoint) -> CheckpointRead:
 
 
 def run_job(context: AppContext) -> int:
-    """The periodic job: seal while due, each checkpoint in its own transaction."""
+    """The periodic job: seal while due, each checkpoint in its own transaction; then publish
+    to the witnesses what they have not received (retrying what failed before)."""
     made = 0
     for _ in range(MAX_ROUNDS):
         with context.database.transaction() as session:
@@ -130,4 +154,5 @@ def run_job(context: AppContext) -> int:
         made += 1
         if checkpoint.event_count < context.settings.checkpoint_max_events:
             break
+    witness.publish(context)
     return made

@@ -12,7 +12,7 @@ from typing import Annotated, Any, cast
 
 import typer
 
-from service.audit import checkpoints
+from service.audit import checkpoints, witness
 from service.audit import service as audit
 from service.audit.integrity import signing
 from service.audit.integrity.export_format import verify_export
@@ -102,9 +102,11 @@ def export(
 
 @audit_app.command("checkpoint")
 def checkpoint() -> None:
-    """Seal the events not yet in a checkpoint, now."""
-    with command_context() as context, context.database.transaction() as session:
-        result = checkpoints.checkpoint_now(session, context)
+    """Seal the events not yet in a checkpoint, now, and publish it to the witnesses."""
+    with command_context() as context:
+        with context.database.transaction() as session:
+            result = checkpoints.checkpoint_now(session, context)
+        witness.publish(context)
     typer.echo(result.model_dump_json(indent=2))
 
 

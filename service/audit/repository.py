@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select, text, type_coerce
@@ -17,7 +18,17 @@ from service.audit.filters import EventFilter
 from service.audit.integrity import signing
 from service.audit.integrity.export_format import head_record
 from service.kit.canonical_json import parse_json
-from service.models import AuditCheckpoint, AuditStream, CaseEvent, CaseFile
+from service.models import (
+    AuditCheckpoint,
+    AuditStream,
+    AuditWitness,
+    CaseEvent,
+    CaseFile,
+    CaseMinistry,
+    CaseUnit,
+    IdentityAccess,
+    Unit,
+)
 
 BATCH = 5000
 LOCK_FUNCTION = "audit_lock_log"  # created by migration 0005 (PostgreSQL only)
@@ -83,6 +94,92 @@ def heads(session: Session) -> Iterator[dict[str, Any]]:
     )
     for stream, count, head in session.execute(streams.order_by(col(AuditStream.stream))):
         yield head_record(stream, count, head)
+
+
+def identity_access_records(session: Session, after_id: int = 0) -> Iterator[dict[str, Any]]:
+    """The `identity_access` rows after `after_id`, by id, streamed, as they are sealed:
+    `case_id` dashed and `at` as canonical text (service/audit/integrity/signing.access_leaf)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    t = IdentityAccess.__table__  # type: ignore[attr-defined]
+    replaced = {"at": _instant_text(postgres, t.c.at), "case_id": _as_text(postgres)(t.c.case_id)}
+    columns = [replaced.get(c.name, c) for c in t.c]
+    names = [c.name for c in t.c]
+    statement = select(*columns).where(t.c.id > after_id).order_by(t.c.id)
+    for row in session.execute(statement, execution_options={"yield_per": BATCH}):
+        record = dict(zip(names, row, strict=True))
+        if not postgres:
+            record["case_id"] = _uuid_text(record["case_id"])
+        yield record
+
+
+def latest_access_seal(session: Session) -> int:
+    """The `access_last_id` of the newest checkpoint that seals identity access (0: none)."""
+    statement = (
+        select(col(AuditCheckpoint.access_last_id))
+        .where(col(AuditCheckpoint.access_root).is_not(None))
+        .order_by(col(AuditCheckpoint.number).desc())
+        .limit(1)
+    )
+    return int(session.execute(statement).scalar_one_or_none() or 0)
+
+
+def access_waiting(session: Session) -> bool:
+    """Whether any `identity_access` row waits to be sealed."""
+    waiting = select(col(IdentityAccess.id)).where(
+        col(IdentityAccess.id) > latest_access_seal(session)
+    )
+    return session.execute(waiting.limit(1)).first() is not None
+
+
+def case_events_by_case(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(case key, event) of every case's events, by case and stream position: what the grants
+    are recomputed from (service/audit/integrity/grants.py). The key is the case id as 32 hex
+    digits, in the order of the id column (the same in every query here)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    t = _events
+    as_text = _as_text(postgres)
+    statement = (
+        select(as_text(t.c.case_id), t.c.kind, t.c.ministry, t.c.to_state,
+               _instant_text(postgres, t.c.at), as_text(t.c.payload))
+        .where(t.c.case_id.is_not(None))
+        .order_by(t.c.case_id, t.c.stream_seq)
+    )  # fmt: skip
+    for case, kind, ministry, to_state, at, payload in session.execute(
+        statement, execution_options={"yield_per": BATCH}
+    ):
+        yield _case_key(case), {"kind": kind, "ministry": ministry, "to_state": to_state,
+                                "at": at, "payload": _json(payload)}  # fmt: skip
+
+
+def case_ministry_rows(session: Session) -> Iterator[tuple[str, str]]:
+    """(case key, ministry) of every `case_ministry` row, by case."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = select(_as_text(postgres)(col(CaseMinistry.case_id)), col(CaseMinistry.ministry))
+    statement = statement.order_by(col(CaseMinistry.case_id))
+    for case, ministry in session.execute(statement, execution_options={"yield_per": BATCH}):
+        yield _case_key(case), ministry
+
+
+def case_unit_rows(session: Session) -> Iterator[tuple[str, tuple[str, bool, Any, Any, Any]]]:
+    """(case key, (unit code, referred, since, left_at, withdrawn_at)) of every `case_unit`
+    row, by case, the instants as canonical text."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    instant = _instant_text
+    statement = (
+        select(_as_text(postgres)(col(CaseUnit.case_id)), col(Unit.code), col(CaseUnit.referred),
+               instant(postgres, col(CaseUnit.since)), instant(postgres, col(CaseUnit.left_at)),
+               instant(postgres, col(CaseUnit.withdrawn_at)))
+        .join(Unit, col(Unit.id) == col(CaseUnit.unit_id))
+        .order_by(col(CaseUnit.case_id))
+    )  # fmt: skip
+    for case, code, referred, since, left, withdrawn in session.execute(
+        statement, execution_options={"yield_per": BATCH}
+    ):
+        yield _case_key(case), (code, bool(referred), since, left, withdrawn)
+
+
+def _case_key(raw: Any) -> str:
+    return str(raw).replace("-", "")
 
 
 def _instant_text(postgres: bool, column: Any) -> Any:
@@ -161,6 +258,25 @@ def checkpoints_page(session: Session, after: int, limit: int) -> Sequence[Audit
         .limit(limit)
     )
     return session.scalars(statement).all()
+
+
+def checkpoint_hash(session: Session, number: int) -> str | None:
+    statement = select(col(AuditCheckpoint.hash)).where(col(AuditCheckpoint.number) == number)
+    return session.execute(statement).scalar_one_or_none()
+
+
+def witness_mark(session: Session, name: str) -> int:
+    """The number of the last checkpoint witness `name` received (0: none yet)."""
+    mark = session.get(AuditWitness, name)
+    return mark.number if mark else 0
+
+
+def advance_witness_mark(session: Session, name: str, number: int, at: datetime) -> None:
+    mark = session.get(AuditWitness, name, with_for_update=True)
+    if mark is None:
+        session.add(AuditWitness(name=name, number=number, published_at=at))
+    elif mark.number < number:
+        mark.number, mark.published_at = number, at
 
 
 def checkpoint_covering(session: Session, seq: int) -> AuditCheckpoint | None:

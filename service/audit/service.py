@@ -7,6 +7,9 @@ victim identity, so nothing here needs to hide any.
 
 from __future__ import annotations
 
+import functools
+import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
@@ -20,13 +23,20 @@ from schemas.audit import (
     ProofRead,
     VerifyRead,
 )
-from service.audit import checkpoints, identity_access
+from service.audit import checkpoints, identity_access, witness
 from service.audit import repository as repo
 from service.audit.filters import EventFilter, IdentityAccessFilter
-from service.audit.integrity import signing
+from service.audit.integrity import access_seal, grants, signing
 from service.audit.integrity.export_format import csv_lines, event_record, export_lines
 from service.audit.integrity.merkle import inclusion_path
-from service.audit.integrity.verifier import Record, Verdict, Verifier, interleave, leaf_of
+from service.audit.integrity.verifier import (
+    Broken,
+    Record,
+    Verdict,
+    Verifier,
+    interleave,
+    leaf_of,
+)
 from service.audit.log import append_stream_event
 from service.kit.context import AppContext
 from service.kit.errors import Conflict, NotFound
@@ -39,8 +49,13 @@ AUDIT_STREAM = "audit"
 
 
 def verify(context: AppContext, trusted: Iterable[Record] = ()) -> Verdict:
-    """Check the whole log against itself, its checkpoints and the case rows."""
-    verifier = Verifier(public_keys(context), trusted)
+    """Check the whole log against itself, its checkpoints, the case rows, and every
+    checkpoint the witness directory holds (listed first: a checkpoint sealed meanwhile is in
+    the snapshot)."""
+    witnessed, unreadable = _witnessed(context)
+    verifier = Verifier(public_keys(context), trusted, witnessed)
+    if unreadable is not None:
+        verifier.problem(Broken("witness_unreadable", unreadable))
     with context.database.snapshot() as session:
         log = interleave(repo.event_records(session), repo.checkpoint_records(session))
         for kind, record in log:
@@ -50,7 +65,59 @@ def verify(context: AppContext, trusted: Iterable[Record] = ()) -> Verdict:
                 verifier.checkpoint(record)
         for head in repo.heads(session):
             verifier.head(head)
+        for problem in check_grants(session, context, skip=set(verifier.broken_streams)):
+            verifier.problem(problem)
+        sealed = access_seal.check(
+            repo.identity_access_records(session), repo.checkpoint_records(session)
+        )
+        for problem in sealed.problems:
+            verifier.problem(problem)
     return verifier.finish()
+
+
+def check_grants(session: Session, context: AppContext, skip: set[str]) -> Iterator[Broken]:
+    """Each case's `case_ministry` and `case_unit` rows against what its events say (a second
+    read of the case events, by case: memory stays one case's worth); a case whose stream is
+    already reported broken (`skip`) is not reported again."""
+    lead = _lead_ministry(context)
+    tagged = heapq.merge(
+        ((key, 0, event) for key, event in repo.case_events_by_case(session)),
+        ((key, 1, ministry) for key, ministry in repo.case_ministry_rows(session)),
+        ((key, 2, unit) for key, unit in repo.case_unit_rows(session)),
+        key=lambda item: item[0],
+    )
+    for key, items in itertools.groupby(tagged, key=lambda item: item[0]):
+        found: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+        for _key, tag, value in items:
+            found[tag].append(value)
+        events, ministries, units = found
+        if key in skip:
+            continue
+        want = grants.expected(events, lead)
+        rows = {code: grants.UnitRow(referred, since, left, withdrawn)
+                for code, referred, since, left, withdrawn in units}  # fmt: skip
+        case_id = f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}"
+        yield from grants.compare(case_id, want, ministries, rows)
+
+
+def _lead_ministry(context: AppContext) -> grants.LeadMinistry:
+    def lead(workflow: str, version: int, state: str) -> str | None:
+        try:
+            return context.registry.engine(workflow, version).definition.state(state).ministry
+        except (KeyError, TypeError):
+            return None
+
+    return functools.lru_cache(maxsize=1024)(lead)
+
+
+def _witnessed(context: AppContext) -> tuple[Iterable[Record], str | None]:
+    directory = context.settings.witness_dir
+    if directory is None:
+        return (), None
+    try:
+        return witness.witnessed(directory), None
+    except witness.WitnessUnreadable as exc:
+        return (), f"the witness directory: {exc}"
 
 
 def present_verdict(verdict: Verdict) -> VerifyRead:

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # the largest request body accepted (413 `body_too_large` beyond), chunked or not
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # witnesses outside the database that every sealed checkpoint is published to
+    # (service/audit/witness.py): an append-only directory, and a webhook
+    witness_dir: Path | None = None
+    witness_url: str | None = Field(default=None, pattern=r"^https?://")
+    witness_timeout_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("trusted_proxies")
     @classmethod

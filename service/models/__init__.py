@@ -5,7 +5,7 @@ from service.models.account_request import AccountRequest
 from service.models.approval import Approval
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
-from service.models.checkpoint import AuditCheckpoint
+from service.models.checkpoint import AuditCheckpoint, AuditWitness
 from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
 from service.models.unit import UNIT_LEVELS, CaseEscalation, CaseUnit, Unit
@@ -19,6 +19,7 @@ __all__ = [
     "Approval",
     "AuditCheckpoint",
     "AuditStream",
+    "AuditWitness",
     "AuthSession",
     "CaseEscalation",
     "CaseEvent",

@@ -33,3 +33,22 @@ class AuditCheckpoint(SQLModel, table=True):
     key_id: str = Field(max_length=16)
     hash: str = Field(max_length=64, unique=True)
     signature: str = Field(max_length=128)
+    # The identity-access seal (format /2; null on checkpoints sealed before it existed): the
+    # `identity_access` rows with ids after the previous seal's `access_last_id`, up to this one.
+    access_last_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    access_count: int | None = Field(default=None, sa_column=Column(Integer))
+    access_root: str | None = Field(default=None, max_length=64)
+
+
+class AuditWitness(SQLModel, table=True):
+    """How far a witness that cannot be read back (the webhook) has received the checkpoints.
+
+    Only a delivery mark, not a record of trust: lowered by anyone, it makes the job send
+    checkpoints again, which a witness accepts as repeats (service/audit/witness.py).
+    """
+
+    __tablename__ = "audit_witness"
+
+    name: str = Field(primary_key=True, max_length=20)
+    number: int = Field(sa_column=Column(Integer, nullable=False))
+    published_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -2,7 +2,7 @@
 
 Every line is one JSON object in canonical form (sorted keys, no whitespace, UTF-8), in order:
 
-    {"type":"header","format":"nrm-audit-export/1","key_id":...}
+    {"type":"header","format":"nrm-audit-export/2","key_id":...}
     {"type":"event",...}        every event in seq order, each checkpoint right after the
     {"type":"checkpoint",...}   last event of its range
     {"type":"head",...}         each case row's and named stream's count and last hash
@@ -10,8 +10,10 @@ Every line is one JSON object in canonical form (sorted keys, no whitespace, UTF
 
 An event line holds `seq`, `hash` and the hashed fields of chain.py (`at` already in its
 canonical text); a checkpoint line holds the signed fields of signing.py with `hash` and
-`signature`. The checker refuses any line that is not exactly the canonical form of what it
-parses to, so that no byte of the file is left unchecked.
+`signature` (format /2 checkpoints also the identity-access seal, which the file cannot check
+without the `identity_access` rows, but whose signature it checks). Version /1 of the export,
+whose checkpoints are all /1, is still read. The checker refuses any line that is not exactly
+the canonical form of what it parses to, so that no byte of the file is left unchecked.
 """
 
 from __future__ import annotations
@@ -24,12 +26,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from service.audit.integrity.chain import HASHED_FIELDS, format_instant
-from service.audit.integrity.signing import FORMAT as CHECKPOINT_FORMAT
-from service.audit.integrity.signing import SIGNED_FIELDS, is_hex64
+from service.audit.integrity.signing import (
+    FIELDS_OF_FORMAT,
+    FORMAT_V2,
+    is_hex64,
+    signed_fields,
+)
 from service.audit.integrity.verifier import Broken, Record, Verdict, Verifier
 from service.kit.canonical_json import canonical_json, parse_json
 
-EXPORT_FORMAT = "nrm-audit-export/1"
+EXPORT_FORMAT = "nrm-audit-export/2"
+EXPORT_FORMAT_V1 = "nrm-audit-export/1"  # read still: its checkpoints are all format /1
 CSV_COLUMNS = ("seq", "stream", "stream_seq", "case_id", "kind", "trigger", "from_state",
                "to_state", "actor_id", "actor", "actor_role", "ministry", "at", "payload",
                "note", "prev_hash", "hash")  # fmt: skip
@@ -51,7 +58,7 @@ def event_record(row: Record) -> dict[str, Any]:
 
 
 def checkpoint_record(row: Record) -> dict[str, Any]:
-    record = {name: row[name] for name in (*SIGNED_FIELDS, "hash", "signature")}
+    record = {name: row[name] for name in (*signed_fields(row), "hash", "signature")}
     record["type"] = "checkpoint"
     return record
 
@@ -142,6 +149,7 @@ class _Reader:
         self.counts = {"events": 0, "checkpoints": 0, "heads": 0}
         self.last_line = 0
         self.ended_cleanly = True
+        self.version = EXPORT_FORMAT
 
     def bad(self, number: int, reason: str) -> None:
         self.verifier.problem(Broken("malformed", reason, line=number))
@@ -179,6 +187,7 @@ class _Reader:
 
     def dispatch(self, number: int, kind: str, record: dict[str, Any]) -> None:
         if kind == "header":
+            self.version = record["format"]
             if record["key_id"] not in self.public_keys:
                 self.bad(number, f"the export was signed by key {record['key_id']!r}, not yours")
         elif kind == "event":
@@ -186,6 +195,9 @@ class _Reader:
             self.verifier.event(record)
         elif kind == "checkpoint":
             self.counts["checkpoints"] += 1
+            if self.version == EXPORT_FORMAT_V1 and record["format"] == FORMAT_V2:
+                self.bad(number, "a version 1 export holds no format /2 checkpoint")
+                return
             self.verifier.checkpoint(record)
         elif kind == "head":
             self.counts["heads"] += 1
@@ -227,9 +239,11 @@ def _event(r: dict[str, Any]) -> bool:
 
 
 def _checkpoint(r: dict[str, Any]) -> bool:
+    fields = FIELDS_OF_FORMAT.get(r.get("format"))  # type: ignore[arg-type]
     return (
-        r.keys() == _CHECKPOINT_KEYS
-        and r["format"] == CHECKPOINT_FORMAT
+        fields is not None
+        and r.keys() == {"type", *fields, "hash", "signature"}
+        and (r["format"] != FORMAT_V2 or _access(r))
         and _int(r["number"], 1) and _int(r["first_seq"], 1) and _int(r["last_seq"], 1)
         and _int(r["event_count"], 1)
         and is_hex64(r["root"]) and is_hex64(r["prev_hash"]) and is_hex64(r["hash"])
@@ -248,12 +262,17 @@ def _head(r: dict[str, Any]) -> bool:
 
 
 _EVENT_KEYS = {"type", "seq", "hash", *HASHED_FIELDS}
-_CHECKPOINT_KEYS = {"type", *SIGNED_FIELDS, "hash", "signature"}
+
+
+def _access(r: dict[str, Any]) -> bool:
+    return _int(r["access_count"]) and _int(r["access_last_id"]) and is_hex64(r["access_root"])
+
+
 _HEAD_KEYS = {"type", "stream", "event_count", "head_hash", "case_id", "version", "state"}
 _CHECKS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "header": lambda r: (
         r.keys() == {"type", "format", "key_id"}
-        and r["format"] == EXPORT_FORMAT
+        and r["format"] in (EXPORT_FORMAT, EXPORT_FORMAT_V1)
         and _str(r["key_id"])
     ),
     "event": _event,

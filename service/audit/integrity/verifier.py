@@ -12,7 +12,10 @@ hash). It checks, as it goes:
   change to sealed events even if their chain was recomputed);
 - each head against its stream: count, last hash, and for a case its version and state (the
   last event of a case deleted, or a whole case);
-- optionally, trusted copies of checkpoints that an auditor kept: the log must still hold them.
+- optionally, trusted copies of checkpoints that an auditor kept: the log must still hold them;
+- optionally, the checkpoints a witness outside the database holds (service/audit/witness.py),
+  in number order: the log must hold each unchanged, so that deleting the newest checkpoints
+  (and rewriting what they sealed) is caught without any kept file.
 
 A problem does not stop the walk: the stream resynchronises on the event as found, so one
 tampering gives one local report. `first_broken` is the problem at the lowest `seq`, or if no
@@ -101,7 +104,12 @@ class _Stream:
 class Verifier:
     """Feed it `event`, `checkpoint` and `head` records in log order, then call `finish`."""
 
-    def __init__(self, public_keys: Mapping[str, bytes], trusted: Iterable[Record] = ()) -> None:
+    def __init__(
+        self,
+        public_keys: Mapping[str, bytes],
+        trusted: Iterable[Record] = (),
+        witnessed: Iterable[Record] = (),
+    ) -> None:
         self._keys = dict(public_keys)
         self._trusted = {c["number"]: c["hash"] for c in trusted}
         self._streams: dict[str, _Stream] = {}
@@ -117,8 +125,31 @@ class Verifier:
         self._first: Broken | None = None
         self.events_checked = 0
         self.checkpoints_checked = 0
+        self.broken_streams: set[str] = set()  # streams with a problem reported already
+        self._witness = iter(witnessed)
+        self._witnessed = self._next_witnessed()
+
+    def _next_witnessed(self) -> Record | None:
+        """The witness's next checkpoint that is intact and signed by a trusted key; a damaged
+        one is itself a problem to report."""
+        for witnessed in self._witness:
+            number = witnessed.get("number")
+            try:
+                intact = checkpoint_hash(witnessed) == witnessed["hash"]
+                key = self._keys.get(witnessed["key_id"])
+                signed = key is not None and signature_valid(key, witnessed, witnessed["signature"])
+            except (KeyError, TypeError, ValueError, AttributeError):
+                intact = signed = False
+            if intact and signed and type(number) is int:
+                return witnessed
+            self.problem(Broken("witness_invalid", "the witness holds a checkpoint that is "
+                                "damaged or not signed by a trusted key",
+                                checkpoint=number if type(number) is int else None))  # fmt: skip
+        return None
 
     def problem(self, broken: Broken) -> None:
+        if broken.stream is not None:
+            self.broken_streams.add(broken.stream)
         self._problem_count += 1
         if len(self._problems) < MAX_REPORTED:
             self._problems.append(broken)
@@ -234,6 +265,14 @@ class Verifier:
         trusted = self._trusted.pop(number, None)
         if trusted is not None and trusted != c["hash"]:
             report("checkpoint_untrusted", "it differs from the trusted copy you kept")
+        while self._witnessed is not None and self._witnessed["number"] <= number:
+            if self._witnessed["number"] == number and self._witnessed["hash"] != c["hash"]:
+                report(
+                    "witness_differs",
+                    f"it differs from the checkpoint {number} the witness holds (hash "
+                    f"{self._witnessed['hash']}): the log was rewritten and sealed again",
+                )
+            self._witnessed = self._next_witnessed()
         self._cp_number, self._cp_head = number, c["hash"]
         self._sealed_upto = max(self._sealed_upto, c["last_seq"])
         self._pending, self._pending_last = TreeBuilder(), None
@@ -297,6 +336,20 @@ class Verifier:
                     checkpoint=number,
                 )
             )
+        newest = self._witnessed
+        while (following := self._next_witnessed()) is not None:
+            newest = following
+        if newest is not None:
+            self.problem(
+                Broken(
+                    "witness_missing",
+                    f"the witness holds checkpoint {newest['number']} (hash {newest['hash']}) "
+                    f"but the log's newest is checkpoint {self._cp_number}: checkpoints were "
+                    "deleted, and what they sealed may have been rewritten",
+                    checkpoint=newest["number"],
+                )
+            )
+            self._witnessed = None
         return Verdict(
             events_checked=self.events_checked,
             checkpoints_checked=self.checkpoints_checked,
@@ -366,7 +419,7 @@ def _head_reason(recorded: int, state: _Stream) -> str:
 def _rank(broken: Broken) -> tuple[int, int]:
     """Problems at a named event first, by seq; then checkpoints, which only know a range;
     then the rest (a case whose events are all gone, a malformed line)."""
-    if broken.code.startswith("checkpoint_"):
+    if broken.code.startswith(("checkpoint_", "witness_")):
         return (1, broken.checkpoint or 0)
     if broken.seq is not None:
         return (0, broken.seq)

@@ -1,0 +1,166 @@
+"""Who may see a case, recomputed from its events; pure, no database.
+
+Every row of `case_ministry` (the ministries that referred or led a case: who may read it) and
+of `case_unit` (the units that referred, led or were handed it: who may see the victim's
+identity, and until when) is written together with an event of the case, which says enough to
+write it again:
+
+- `created`: the actor's ministry and the first state's lead ministry; the referring unit
+  (`referring_unit`, referred) and the first lead unit (`unit`), since the event's instant;
+- `transition`: the lead ministry of `to_state`; `_accepted_handover` (the acting unit took
+  the step: the sender leaves, the receiver leads), then `_handover` (the step now waits for
+  the named unit, which joins);
+- `transfer_accepted`: the sender leaves, the receiver leads;
+- `transfer_declined`: the unit that was waited for is withdrawn;
+- `transfer_rerouted`: the unit it waited for (`instead_of`) is withdrawn, the named unit joins
+  (unless it is the lead unit).
+
+A unit that leaves keeps its row with `left_at` (the referrer's row never changes); a unit
+withdrawn keeps its row with `withdrawn_at`; a unit that joins again is back without either.
+`expected` replays one case's events; `compare` names each row that is not what they say: a
+row added behind the API (a ministry or unit granted sight), deleted, or changed (`left_at`,
+`withdrawn_at` cleared). A case created before units existed (its `created` event names no
+`unit`) has its units checked no further.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.audit.integrity.verifier import Broken, Record
+
+LeadMinistry = Callable[[str, int, str], str | None]  # (workflow, version, state) -> ministry
+
+
+@dataclass
+class UnitRow:
+    """A `case_unit` row as the events say it must be (instants as canonical text)."""
+
+    referred: bool
+    since: str
+    left_at: str | None = None
+    withdrawn_at: str | None = None
+
+
+@dataclass
+class Expected:
+    ministries: set[str] = field(default_factory=set)
+    units: dict[str, UnitRow] | None = None  # None: the case predates units
+    lead: str | None = None
+
+
+def expected(events: Iterable[Record], lead_ministry: LeadMinistry) -> Expected:
+    """One case's grants from its events, in stream order."""
+    result = Expected()
+    workflow: tuple[str, int] | None = None
+    for e in events:
+        payload: Mapping[str, Any] = e["payload"] if isinstance(e["payload"], dict) else {}
+        at, kind = e["at"], e["kind"]
+        if kind == "created":
+            workflow = (payload.get("workflow"), payload.get("workflow_version"))  # type: ignore[assignment]
+            if e["ministry"] is not None:
+                result.ministries.add(e["ministry"])
+            if "unit" in payload:
+                _created(result, payload, at)
+        if e["to_state"] is not None and workflow is not None:
+            ministry = lead_ministry(workflow[0], workflow[1], e["to_state"])
+            if ministry is not None:
+                result.ministries.add(ministry)
+        if result.units is None:
+            continue
+        if kind == "transition":
+            if isinstance(accepted := payload.get("_accepted_handover"), dict):
+                _take_over(result, accepted, at)
+            if isinstance(handover := payload.get("_handover"), dict):
+                _join(result, handover.get("to_unit"), at)
+        elif kind == "transfer_accepted":
+            _take_over(result, payload, at)
+        elif kind == "transfer_declined":
+            _withdraw(result, payload.get("to_unit"), at)
+        elif kind == "transfer_rerouted":
+            _withdraw(result, payload.get("instead_of"), at)
+            if payload.get("to_unit") != result.lead:
+                _join(result, payload.get("to_unit"), at)
+    return result
+
+
+def compare(
+    case_id: str,
+    want: Expected,
+    ministries: Iterable[str],
+    units: Mapping[str, UnitRow],
+) -> list[Broken]:
+    """The problems of one case's rows against what its events say."""
+    problems = []
+    found = set(ministries)
+    for ministry in sorted(found - want.ministries):
+        reason = f"ministry {ministry} may read the case, but no event of the case made it so: "
+        problems.append(_broken("grant_ministry", case_id, reason + "added behind the API"))
+    for ministry in sorted(want.ministries - found):
+        reason = f"ministry {ministry} referred or led the case but its row is missing"
+        problems.append(_broken("grant_ministry", case_id, reason))
+    if want.units is None:
+        return problems
+    for code in sorted(units.keys() | want.units.keys()):
+        row, should = units.get(code), want.units.get(code)
+        if should is None:
+            reason = f"unit {code} sees the case, but no event of the case made it so: added "
+            problems.append(_broken("grant_unit", case_id, reason + "behind the API"))
+        elif row is None:
+            reason = f"unit {code} referred, led or was handed the case but its row is missing"
+            problems.append(_broken("grant_unit", case_id, reason))
+        elif row != should:
+            reason = f"unit {code}'s row is {_describe(row)} but the events say {_describe(should)}"
+            problems.append(_broken("grant_unit", case_id, reason))
+    return problems
+
+
+def _created(result: Expected, payload: Mapping[str, Any], at: str) -> None:
+    referrer, lead = payload.get("referring_unit"), payload.get("unit")
+    result.units = {}
+    if isinstance(referrer, str):
+        result.units[referrer] = UnitRow(referred=True, since=at)
+    if isinstance(lead, str) and lead != referrer:
+        result.units[lead] = UnitRow(referred=False, since=at)
+    result.lead = lead if isinstance(lead, str) else None
+
+
+def _take_over(result: Expected, handed: Mapping[str, Any], at: str) -> None:
+    sender, receiver = handed.get("from_unit"), handed.get("to_unit")
+    assert result.units is not None
+    row = result.units.get(sender) if isinstance(sender, str) else None
+    if row is not None and not row.referred:
+        row.left_at = at
+    _join(result, receiver, at)
+    result.lead = receiver if isinstance(receiver, str) else None
+
+
+def _join(result: Expected, code: object, at: str) -> None:
+    assert result.units is not None
+    if not isinstance(code, str):
+        return
+    row = result.units.get(code)
+    if row is None:
+        result.units[code] = UnitRow(referred=False, since=at)
+    else:
+        row.left_at = row.withdrawn_at = None
+
+
+def _withdraw(result: Expected, code: object, at: str) -> None:
+    assert result.units is not None
+    row = result.units.get(code) if isinstance(code, str) else None
+    if row is not None and not row.referred and code != result.lead:
+        row.withdrawn_at = at
+
+
+def _describe(row: UnitRow) -> str:
+    parts = [f"since {row.since}", "referred" if row.referred else "not referred"]
+    parts.append(f"left {row.left_at}" if row.left_at else "not left")
+    parts.append(f"withdrawn {row.withdrawn_at}" if row.withdrawn_at else "not withdrawn")
+    return "(" + ", ".join(parts) + ")"
+
+
+def _broken(code: str, case_id: str, reason: str) -> Broken:
+    return Broken(code, reason, stream=case_id.replace("-", ""), case_id=case_id)
