@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from schemas.auth import UserCreate, UserRead
 from service.audit.cli import audit_app
 from service.bootstrap import command_context, console
+from service.cases.cli import cases_app, retention_app
 from service.kit import migrate, serving
 from service.kit.config import Settings
 from service.kit.errors import DomainError
@@ -25,6 +26,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(sla_app, name="sla")
 app.add_typer(audit_app, name="audit")
+app.add_typer(cases_app, name="cases")
+app.add_typer(retention_app, name="retention")
 CLI = Principal(user_id=None, username="nrm-cli", role=SYSTEM_ROLE, ministry=None)
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from service.audit import checkpoints
 from service.auth import service as auth
+from service.cases import erasure
 from service.kit.periodic import PeriodicJob
 from service.sla import sweep
 
 POLL_LOGIN_FAILURES_SECONDS = 900.0
+RETENTION_SECONDS = 3600.0
 
 JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(
@@ -30,5 +32,10 @@ JOBS: tuple[PeriodicJob, ...] = (
         name="prune_login_failures",
         interval_seconds=lambda _context: POLL_LOGIN_FAILURES_SECONDS,
         run=auth.prune_login_failures,
+    ),
+    PeriodicJob(
+        name="retention",
+        interval_seconds=lambda _context: RETENTION_SECONDS,
+        run=erasure.erase_past_retention,
     ),
 )

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from schemas.approval import ApprovalRead, ApprovalStatus, PendingTransitionRead
 from service.audit.log import append_case_event
+from service.cases import erasable
 from service.cases import repository as repo
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
@@ -63,8 +64,11 @@ def request(
     session.add(approval)
     append_case_event(
         session, case, actor=principal, at=now, kind="approval_requested", trigger=row.trigger,
-        payload={"approval_id": str(approval.id), "dest": row.dest, **command.payload},
-        note=command.note,
+        payload={
+            "approval_id": str(approval.id), "dest": row.dest,
+            **erasable.seal(context, case, loaded.victim, command.payload,
+                            schema=row.payload_schema, note=command.note),
+        },
     )  # fmt: skip
     flush_or_conflict(session)
     body = PendingTransitionRead(

@@ -100,7 +100,8 @@ def present_case(
     )
 
 
-def present_event(event: CaseEvent) -> EventRead:
+def present_event(event: CaseEvent, payload: dict[str, Any], note: str | None) -> EventRead:
+    """`payload` and `note` as the caller may see them (cases/erasable.py opens them)."""
     assert event.seq is not None
     return EventRead(
         seq=event.seq,
@@ -112,8 +113,8 @@ def present_event(event: CaseEvent) -> EventRead:
         actor_role=event.actor_role,
         ministry=event.ministry,
         at=event.at,
-        payload=event.payload,
-        note=event.note,
+        payload=payload,
+        note=note,
         hash=event.hash,
         prev_hash=event.prev_hash,
     )
@@ -123,7 +124,8 @@ def _victim(
     case: CaseFile, victim: Victim, identity_visible: bool, cipher: IdentityCipher
 ) -> VictimRead:
     identity: dict[str, Any] = {}
-    if identity_visible:
+    identity_visible = identity_visible and victim.identity_ciphertext is not None
+    if identity_visible and victim.identity_ciphertext is not None:
         identity = cipher.decrypt(victim.identity_ciphertext, case.id.bytes)
     return VictimRead(
         **pseudonymous(case).model_dump(),

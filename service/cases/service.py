@@ -19,6 +19,7 @@ from schemas.victim import VictimRead
 from service.audit import identity_access as identity_log
 from service.audit.integrity.chain import GENESIS
 from service.audit.log import append_case_event
+from service.cases import erasable
 from service.cases import repository as repo
 from service.cases import routing
 from service.cases.aggregate import LoadedCase, UnitsOfCase
@@ -116,8 +117,10 @@ def reveal_identity(
 def read_history(
     session: Session, context: AppContext, principal: Principal, case_id: str
 ) -> HistoryRead:
-    case = readable(session, context, principal, case_id).case
-    return HistoryRead(items=[present_event(e) for e in repo.history(session, case.id)])
+    loaded = readable(session, context, principal, case_id)
+    shown = erasable.opener(context, principal, loaded.case, loaded.victim)
+    events = repo.history(session, loaded.case.id)
+    return HistoryRead(items=[present_event(e, *shown(e.payload, e.note)) for e in events])
 
 
 def readable(

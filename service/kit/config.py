@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # the largest request body accepted (413 `body_too_large` beyond), chunked or not
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # retention (cases/erasure.py): a closed case's identity and erasable text are erased this
+    # many years after closure unless a legal hold is set; the pseudonymous record stays
+    retention_years: int = Field(default=5, ge=1, le=100)
 
     @field_validator("trusted_proxies")
     @classmethod
