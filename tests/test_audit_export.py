@@ -24,7 +24,7 @@ from service.audit.integrity.verifier import Verdict
 from service.kit.context import AppContext
 from tests.auditlog import Log, build_log, checkpoint_now, events, execute, rewrite_stream, verify
 from tests.conftest import PG_URL
-from tests.factories import SAMPLE_PAYLOADS, Actors, fire, intake_body
+from tests.factories import SAMPLE_PAYLOADS, Actors, fire
 
 
 @pytest.fixture
@@ -116,9 +116,7 @@ def test_a_csv_export_defuses_cells_a_spreadsheet_would_read_as_formulas(
     data = client.get("/api/v1/audit/export?format=csv", headers=auditor).content.decode()
     assert data.startswith('"seq","stream",')  # every cell quoted
     rows = list(csv.DictReader(io.StringIO(data)))
-    assert [row["note"] for row in rows if row["kind"] == "account_change_rejected"] == [
-        "'" + note
-    ]
+    assert [row["note"] for row in rows if row["kind"] == "account_change_rejected"] == ["'" + note]
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
                for row in rows for cell in row.values())  # fmt: skip
 

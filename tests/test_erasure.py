@@ -89,11 +89,11 @@ def test_a_district_and_notes_are_not_in_clear_in_the_log_nor_in_exports(
         assert exported.status_code == 200
         assert not any(s in exported.text for s in (DISTRICT, NOTE, DEATH_NOTE))
     # a reader of the case reads them, as before; an auditor sees the ciphertext
-    handed = [e for e in _history(client, actors.worker("PEMDA"), case)
-              if e["trigger"] == "hand_to_district"][0]  # fmt: skip
+    handed = next(e for e in _history(client, actors.worker("PEMDA"), case)
+              if e["trigger"] == "hand_to_district")  # fmt: skip
     assert handed["payload"]["district"] == DISTRICT and handed["note"] == NOTE
-    sealed = [e for e in _history(client, actors.auditor(), case)
-              if e["trigger"] == "hand_to_district"][0]  # fmt: skip
+    sealed = next(e for e in _history(client, actors.auditor(), case)
+              if e["trigger"] == "hand_to_district")  # fmt: skip
     assert set(sealed["payload"]["district"]) == {"enc"} and DISTRICT not in str(sealed)
 
 
@@ -114,7 +114,7 @@ def test_erasure_destroys_the_key_and_identity_verify_passes_and_it_is_an_event(
     assert _stored_text(connection).startswith(before)
     reader = actors.worker("PEMDA")
     history = _history(client, reader, case)
-    handed = [e for e in history if e["trigger"] == "hand_to_district"][0]
+    handed = next(e for e in history if e["trigger"] == "hand_to_district")
     assert handed["payload"]["district"] == "[erased]" and handed["note"] == "[erased]"
     assert history[-1]["kind"] == "erased"
     assert history[-1]["payload"]["reason"] == "request 2026/17"

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from service.kit.context import AppContext
-from service.kit.errors import CaseErased
 from service.kit.encryption import TextSealer, is_sealed, new_case_key
+from service.kit.errors import CaseErased
 from service.kit.principal import Principal
 from service.models import CaseFile, Victim
 from workflows.payload import map_free_text
@@ -66,9 +66,7 @@ def seal_text(context: AppContext, case: CaseFile, victim: Victim, text: str) ->
 Opener = Callable[[dict[str, Any], str | None], tuple[dict[str, Any], str | None]]
 
 
-def opener(
-    context: AppContext, principal: Principal, case: CaseFile, victim: Victim
-) -> Opener:
+def opener(context: AppContext, principal: Principal, case: CaseFile, victim: Victim) -> Opener:
     """How `principal` sees the payload and note of the case's events. Case workers and
     supervisors who may see the case read the text; auditors see the ciphertext, as the export
     has it; once the key is erased everyone sees "[erased]". (An event written before sealing

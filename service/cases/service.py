@@ -19,9 +19,8 @@ from schemas.victim import VictimRead
 from service.audit import identity_access as identity_log
 from service.audit.integrity.chain import GENESIS
 from service.audit.log import append_case_event
-from service.cases import erasable
+from service.cases import erasable, routing
 from service.cases import repository as repo
-from service.cases import routing
 from service.cases.aggregate import LoadedCase, UnitsOfCase
 from service.cases.idempotency import Answer, idempotent
 from service.cases.presenters import (

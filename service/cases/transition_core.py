@@ -101,7 +101,11 @@ def apply(
         if case.transfer_to_unit_id is not None:
             handover = {"from_unit": current.code, "to_unit": lead.code}
     payload = erasable.seal(
-        context, case, loaded.victim, command.payload, schema=row.payload_schema,
+        context,
+        case,
+        loaded.victim,
+        command.payload,
+        schema=row.payload_schema,
         note=command.note,
     )
     if command.consent_override_reason:
