@@ -182,3 +182,25 @@ def test_free_text_is_derived_from_the_payload_schemas(context: AppContext) -> N
         assert field in free
     for field in ("reason", "date_of_death", "travel_date", "indicators", "amount_idr"):
         assert field not in free
+
+
+def test_auditors_see_an_approval_requests_free_text_masked_its_readers_in_clear(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    case = _home_district(client, actors, context)
+    pending = fire(client, actors.worker("PEMDA"), case, "record_death",
+                   {"reason": "deceased", "date_of_death": "2026-02-10"}, note=DEATH_NOTE)  # fmt: skip
+    assert pending.status_code == 202, pending.text
+
+    def request_as(user: Any) -> dict[str, Any]:
+        response = client.get("/api/v1/approvals", headers=user.headers)
+        assert response.status_code == 200, response.text
+        item: dict[str, Any] = next(
+            a for a in response.json()["items"] if a["id"] == pending.json()["approval"]["id"]
+        )
+        return item
+
+    seen = request_as(actors.supervisor("PEMDA"))
+    assert seen["note"] == DEATH_NOTE and seen["payload"]["reason"] == "deceased"
+    masked = request_as(actors.auditor())
+    assert masked["note"] == "[sealed]" and masked["payload"]["reason"] == "deceased"

@@ -55,7 +55,8 @@ def list_approvals(
         repo.position(paging.after), paging.fetch,
     )  # fmt: skip
     page, next_cursor = paging.page(rows, lambda row: repo.sort_key(row[0]))
-    items = [present_approval(session, approval, case) for approval, case in page]
+    mask = erasable.masking(context, principal)
+    items = [present_approval(session, approval, case, mask) for approval, case in page]
     return ApprovalPage(items=items, next_cursor=next_cursor)
 
 

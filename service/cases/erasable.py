@@ -22,6 +22,7 @@ from service.models import CaseFile, Victim
 from workflows.payload import map_free_text
 
 ERASED = "[erased]"
+MASKED = "[sealed]"  # shown to auditors where a mutable row holds text the log seals
 NOTE = "_note"
 
 
@@ -77,6 +78,27 @@ def opener(context: AppContext, principal: Principal, case: CaseFile, victim: Vi
         return lambda payload, note: (payload, note)
     box = TextSealer(context.cipher.unwrap(victim.data_key, case.id.bytes), case.id.bytes)
     return lambda payload, note: _shown(payload, note, box.open)
+
+
+class Mask:
+    """The free text of an approval request (a mutable row, scrubbed by erasure) hidden from
+    those who see the log's ciphertext only: auditors."""
+
+    def __init__(self, context: AppContext) -> None:
+        self._registry = context.registry
+
+    def payload(self, case: CaseFile, trigger: str, payload: dict[str, Any]) -> dict[str, Any]:
+        definition = self._registry.engine(case.workflow_name, case.workflow_version).definition
+        schema = next(r.payload_schema for r in definition.transitions if r.trigger == trigger)
+        masked: dict[str, Any] = map_free_text(schema, payload, lambda _text: MASKED)
+        return masked
+
+    def text(self, value: str | None) -> str | None:
+        return None if value is None else MASKED
+
+
+def masking(context: AppContext, principal: Principal) -> Mask | None:
+    return None if principal.works_cases else Mask(context)
 
 
 def _shown(
