@@ -204,3 +204,21 @@ def test_auditors_see_an_approval_requests_free_text_masked_its_readers_in_clear
     assert seen["note"] == DEATH_NOTE and seen["payload"]["reason"] == "deceased"
     masked = request_as(actors.auditor())
     assert masked["note"] == "[sealed]" and masked["payload"]["reason"] == "deceased"
+
+
+def test_auditors_see_the_legal_tracks_free_text_masked_on_the_case(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    case = _home_district(client, actors, context)
+    report = {"report_number": "LP/B/77/I/2026", "filed_on": "2026-01-10"}
+    police = actors.worker("POLRI")
+    assert fire(client, police, case, "record_police_report", report).status_code == 200
+
+    def legal_as(user: Any) -> dict[str, Any]:
+        shown = client.get(f"/api/v1/cases/{case['id']}", headers=user.headers)
+        assert shown.status_code == 200, shown.text
+        fact: dict[str, Any] = shown.json()["legal"]["record_police_report"]
+        return fact
+
+    assert legal_as(police) == report
+    assert legal_as(actors.auditor()) == {"report_number": "[sealed]", "filed_on": "2026-01-10"}
