@@ -188,8 +188,8 @@ def test_auditors_see_an_approval_requests_free_text_masked_its_readers_in_clear
     client: TestClient, actors: Actors, context: AppContext
 ) -> None:
     case = _home_district(client, actors, context)
-    pending = fire(client, actors.worker("PEMDA"), case, "record_death",
-                   {"reason": "deceased", "date_of_death": "2026-02-10"}, note=DEATH_NOTE)  # fmt: skip
+    death = {"reason": "deceased", "date_of_death": "2026-02-10"}
+    pending = fire(client, actors.worker("PEMDA"), case, "record_death", death, note=DEATH_NOTE)
     assert pending.status_code == 202, pending.text
 
     def request_as(user: Any) -> dict[str, Any]:
