@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from service.audit import checkpoints
 from service.auth import service as auth
-from service.cases import idempotency
+from service.cases import erasure, idempotency
 from service.kit.periodic import PeriodicJob
 from service.sla import sweep
+
+RETENTION_SECONDS = 3600.0
 
 JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(
@@ -40,5 +42,10 @@ JOBS: tuple[PeriodicJob, ...] = (
         name="prune_idempotency_records",
         interval_seconds=lambda context: context.settings.prune_seconds,
         run=idempotency.prune_expired,
+    ),
+    PeriodicJob(
+        name="retention",
+        interval_seconds=lambda _context: RETENTION_SECONDS,
+        run=erasure.erase_past_retention,
     ),
 )

@@ -59,8 +59,8 @@ def test_a_supervisor_of_the_same_ministry_approves_and_the_event_names_both_peo
         approved.json()["state"] == "identified"
         and approved.json()["version"] == case["version"] + 1
     )
-    history = client.get(
-        f"/api/v1/cases/{case['id']}/history", headers=actors.auditor().headers
+    history = client.get(  # a reader of the case: the note opens (auditors see it sealed)
+        f"/api/v1/cases/{case['id']}/history", headers=actors.supervisor("PEMDA").headers
     ).json()["items"]
     requested, moved = history[-2], history[-1]
     assert (

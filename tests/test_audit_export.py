@@ -24,7 +24,7 @@ from service.audit.integrity.verifier import Verdict
 from service.kit.context import AppContext
 from tests.auditlog import Log, build_log, checkpoint_now, events, execute, rewrite_stream, verify
 from tests.conftest import PG_URL
-from tests.factories import SAMPLE_PAYLOADS, Actors, fire, intake_body
+from tests.factories import SAMPLE_PAYLOADS, Actors, fire
 
 
 @pytest.fixture
@@ -70,7 +70,8 @@ def test_a_jsonl_export_verifies_offline_and_is_sealed_to_its_last_line(
     assert lines[0] == {"type": "header", "format": "nrm-audit-export/2",
                         "key_id": next(iter(keys))}  # fmt: skip
     assert lines[-1]["type"] == "end" and lines[-1]["events"] == len(everything)
-    assert "Laporan diterima — saksi: ibu kandung" in data.decode()
+    # the note is sealed under the case's key (cases/erasable.py): not in the export in clear
+    assert "ibu kandung" not in data.decode()
 
 
 def _as_version_1(data: bytes, private_key: bytes) -> bytes:
@@ -134,16 +135,20 @@ def test_a_csv_export_has_one_row_per_event(
 def test_a_csv_export_defuses_cells_a_spreadsheet_would_read_as_formulas(
     client: TestClient, actors: Actors, note: str
 ) -> None:
-    case = client.post("/api/v1/cases", json=intake_body(), headers=actors.worker("KEMLU").headers)
-    police = actors.worker("POLRI")
-    payload = SAMPLE_PAYLOADS["record_police_report"]
-    fired = fire(client, police, case.json(), "record_police_report", payload, note=note)
-    assert fired.status_code == 200, fired.text
+    # a case's notes are sealed (cases/erasable.py); an admin's reason on the users log is not
+    admin, other = actors.admin(), actors.make("admin")
+    asked = client.post("/api/v1/users", headers=admin.headers, json={
+        "username": "sv_formula", "password": "Gunung-Rinjani-3726", "role": "supervisor",
+        "ministry": "KEMLU"})  # fmt: skip
+    assert asked.status_code == 202, asked.text
+    rejected = client.post(f"/api/v1/users/requests/{asked.json()['id']}/reject",
+                           json={"reason": note}, headers=other.headers)  # fmt: skip
+    assert rejected.status_code == 200, rejected.text
     auditor = actors.auditor().headers
     data = client.get("/api/v1/audit/export?format=csv", headers=auditor).content.decode()
     assert data.startswith('"seq","stream",')  # every cell quoted
     rows = list(csv.DictReader(io.StringIO(data)))
-    assert [row["note"] for row in rows if row["trigger"] == "record_police_report"] == ["'" + note]
+    assert [row["note"] for row in rows if row["kind"] == "account_change_rejected"] == ["'" + note]
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
                for row in rows for cell in row.values())  # fmt: skip
 

@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +134,25 @@ def test_nrm_sla_sweep_runs_once_and_reports(cli_env: dict[str, str]) -> None:
     code, out, err = nrm_here(cli_env, "sla", "sweep", "--batch-size", "50")
     assert code == 0, err
     assert "SLA sweep: 0 cases" in out
+
+
+def test_cases_erase_is_an_event_refused_twice_and_the_trail_still_verifies(
+    cli_env: dict[str, str],
+) -> None:
+    assert nrm_here(cli_env, "db", "upgrade")[0] == 0
+    assert nrm_here(cli_env, "demo")[0] == 0
+    engine = create_engine(cli_env["NRM_DATABASE_URL"])
+    with engine.connect() as connection:
+        closed = connection.execute(
+            text("SELECT id FROM case_file WHERE closed_at IS NOT NULL")
+        ).first()
+    engine.dispose()
+    assert closed is not None
+    case_id = str(uuid.UUID(str(closed[0])))
+    code, out, err = nrm_here(cli_env, "cases", "erase", case_id, "--reason", "request 17")
+    assert code == 0 and "erased NRM-" in out + err, out + err
+    code, out, err = nrm_here(cli_env, "cases", "erase", case_id, "--reason", "again")
+    assert code == 1 and "was erased on" in out + err
+    code, out, err = nrm_here(cli_env, "retention", "run")
+    assert code == 0 and "erased 0 case(s)" in out + err
+    assert nrm_here(cli_env, "audit", "verify")[0] == 0

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from service.cases import erasure
 from service.kit.context import AppContext
+from service.kit.principal import SYSTEM
 from tests.factories import Actors, fire, walk_to
 from workflows.payload import MAX_SAFE_INTEGER, portable_numbers
 
@@ -76,6 +78,10 @@ def _export(client: TestClient, actors: Actors, context: AppContext, tmp_path: P
     response = fire(client, police, case, "record_restitution", _restitution(float(2**40)),
                     note="Laporan diterima — saksi: ibu kandung 👩")  # fmt: skip
     assert response.status_code == 200, response.text
+    # a case's notes are sealed; a legal hold's reason is in clear: multi-byte UTF-8 for the
+    # verifiers to hash alike
+    with context.database.transaction() as session:
+        erasure.set_legal_hold(session, context, SYSTEM, case["id"], "Penyidikan — ibu kandung 👩")
     export = client.get("/api/v1/audit/export?format=jsonl", headers=actors.auditor().headers)
     assert export.status_code == 200
     path = tmp_path / "nrm-audit.jsonl"

@@ -181,8 +181,8 @@ def test_a_declined_hand_over_returns_to_the_sender_who_names_another_unit(
         headers=actors.worker("KEMENPPPA").headers,
     )
     assert rerouted.status_code == 200 and rerouted.json()["transfer_to"] == "PEMDA-53.71"
-    history = client.get(
-        f"/api/v1/cases/{case['id']}/history", headers=actors.auditor().headers
+    history = client.get(  # a reader of the case: the reason opens (auditors see it sealed)
+        f"/api/v1/cases/{case['id']}/history", headers=actors.worker("KEMENPPPA").headers
     ).json()["items"]
     assert [e["kind"] for e in history][-2:] == ["transfer_declined", "transfer_rerouted"]
     assert history[-2]["note"] == "the victim lives in the city, not the regency"

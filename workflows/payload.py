@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -62,3 +62,35 @@ def validate_payload(validator: Draft202012Validator, payload: Mapping[str, Any]
                 for e in errors
             ]
         )
+
+
+_NOT_FREE = ("enum", "const", "format", "pattern")
+
+
+def is_free_text(schema: Mapping[str, Any]) -> bool:
+    """A string the schema leaves free: no enum, const, format or pattern. Such a field may
+    hold anything a person types (a name, an address, a story), so it is erasable: written to
+    the audit log only sealed under the case's own key. Derived, not declared, so that a new
+    definition version cannot forget a field, and the published versions stay as they are."""
+    kind = schema.get("type")
+    strings = kind == "string" or (isinstance(kind, list) and "string" in kind)
+    return strings and not any(key in schema for key in _NOT_FREE)
+
+
+def map_free_text(schema: Any, value: Any, change: Callable[[str], Any]) -> Any:
+    """`value` with `change` applied to every string at a free-text place of `schema`
+    (through `properties`, `additionalProperties` and `items`)."""
+    if not isinstance(schema, Mapping):
+        return value
+    if isinstance(value, str):
+        return change(value) if is_free_text(schema) else value
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        return {
+            key: map_free_text(properties.get(key, extra), item, change)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [map_free_text(schema.get("items"), item, change) for item in value]
+    return value

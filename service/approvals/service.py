@@ -14,6 +14,7 @@ from schemas.case import CaseRead
 from service.approvals import repository as repo
 from service.audit.log import append_case_event
 from service.auth.service import principal_of
+from service.cases import erasable
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
 from service.cases.four_eyes import present_approval
@@ -25,7 +26,7 @@ from service.kit.db import flush_or_conflict
 from service.kit.errors import Conflict, Forbidden, NotFound
 from service.kit.paging import Paging, scope_of
 from service.kit.principal import Principal
-from service.models import Approval, CaseFile
+from service.models import Approval
 
 
 def list_approvals(
@@ -54,7 +55,8 @@ def list_approvals(
         repo.position(paging.after), paging.fetch,
     )  # fmt: skip
     page, next_cursor = paging.page(rows, lambda row: repo.sort_key(row[0]))
-    items = [present_approval(session, approval, case) for approval, case in page]
+    mask = erasable.masking(context, principal)
+    items = [present_approval(session, approval, case, mask) for approval, case in page]
     return ApprovalPage(items=items, next_cursor=next_cursor)
 
 
@@ -81,7 +83,7 @@ def approve(
             "approval_id": str(approval.id),
             "requested_by": requester.username,
             "requested_at": approval.requested_at.isoformat(),
-            "reason": reason,
+            "reason": erasable.seal_text(context, loaded.case, loaded.victim, reason),
         }
     }
     apply(session, context, principal, loaded, row, dest, command, extra)
@@ -92,9 +94,7 @@ def reject(
     session: Session, context: AppContext, principal: Principal, approval_id: str, reason: str
 ) -> ApprovalRead:
     approval, loaded = _pending(session, context, principal, approval_id)
-    return _close(
-        session, context, principal, approval, loaded.case, ApprovalStatus.REJECTED, reason
-    )
+    return _close(session, context, principal, approval, loaded, ApprovalStatus.REJECTED, reason)
 
 
 def cancel(
@@ -106,9 +106,7 @@ def cancel(
         raise Forbidden("only the person who asked may cancel a request")
     if approval.status != ApprovalStatus.PENDING:
         raise Conflict(f"the request is already {approval.status}")
-    return _close(
-        session, context, principal, approval, loaded.case, ApprovalStatus.CANCELLED, None
-    )
+    return _close(session, context, principal, approval, loaded, ApprovalStatus.CANCELLED, None)
 
 
 def _close(
@@ -116,16 +114,17 @@ def _close(
     context: AppContext,
     principal: Principal,
     approval: Approval,
-    case: CaseFile,
+    loaded: LoadedCase,
     status: str,
     reason: str | None,
 ) -> ApprovalRead:
-    now = context.clock()
+    case, now = loaded.case, context.clock()
+    payload = {"approval_id": str(approval.id), "dest": approval.dest}
     approval.status, approval.decided_by_id = status, principal.user_id
     approval.decided_at, approval.decision_reason = now, reason
     append_case_event(
         session, case, actor=principal, at=now, kind=f"approval_{status}", trigger=approval.trigger,
-        payload={"approval_id": str(approval.id), "dest": approval.dest}, note=reason,
+        payload=erasable.seal(context, case, loaded.victim, payload, note=reason),
     )  # fmt: skip
     flush_or_conflict(session)
     return present_approval(session, approval, case)

@@ -9,12 +9,15 @@ new one's queue. Assignment does not change the case's contract `version` (trans
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from schemas.auth import Role
 from schemas.queue import AssignRequest, CaseSummary
 from service.assignments import repository as repo
 from service.audit.log import append_case_event
+from service.cases import erasable
 from service.cases.aggregate import LoadedCase
 from service.cases.presenters import present_summary
 from service.cases.service import readable
@@ -59,8 +62,9 @@ def assign(
         )
     if case.assigned_to_id != assignee.id:
         previous = repo.username_of(session, case.assigned_to_id)
+        note = erasable.seal(context, case, loaded.victim, {}, note=request.note)
         _set(session, context, principal, case, assignee.id, assignee.username, previous,
-             how="reassigned" if previous else "assigned", note=request.note)  # fmt: skip
+             how="reassigned" if previous else "assigned", sealed_note=note)  # fmt: skip
     return present_summary(case, assignee.username, context.clock())
 
 
@@ -162,12 +166,12 @@ def _set(
     previous: str | None,
     *,
     how: str,
-    note: str | None = None,
+    sealed_note: dict[str, Any] | None = None,
 ) -> None:
     now = context.clock()
     case.assigned_to_id, case.assigned_at = user_id, now
     append_case_event(
         session, case, actor=principal, at=now, kind="assigned",
-        payload={"assignee": username, "previous": previous, "how": how}, note=note,
+        payload={"assignee": username, "previous": previous, "how": how, **(sealed_note or {})},
     )  # fmt: skip
     flush_or_conflict(session)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from schemas.approval import ApprovalRead, ApprovalStatus, PendingTransitionRead
 from service.audit.log import append_case_event
+from service.cases import erasable
 from service.cases import repository as repo
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
@@ -63,8 +64,11 @@ def request(
     session.add(approval)
     append_case_event(
         session, case, actor=principal, at=now, kind="approval_requested", trigger=row.trigger,
-        payload={"approval_id": str(approval.id), "dest": row.dest, **command.payload},
-        note=command.note,
+        payload={
+            "approval_id": str(approval.id), "dest": row.dest,
+            **erasable.seal(context, case, loaded.victim, command.payload,
+                            schema=row.payload_schema, note=command.note),
+        },
     )  # fmt: skip
     flush_or_conflict(session)
     body = PendingTransitionRead(
@@ -80,7 +84,9 @@ def pending_request(
     """The request waiting on a case the caller may see, if any (at most one per case)."""
     loaded = readable(session, context, principal, case_id)
     approval = repo.pending_approval(session, loaded.case.id)
-    return present_approval(session, approval, loaded.case) if approval else None
+    if approval is None:
+        return None
+    return present_approval(session, approval, loaded.case, erasable.masking(context, principal))
 
 
 def supersede(session: Session, case: CaseFile, now: datetime) -> None:
@@ -92,7 +98,11 @@ def supersede(session: Session, case: CaseFile, now: datetime) -> None:
     )
 
 
-def present_approval(session: Session, approval: Approval, case: CaseFile) -> ApprovalRead:
+def present_approval(
+    session: Session, approval: Approval, case: CaseFile, mask: erasable.Mask | None = None
+) -> ApprovalRead:
+    """`mask` (auditors: cases/erasable.py) hides the request's free text, as the log does."""
+
     def username(user_id: int | None) -> str | None:
         user = session.get(UserAccount, user_id) if user_id is not None else None
         return user.username if user else None
@@ -104,13 +114,15 @@ def present_approval(session: Session, approval: Approval, case: CaseFile) -> Ap
         trigger=approval.trigger,
         source=approval.source,
         dest=approval.dest,
-        payload=approval.payload,
-        note=approval.note,
+        payload=mask.payload(case, approval.trigger, approval.payload)
+        if mask
+        else approval.payload,
+        note=mask.text(approval.note) if mask else approval.note,
         ministry=approval.ministry,
         requested_by=username(approval.requested_by_id) or "?",
         requested_at=approval.requested_at,
         status=approval.status,
         decided_by=username(approval.decided_by_id),
         decided_at=approval.decided_at,
-        decision_reason=approval.decision_reason,
+        decision_reason=mask.text(approval.decision_reason) if mask else approval.decision_reason,
     )

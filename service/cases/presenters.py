@@ -15,6 +15,7 @@ from service.kit.encryption import IdentityCipher
 from service.kit.principal import Principal
 from service.models import CaseEvent, CaseFile, Victim
 from workflows import Definition, label_of
+from workflows.payload import map_free_text
 
 # The referral fields that live as columns (to be queried); the rest stay in `victim.trafficking`.
 REFERRAL_COLUMNS = {
@@ -90,7 +91,7 @@ def present_case(
         closed_at=case.closed_at,
         created_at=case.created_at,
         updated_at=case.updated_at,
-        legal=case.legal,
+        legal=case.legal if principal.works_cases else _masked_legal(case.legal, definition),
         consent_recipients=sorted(consent_recipients),
         victim=_victim(
             case, victim, reveal and may_see_identity(principal, units.identity), cipher
@@ -100,7 +101,8 @@ def present_case(
     )
 
 
-def present_event(event: CaseEvent) -> EventRead:
+def present_event(event: CaseEvent, payload: dict[str, Any], note: str | None) -> EventRead:
+    """`payload` and `note` as the caller may see them (cases/erasable.py opens them)."""
     assert event.seq is not None
     return EventRead(
         seq=event.seq,
@@ -112,18 +114,28 @@ def present_event(event: CaseEvent) -> EventRead:
         actor_role=event.actor_role,
         ministry=event.ministry,
         at=event.at,
-        payload=event.payload,
-        note=event.note,
+        payload=payload,
+        note=note,
         hash=event.hash,
         prev_hash=event.prev_hash,
     )
+
+
+def _masked_legal(legal: dict[str, Any], definition: Definition) -> dict[str, Any]:
+    """The legal track's latest facts with their free text hidden, as the log seals it."""
+    schemas = {row.trigger: row.payload_schema for row in definition.transitions}
+    return {
+        trigger: map_free_text(schemas.get(trigger), fact, lambda _text: "[sealed]")
+        for trigger, fact in legal.items()
+    }
 
 
 def _victim(
     case: CaseFile, victim: Victim, identity_visible: bool, cipher: IdentityCipher
 ) -> VictimRead:
     identity: dict[str, Any] = {}
-    if identity_visible:
+    identity_visible = identity_visible and victim.identity_ciphertext is not None
+    if identity_visible and victim.identity_ciphertext is not None:
         identity = cipher.decrypt(victim.identity_ciphertext, case.id.bytes)
     return VictimRead(
         **pseudonymous(case).model_dump(),

@@ -19,8 +19,8 @@ from schemas.victim import VictimRead
 from service.audit import identity_access as identity_log
 from service.audit.integrity.chain import GENESIS
 from service.audit.log import append_case_event
+from service.cases import erasable, routing
 from service.cases import repository as repo
-from service.cases import routing
 from service.cases.aggregate import LoadedCase, UnitsOfCase
 from service.cases.idempotency import Answer, idempotent
 from service.cases.presenters import (
@@ -128,8 +128,10 @@ def read_history(
     cursor: str | None = None,
     limit: int | None = None,
 ) -> HistoryRead:
-    """A page of the case's events, oldest first (`limit` capped at `history_page_max`)."""
-    case = readable(session, context, principal, case_id).case
+    """A page of the case's events, oldest first (`limit` capped at `history_page_max`); free
+    text as the caller may read it (cases/erasable.py)."""
+    loaded = readable(session, context, principal, case_id)
+    case = loaded.case
     cap = context.settings.history_page_max
     paging = Paging.of(
         context.settings.keys.secret_key, scope_of(list="history", case=str(case.id)), cursor,
@@ -137,15 +139,19 @@ def read_history(
     )  # fmt: skip
     rows = repo.history(session, case.id, paging.after_number(), paging.fetch)
     page, next_cursor = paging.page(rows, lambda event: [event.seq or 0])
-    return HistoryRead(items=[present_event(e) for e in page], next_cursor=next_cursor)
+    shown = erasable.opener(context, principal, case, loaded.victim)
+    items = [present_event(e, *shown(e.payload, e.note)) for e in page]
+    return HistoryRead(items=items, next_cursor=next_cursor)
 
 
 def latest_events(
     session: Session, context: AppContext, principal: Principal, case_id: str, count: int
 ) -> list[EventRead]:
     """The case's `count` latest events, newest first."""
-    case = readable(session, context, principal, case_id).case
-    return [present_event(e) for e in repo.latest_events(session, case.id, count)]
+    loaded = readable(session, context, principal, case_id)
+    shown = erasable.opener(context, principal, loaded.case, loaded.victim)
+    events = repo.latest_events(session, loaded.case.id, count)
+    return [present_event(e, *shown(e.payload, e.note)) for e in events]
 
 
 def visited_states(

@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from schemas.case import CaseRead
 from service.audit.log import append_case_event
-from service.cases import routing
+from service.cases import erasable, routing
 from service.cases.aggregate import LoadedCase
 from service.cases.service import present, readable
 from service.kit.context import AppContext
@@ -53,7 +53,7 @@ def decline_transfer(
     declined = routing.withdraw(session, context, loaded, now)
     append_case_event(
         session, loaded.case, actor=principal, at=now, kind="transfer_declined",
-        payload=declined, note=reason,
+        payload=erasable.seal(context, loaded.case, loaded.victim, declined, note=reason),
     )  # fmt: skip
     flush_or_conflict(session)
     return present(session, context, principal, loaded, endpoint)

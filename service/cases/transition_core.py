@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 import workflows
 from service.audit.log import append_case_event
-from service.cases import four_eyes, routing
+from service.cases import erasable, four_eyes, routing
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
 from service.kit.context import AppContext
@@ -100,9 +100,18 @@ def apply(
         routing.hand_over(session, context, loaded, lead, now)
         if case.transfer_to_unit_id is not None:
             handover = {"from_unit": current.code, "to_unit": lead.code}
-    payload = dict(command.payload)
+    payload = erasable.seal(
+        context,
+        case,
+        loaded.victim,
+        command.payload,
+        schema=row.payload_schema,
+        note=command.note,
+    )
     if command.consent_override_reason:
-        payload["_consent_override_reason"] = command.consent_override_reason
+        payload["_consent_override_reason"] = erasable.seal_text(
+            context, case, loaded.victim, command.consent_override_reason
+        )
     payload.update(extra or {})
     if accepted is not None:
         payload["_accepted_handover"] = accepted
@@ -110,7 +119,7 @@ def apply(
         payload["_handover"] = handover
     append_case_event(
         session, case, actor=actor, at=now, kind="transition", trigger=row.trigger,
-        from_state=row.source, to_state=row.dest, payload=payload, note=command.note,
+        from_state=row.source, to_state=row.dest, payload=payload,
     )  # fmt: skip
     _end_assignment_on_handover(session, context, actor, loaded, row, now, led_by != case.unit_id)
     flush_or_conflict(session)

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     witness_dir: Path | None = None
     witness_url: str | None = Field(default=None, pattern=r"^https?://")
     witness_timeout_seconds: float = Field(default=5.0, gt=0)
+    # retention (cases/erasure.py): a closed case's identity and erasable text are erased this
+    # many years after closure unless a legal hold is set; the pseudonymous record stays
+    retention_years: int = Field(default=5, ge=1, le=100)
 
     @field_validator("trusted_proxies")
     @classmethod

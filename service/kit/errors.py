@@ -107,6 +107,18 @@ class CaseClosed(Conflict):
     code = "case_closed"
 
 
+class CaseOpen(Conflict):
+    code = "case_open"
+
+
+class CaseErased(Conflict):
+    code = "case_erased"
+
+
+class LegalHold(Conflict):
+    code = "legal_hold"
+
+
 class NoTransfer(Conflict):
     code = "no_transfer"
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     SmallInteger,
+    Text,
     text,
 )
 from sqlalchemy.orm import declared_attr
@@ -116,14 +117,25 @@ class CaseFile(SQLModel, table=True):
 
 
 class Victim(SQLModel, table=True):
-    """The person: identity encrypted at rest, the rest (HTCDS context) in clear JSON."""
+    """The person: identity encrypted at rest, the rest (HTCDS context) in clear JSON.
+
+    `data_key` is the case's own key (wrapped by the service's data key) that seals the free
+    text of the case's events. Erasure (cases/erasure.py) empties the identity, the profile and
+    the key: the events' sealed text can no longer be opened, their hashes still verify.
+    """
 
     __tablename__ = "victim"
 
     case_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("case_file.id", ondelete="CASCADE"), primary_key=True)
     )
-    identity_ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    identity_ciphertext: bytes | None = Field(
+        default=None, sa_column=Column(LargeBinary, nullable=True)
+    )
+    data_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # a legal hold (its reason): retention does not erase the case while it is set
+    legal_hold: str | None = Field(default=None, sa_column=Column(Text))
     profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     trafficking: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
