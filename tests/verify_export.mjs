@@ -19,6 +19,7 @@ const HASHED_FIELDS = [
   "actor", "actor_id", "actor_role", "at", "case_id", "from_state", "kind", "ministry", "note",
   "payload", "prev_hash", "stream", "stream_seq", "to_state", "trigger",
 ];
+const ACCESS_FIELDS = ["access_count", "access_last_id", "access_root"];
 const SIGNED_FIELDS = [
   "created_at", "event_count", "first_seq", "format", "key_id", "last_seq", "number",
   "prev_hash", "root",
@@ -100,7 +101,10 @@ function verify(text) {
       if (covered.length !== record.event_count || root.toString("hex") !== record.root) {
         throw new Error(`${where}: checkpoint ${record.number} root differs`);
       }
-      const hash = sha256(Buffer.from(canonical(pick(record, SIGNED_FIELDS)), "utf8"));
+      const signed = record.format === "nrm-audit-checkpoint/2"
+        ? [...SIGNED_FIELDS, ...ACCESS_FIELDS] // the identity-access seal (its rows are not exported)
+        : SIGNED_FIELDS;
+      const hash = sha256(Buffer.from(canonical(pick(record, signed)), "utf8"));
       if (hash.toString("hex") !== record.hash || record.prev_hash !== previousCheckpoint) {
         throw new Error(`${where}: checkpoint ${record.number} hash or link differs`);
       }
