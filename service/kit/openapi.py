@@ -91,20 +91,27 @@ def _document_errors(operation: dict[str, Any]) -> None:
     if operation.get("parameters"):
         statuses.append("422")
     for status in statuses:
-        if status not in responses:
-            responses[status] = {"content": {"application/json": {"schema": {"$ref": ERROR}}}}
+        responses.setdefault(status, {})
     for status, response in responses.items():
-        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-        if schema.get("$ref", "").endswith("/HTTPValidationError"):
-            response["content"]["application/json"]["schema"] = {"$ref": ERROR}
-        if schema.get("$ref", ERROR) != ERROR and not schema.get("$ref", "").endswith(
-            "/HTTPValidationError"
-        ):
-            continue  # the route's own shape (e.g. /health's 503)
-        if status[0] in "45":
-            response["description"] = _description(status, response.get("description"))
+        if status[0] not in "45" or not _ours(response):
+            continue
+        # JSON, whatever the route's own answer is (a diagram is text; its 404 is not)
+        response["content"] = {"application/json": {"schema": {"$ref": ERROR}}}
+        response["description"] = _description(status, response.get("description"))
         if status in ("503", "429"):
             response.setdefault("headers", {}).update(_RETRY_AFTER)
+
+
+def _ours(response: dict[str, Any]) -> bool:
+    """An error answered by the app's handlers: not one a route shapes itself (/health's 503
+    is described by its route, without this shape)."""
+    schemas = [media.get("schema", {}) for media in response.get("content", {}).values()]
+    if not schemas:
+        return "description" not in response
+    return all(
+        schema.get("$ref", "").endswith(("/ErrorRead", "/HTTPValidationError"))
+        for schema in schemas
+    )
 
 
 def _description(status: str, given: str | None) -> str:
