@@ -23,6 +23,7 @@ from tests.factories import Actors
 pytestmark = pytest.mark.fuzz
 SEED = 20261129
 EXAMPLES = 12  # per operation; the whole run stays within a few minutes per database
+SCENARIOS = 150  # stateful scenarios of up to 10 linked calls
 ROLES = (("case_worker", "KEMLU"), ("supervisor", "KEMLU"), ("auditor", None), ("admin", None))
 # What valid input may still meet: the workflow's own rules (a guard, a payload for another
 # trigger, a state the trigger does not leave) are not JSON Schema, so 409 and 422 are
@@ -84,3 +85,37 @@ def test_every_operation_answers_as_documented_for_every_role(
 
 def _summary(exc: BaseException) -> str:
     return str(exc)[:2500]
+
+
+def test_scenarios_of_linked_calls_answer_as_documented(
+    client: TestClient, connection: Connection, tokens: dict[str, dict[str, str]]
+) -> None:
+    """Stateful: cases registered, then read, moved, claimed, handed over, approved through
+    the links schemathesis infers from the document, by a KEMLU case worker and supervisor in
+    turn (the supervisor approves what the worker asked). Each scenario is rolled back."""
+    api = schemathesis.openapi.from_asgi("/openapi.json", client.app, config=CONFIG)
+    callers = [tokens["case_worker"], tokens["supervisor"]]
+
+    class Scenario(api.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.savepoint = connection.begin_nested()
+            self.calls = 0
+
+        def teardown(self) -> None:
+            self.savepoint.rollback()
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            self.calls += 1
+            return {"headers": callers[self.calls % 2]}
+
+    Scenario.run(
+        settings=settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=10,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
+            database=None,
+        )
+    )
