@@ -86,6 +86,10 @@ def test_every_json_body_has_an_example_that_the_server_accepts_as_a_model(
             continue
         name = body["schema"]["$ref"].rsplit("/", 1)[1]
         assert schemas[name].get("examples"), label
+    login = document["paths"]["/api/v1/auth/token"]["post"]["requestBody"]["content"]
+    form = login["application/x-www-form-urlencoded"]
+    assert form["examples"]["demo"]["value"]["username"] == "kemlu.worker"
+    assert "$ref" in form["schema"]
     intake = schemas["CaseCreate"]["examples"][0]
     assert intake["victim"]["full_name"] == "Siti Rahayu"
     VictimCreate.model_validate(intake["victim"])
