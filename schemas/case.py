@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from schemas.common import LabelRead, StrictModel
+from schemas.common import LabelRead, StrictModel, examples
 from schemas.referral import ReferralCreate, ReferralRead
 from schemas.victim import VictimCreate, VictimRead
 from workflows.payload import portable_numbers
@@ -15,6 +15,23 @@ from workflows.payload import portable_numbers
 
 class CaseCreate(StrictModel):
     """A referral. `state`, `version`, `ministry` and the rest belong to the server: 422 if sent."""
+
+    model_config = examples(
+        {
+            "victim": {
+                "full_name": "Siti Rahayu",
+                "sex": "female",
+                "birth_date": "2003-04-12",
+                "nationality": "ID",
+                "province_of_origin": "Nusa Tenggara Timur",
+            },
+            "referral": {
+                "channel": "embassy",
+                "country_of_exploitation": "MM",
+                "exploitation_types": ["forced_criminality"],
+            },
+        }
+    )
 
     victim: VictimCreate
     referral: ReferralCreate
@@ -69,6 +86,17 @@ class CaseRead(BaseModel):
 
 
 class TransitionRequest(StrictModel):
+    model_config = examples(
+        {
+            "trigger": "begin_screening_abroad",
+            "expected_version": 1,
+            "payload": {"mission": "KBRI Yangon"},
+            "note": "screening at the embassy shelter",
+        },
+        {"trigger": "identify", "expected_version": 2,
+         "payload": {"indicators": ["deceptive_recruitment", "exploitation"]}},
+    )  # fmt: skip
+
     trigger: str = Field(min_length=1, max_length=64)
     to_unit: str | None = Field(
         default=None,

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    WithJsonSchema,
+    model_validator,
+)
+from typing_extensions import TypeAliasType
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -23,6 +31,11 @@ PROVINCES = (
     "Papua Selatan",
 )  # fmt: skip
 _PROVINCE_BY_KEY = {p.casefold(): p for p in PROVINCES}
+
+
+def examples(*values: dict[str, Any]) -> ConfigDict:
+    """A request model's examples, for /docs and for clients (and fuzzers) to start from."""
+    return ConfigDict(json_schema_extra={"examples": list(values)})
 
 
 class StrictModel(BaseModel):
@@ -105,8 +118,31 @@ def today_wib() -> date:
     return datetime.now(WIB).date()
 
 
-CountryCode = Annotated[str, AfterValidator(_country)]
-Province = Annotated[str, AfterValidator(_province)]
+COUNTRY_CODES = tuple(sorted(country.alpha_2 for country in pycountry.countries))
+# The server also takes a code or province in another case, and trims spaces: the schema names
+# the canonical spelling, which is what it answers with.
+CountryCode = TypeAliasType(
+    "CountryCode",
+    Annotated[
+    str,
+    AfterValidator(_country),
+    WithJsonSchema(
+        {"type": "string", "enum": list(COUNTRY_CODES), "title": "CountryCode",
+         "description": "ISO 3166-1 alpha-2"}
+    ),
+    ],
+)  # fmt: skip
+Province = TypeAliasType(
+    "Province",
+    Annotated[
+    str,
+    AfterValidator(_province),
+    WithJsonSchema(
+        {"type": "string", "enum": list(PROVINCES), "title": "Province",
+         "description": "one of Indonesia's 38 provinces"}
+    ),
+    ],
+)  # fmt: skip
 PastDate = Annotated[date, AfterValidator(_not_future)]
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from schemas.common import CountryCode, Province, StrictModel
+from schemas.common import CountryCode, Province, StrictModel, examples
 from schemas.victim import VictimSummary
 from workflows.model import Phase
 from workflows.sla import SlaLabel
@@ -86,6 +86,8 @@ class EscalationQuery(PageQuery):
 
 
 class AssignRequest(StrictModel):
+    model_config = examples({"assignee": "kemlu.worker", "note": "you met her at the embassy"})
+
     assignee: str = Field(
         min_length=1, max_length=64, description="username of a case worker of the lead ministry"
     )

@@ -5,26 +5,39 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, model_validator
+from typing_extensions import TypeAliasType
 
 from schemas.common import CountryCode, PastDate, StrictModel
 
-Channel = Literal[
+Channel = TypeAliasType(
+    "Channel",
+    Literal[
     "police", "immigration", "embassy", "ngo", "hotline_sapa_129", "health_facility",
     "labour_office", "community", "self_referral", "other",
-]  # fmt: skip
-ExploitationType = Literal[
+],
+)  # fmt: skip
+ExploitationType = TypeAliasType(
+    "ExploitationType",
+    Literal[
     "sexual", "forced_labour", "forced_criminality", "domestic_servitude", "forced_marriage",
     "organ_removal", "forced_begging", "other",
-]  # fmt: skip
-RecruitmentMethod = Literal[
+],
+)  # fmt: skip
+RecruitmentMethod = TypeAliasType(
+    "RecruitmentMethod",
+    Literal[
     "job_offer", "online_advertisement", "family_or_friend", "broker_or_agency",
     "marriage_offer", "abduction", "other",
-]  # fmt: skip
-MeansOfControl = Literal[
+],
+)  # fmt: skip
+MeansOfControl = TypeAliasType(
+    "MeansOfControl",
+    Literal[
     "debt_bondage", "withheld_documents", "threats", "physical_violence", "sexual_violence",
     "restricted_movement", "withheld_wages", "psychological_abuse", "substance_abuse",
     "isolation", "other",
-]  # fmt: skip
+],
+)  # fmt: skip
 
 
 class ReferralCreate(StrictModel):

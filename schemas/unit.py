@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from schemas.common import CountryCode, StrictModel
+from schemas.common import CountryCode, StrictModel, examples
 
 UNIT_CODE = r"^[A-Z0-9][A-Z0-9._-]{1,39}$"
 REGION_CODE = r"^\d{2}(\.\d{2})?$"
@@ -21,6 +21,11 @@ class UnitLevel(StrEnum):
 
 
 class UnitCreate(StrictModel):
+    model_config = examples(
+        {"code": "KEMENSOS-RPTC-21", "name": "RPTC Kupang", "ministry": "KEMENSOS",
+         "level": "province", "region_code": "53"}
+    )  # fmt: skip
+
     code: str = Field(pattern=UNIT_CODE, description="stable identifier, e.g. KEMENSOS-RPTC-21")
     name: str = Field(min_length=3, max_length=120)
     ministry: str = Field(max_length=20, description="a ministry code of the workflow")
@@ -35,6 +40,8 @@ class UnitCreate(StrictModel):
 
 
 class UnitUpdate(StrictModel):
+    model_config = examples({"name": "RPTC Kupang (Oesapa)"}, {"is_active": False})
+
     name: str | None = Field(default=None, min_length=3, max_length=120)
     is_active: bool | None = None
 
@@ -58,10 +65,14 @@ class UnitPage(BaseModel):
 
 
 class TransferDecision(StrictModel):
+    model_config = examples({"reason": "our shelter is full this month"})
+
     reason: str = Field(min_length=3, max_length=500)
 
 
 class TransferRequest(StrictModel):
+    model_config = examples({"to_unit": "KEMENSOS-RPTC-21"})
+
     to_unit: str = Field(pattern=UNIT_CODE, description="the receiving unit's code")
 
 

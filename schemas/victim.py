@@ -6,15 +6,17 @@ import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
+from typing_extensions import TypeAliasType
 
 from schemas.common import CountryCode, PastDate, Province, StrictModel
 
-Sex = Literal["female", "male", "other", "unknown"]
+Sex = TypeAliasType("Sex", Literal["female", "male", "other", "unknown"])  # a named enum
+DocumentKind = TypeAliasType("DocumentKind", Literal["nik", "passport", "other"])
 _NIK = re.compile(r"^\d{16}$")
 
 
 class IdentityDocument(StrictModel):
-    kind: Literal["nik", "passport", "other"]
+    kind: DocumentKind
     number: str = Field(min_length=3, max_length=40)
     issuing_country: CountryCode | None = None
 

@@ -34,7 +34,7 @@ from service.cases import pages as case_pages
 from service.demo import service as demo
 from service.health import api as health
 from service.jobs import JOBS
-from service.kit import periodic
+from service.kit import openapi, periodic
 from service.kit.capacity import set_worker_threads
 from service.kit.config import Settings
 from service.kit.context import AppContext
@@ -114,6 +114,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # web/docs.py: Swagger UI from the app's own assets, under a CSP
         redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,  # `fire_transition`
     )
     if context is not None:
         app.state.context = context
@@ -130,6 +131,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     app.state.browser_sessions = browser_sessions
     app.state.login_hints = demo.demo_logins
     _install_error_handlers(app)
+    openapi.install(app)
     # X-Forwarded-For and -Proto from the configured proxies only: anyone else could name any
     # address, and so spend another client's login attempts (or dodge their own limit).
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, as_page=_refusal_page)

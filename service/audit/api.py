@@ -54,7 +54,12 @@ async def list_checkpoints(
     )
 
 
-@router.post("/checkpoints", response_model=CheckpointMade, status_code=201, responses=_ERRORS)
+@router.post(
+    "/checkpoints",
+    response_model=CheckpointMade,
+    status_code=201,
+    responses={**_ERRORS, 200: {"model": CheckpointMade, "description": "nothing to seal"}},
+)
 async def checkpoint_now(run: RunAsAuditor) -> JSONResponse:
     """Seal the events not yet in a checkpoint now (201), or say there were none (200)."""
     result = await run(

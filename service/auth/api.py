@@ -23,7 +23,23 @@ def _refused(outcome: accounts.LoginRefused) -> JSONResponse:
     )
 
 
-@router.post("/token", response_model=TokenRead, responses=_ERRORS)
+_LOGIN_EXAMPLE = {"username": "kemlu.worker", "password": "nrm-demo-2026"}  # `nrm demo`'s
+
+
+@router.post(
+    "/token",
+    response_model=TokenRead,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "examples": {"demo": {"summary": "a demo user", "value": _LOGIN_EXAMPLE}}
+                }
+            }
+        }
+    },
+)
 async def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, run: RunPublicDep
 ) -> Any:

@@ -13,12 +13,16 @@ from service.auth.dependencies import RunDep
 from service.cases import firing as transitions
 from service.cases import service as cases
 from service.cases import transfers
-from service.cases.idempotency import Answer
+from service.cases.idempotency import MAX_KEY_LENGTH, Answer
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="retry safely: the same key answers once"),
+    Header(
+        alias="Idempotency-Key",
+        description="retry safely: the same key answers once",
+        json_schema_extra={"pattern": f"^[ -~]{{1,{MAX_KEY_LENGTH}}}$"},  # checked by check_key
+    ),
 ]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorRead} for code in (403, 404, 409, 422)

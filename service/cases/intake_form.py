@@ -19,11 +19,11 @@ from schemas.victim import Sex
 from service.web.forms import Getter, ListGetter
 
 INTAKE_CHOICES: dict[str, tuple[str, ...]] = {
-    "sex": get_args(Sex),
-    "channel": get_args(Channel),
-    "exploitation_types": get_args(ExploitationType),
-    "recruitment_method": get_args(RecruitmentMethod),
-    "means_of_control": get_args(MeansOfControl),
+    "sex": get_args(Sex.__value__),
+    "channel": get_args(Channel.__value__),
+    "exploitation_types": get_args(ExploitationType.__value__),
+    "recruitment_method": get_args(RecruitmentMethod.__value__),
+    "means_of_control": get_args(MeansOfControl.__value__),
     "document_kind": ("nik", "passport", "other"),
     "provinces": PROVINCES,
 }

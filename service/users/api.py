@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from schemas.auth import (
@@ -23,6 +23,8 @@ from service.users import service as users_service
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 RunAsAdmin = Annotated[Run, Depends(run_as(Role.ADMIN))]
+# Row ids are 32-bit integers on PostgreSQL (and at most 64-bit on SQLite): a larger one is no id.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorRead} for code in (403, 404, 409, 422)
 }
@@ -61,7 +63,7 @@ async def create_user(body: UserCreate, run: RunAsAdmin) -> JSONResponse:
 
 
 @router.patch("/{user_id}", response_model=UserRead, responses=_PENDING)
-async def update_user(user_id: int, body: UserUpdate, run: RunAsAdmin) -> JSONResponse:
+async def update_user(user_id: RowId, body: UserUpdate, run: RunAsAdmin) -> JSONResponse:
     """Change a role or ministry, or (de)activate; the user's sessions end at once. Making a
     supervisor or admin, moving or reactivating one, or changing an admin waits (202)."""
     result = await run(
@@ -73,7 +75,7 @@ async def update_user(user_id: int, body: UserUpdate, run: RunAsAdmin) -> JSONRe
 
 
 @router.post("/{user_id}/password-reset", response_model=UserRead, responses=_PENDING)
-async def reset_password(user_id: int, body: PasswordReset, run: RunAsAdmin) -> JSONResponse:
+async def reset_password(user_id: RowId, body: PasswordReset, run: RunAsAdmin) -> JSONResponse:
     """Set a temporary password that the user must change at the next login (their sessions
     end); a supervisor's or admin's waits for a second admin (202)."""
     result = await run(
@@ -108,7 +110,7 @@ async def list_account_requests(
 
 
 @router.post("/requests/{request_id}/approve", responses=_ERRORS)
-async def approve_account_request(request_id: int, run: RunAsAdmin) -> AccountRequestRead:
+async def approve_account_request(request_id: RowId, run: RunAsAdmin) -> AccountRequestRead:
     """Apply the change as a second admin (not the one who asked, nor the account's user)."""
     return await run(
         lambda session, context, admin: users_service.approve_request(
@@ -119,7 +121,7 @@ async def approve_account_request(request_id: int, run: RunAsAdmin) -> AccountRe
 
 @router.post("/requests/{request_id}/reject", responses=_ERRORS)
 async def reject_account_request(
-    request_id: int, body: AccountDecision, run: RunAsAdmin
+    request_id: RowId, body: AccountDecision, run: RunAsAdmin
 ) -> AccountRequestRead:
     """Refuse the change, with a reason; nothing of it applies."""
     return await run(
