@@ -139,3 +139,27 @@ def test_another_districts_supervisor_may_not_read_a_units_figures(
 ) -> None:
     response = _stats(client, _member(context, "PEMDA-53.01"), "units/PEMDA-53.71")
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
+
+
+def test_a_hand_over_accepted_by_acting_counts_the_step_from_the_hand_over(
+    client: TestClient, actors: Actors, context: AppContext, clock: Clock
+) -> None:
+    _unit(client, actors, "PEMDA-53", "province", "53")
+    _unit(client, actors, "PEMDA-53.71", "district", "53.71")
+    case = _handed(client, actors, "PEMDA-53.71")
+    clock.advance(hours=3)
+    kota = _member(context, "PEMDA-53.71", "case_worker")
+    pending = fire(client, kota, case, "identify", {"indicators": ["exploitation"]})
+    assert pending.status_code == 202, pending.text
+    clock.advance(hours=2)
+    decided = client.post(
+        f"/api/v1/approvals/{pending.json()['approval']['id']}/approve",
+        json={"reason": "clear indicators"}, headers=_member(context, "PEMDA-53.71").headers,
+    )  # fmt: skip
+    assert decided.status_code == 200, decided.text
+    clock.advance(minutes=1)  # the figures describe the time before now
+    figures = _stats(client, _member(context, "PEMDA-53.71"), "units/PEMDA-53.71").json()
+    assert figures["handovers"]["accepted"] == 1
+    assert figures["handovers"]["median_hours_to_accept"] == 5.0
+    [screening] = figures["states"]
+    assert screening["completed"] == 1 and screening["median_hours"] == 5.0  # not 0

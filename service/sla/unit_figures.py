@@ -107,10 +107,10 @@ class _Fold:
                 if event.to_state is None or event.from_state == event.to_state:
                     continue  # a record in place (the legal track): nothing moves
                 accepted = payload.get("_accepted_handover")
-                if isinstance(accepted, dict) and stretch.waiting:
-                    self._close(definition, stretch, event.at, "accepted")
-                    lead = str(accepted.get("to_unit", lead))
-                    stretch = _Stretch(stretch.state, lead, event.at, waiting=False)
+                if isinstance(accepted, dict) and stretch.waiting:  # accepted by acting:
+                    self._close(definition, stretch, event.at, "accepted")  # the receiver
+                    lead = str(accepted.get("to_unit", lead))  # did the step while it waited
+                    stretch = _Stretch(stretch.state, lead, stretch.start, waiting=False)
                 self._close(definition, stretch, event.at, "left")
                 handover = payload.get("_handover")
                 stretch = _Stretch(event.to_state, lead, event.at, waiting=False)
