@@ -45,9 +45,18 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="log one line per request")] = True,
 ) -> None:
     """Serve the API (checks keys, schema and workflow files before any worker starts)."""
-    with command_context():
-        pass  # fail fast, before any worker starts
-    serving.serve(host, port, workers, access_log)
+    with command_context() as context:  # fail fast, before any worker starts
+        settings = context.settings
+    serving.serve(
+        serving.ServeOptions(
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            graceful_shutdown_seconds=settings.graceful_shutdown_seconds,
+            worker_healthcheck_seconds=settings.worker_healthcheck_seconds,
+        )
+    )
 
 
 @app.command()

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     db_keepalives_interval_seconds: int = Field(default=10, ge=1)
     db_keepalives_count: int = Field(default=3, ge=1)
     ready_timeout_seconds: float = Field(default=2.0, gt=0)
+    # `nrm serve` (service/kit/serving.py): in-flight requests finish within this after SIGTERM;
+    # a worker that does not answer the supervisor's ping within this is replaced
+    graceful_shutdown_seconds: int = Field(default=20, ge=1)
+    worker_healthcheck_seconds: int = Field(default=15, ge=1)
     # Retention of operational tables, pruned by the periodic jobs (README, "Retention")
     # how long a stored answer to an Idempotency-Key is replayed (an older key is a new key),
     # and then pruned
