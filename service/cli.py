@@ -47,16 +47,20 @@ def serve(
     """Serve the API (checks keys, schema and workflow files before any worker starts)."""
     with command_context() as context:  # fail fast, before any worker starts
         settings = context.settings
-    serving.serve(
-        serving.ServeOptions(
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=access_log,
-            graceful_shutdown_seconds=settings.graceful_shutdown_seconds,
-            worker_healthcheck_seconds=settings.worker_healthcheck_seconds,
-        )
+    options = serving.ServeOptions(
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        graceful_shutdown_seconds=settings.graceful_shutdown_seconds,
+        worker_healthcheck_seconds=settings.worker_healthcheck_seconds,
+        metrics=settings.metrics_token is not None,
     )
+    try:
+        serving.serve(options)
+    except serving.ServeRefused as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()

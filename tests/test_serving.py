@@ -5,6 +5,7 @@ finish what they are doing when told to stop. Real processes on a free port."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -139,3 +140,41 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def test_several_workers_share_their_metrics_and_log_json_lines(
+    serve_env: dict[str, str], tmp_path: Path
+) -> None:
+    token = "scraper-token-0123456789-abcdefghijklmnop"
+    env = {**serve_env, "NRM_METRICS_TOKEN": token}
+    refused = subprocess.run(
+        [*NRM, "serve", "--workers", "2"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and "PROMETHEUS_MULTIPROC_DIR" in refused.stderr
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    server = _start(env, port, log)
+    try:
+        _wait_until_live(port, server)
+        for _ in range(20):  # new connections: both workers answer some
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=5).close()
+        scrape = urllib.request.Request(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(scrape, timeout=5) as answer:
+            text = answer.read().decode()
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.startswith("nrm_http_requests_total{") and 'route="/health/live"' in line
+        )
+        assert float(line.rsplit(" ", 1)[1]) >= 20
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+        _stop_group(server)
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    access = [e for e in entries if e["logger"] == "nrm.access"]
+    assert len(access) >= 20 and all(e["request_id"] for e in access)
+    assert {e["route"] for e in access} >= {"/health/live", "/metrics"}

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # a worker that does not answer the supervisor's ping within this is replaced
     graceful_shutdown_seconds: int = Field(default=20, ge=1)
     worker_healthcheck_seconds: int = Field(default=15, ge=1)
+    # /metrics (Prometheus): answered only to `Authorization: Bearer <this>`; unset, 404
+    metrics_token: str | None = Field(default=None, min_length=32, repr=False)
+    queue_metrics_seconds: float = Field(default=60.0, gt=0)  # the queue gauges' refresh
     # Retention of operational tables, pruned by the periodic jobs (README, "Retention")
     # how long a stored answer to an Idempotency-Key is replayed (an older key is a new key),
     # and then pruned

@@ -37,6 +37,9 @@ import uvicorn
 import uvicorn._subprocess
 from uvicorn.supervisors import Multiprocess
 
+from service.kit.logs import logging_config
+from service.kit.metrics import MULTIPROC_DIR, prepare_multiprocess_dir
+
 APP = "service.app:create_app"
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -49,13 +52,24 @@ class ServeOptions:
     access_log: bool
     graceful_shutdown_seconds: int
     worker_healthcheck_seconds: int
+    metrics: bool = False  # /metrics is on (NRM_METRICS_TOKEN)
+
+
+class ServeRefused(RuntimeError):
+    """`nrm serve` must not start this way; the message says what to set."""
 
 
 def serve(options: ServeOptions) -> None:
     config = uvicorn_config(options)
+    prepare_multiprocess_dir()
     if options.workers == 1:
         uvicorn.Server(config).run()
         return
+    if options.metrics and not os.environ.get(MULTIPROC_DIR):
+        raise ServeRefused(
+            f"with several workers and NRM_METRICS_TOKEN set, set {MULTIPROC_DIR} to a directory "
+            "of its own (the workers' metrics meet there; it is emptied at each start)"
+        )
     sockets = [listening_socket(options.host, options.port)]
     fork_workers_from_here()
     Multiprocess(config, sockets=sockets).run()
@@ -63,7 +77,8 @@ def serve(options: ServeOptions) -> None:
 
 def uvicorn_config(options: ServeOptions) -> uvicorn.Config:
     """uvicorn believes no X-Forwarded-* header (its default believes 127.0.0.1): the app does,
-    from NRM_TRUSTED_PROXIES only (service/app.py)."""
+    from NRM_TRUSTED_PROXIES only (service/app.py). Logs are JSON lines (service/kit/logs.py);
+    uvicorn's access line (the raw path) is replaced by the app's `nrm.access` (route template)."""
     return uvicorn.Config(
         APP,
         factory=True,
@@ -73,7 +88,8 @@ def uvicorn_config(options: ServeOptions) -> uvicorn.Config:
         proxy_headers=False,
         forwarded_allow_ips=[],
         log_level="info",
-        access_log=options.access_log,
+        access_log=False,
+        log_config=logging_config(options.access_log),
         timeout_graceful_shutdown=options.graceful_shutdown_seconds,
         timeout_worker_healthcheck=options.worker_healthcheck_seconds,
     )
