@@ -200,3 +200,27 @@ def _text(reason: str) -> str:
 
 app.add_typer(cases_app, name="cases")
 app.add_typer(retention_app, name="retention")
+
+
+# --- keys (docs/operations.md, "Rotating the data key") ---
+
+keys_app = typer.Typer(help="Key rotation.", no_args_is_help=True)
+
+
+@keys_app.command("rotate-data-key")
+def rotate_data_key() -> None:
+    """Seal every identity and case key again under NRM_DATA_KEY (those that open only with a
+    key of NRM_DATA_KEYS_READ_ONLY); batched, while the service runs, safe to run again."""
+    from service.cases.rekey import rotate_data_key as rotate
+
+    with command_context() as context:
+        report = rotate(context)
+    console.print(
+        f"examined {report.examined}, sealed again {report.resealed}, "
+        f"changed meanwhile {report.changed}" + (" (run it again)" if report.changed else "")
+    )
+    if report.changed:
+        raise typer.Exit(1)
+
+
+app.add_typer(keys_app, name="keys")

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str | None = Field(default=None, repr=False)
     data_key: str | None = Field(default=None, repr=False)
+    # keys that open identities and case keys but never seal: the other side of a data-key
+    # rotation (docs/operations.md), comma separated
+    data_keys_read_only: str = Field(default="", repr=False)
     audit_signing_key: str | None = Field(default=None, repr=False)
     holidays_file: Path | None = None
     access_token_minutes: int = 15
@@ -160,6 +163,7 @@ class Keys:
     secret_key: str
     data_key: bytes
     audit_signing_key: bytes
+    data_keys_read_only: tuple[bytes, ...] = ()
 
 
 def resolve_keys(settings: Settings) -> Keys:
@@ -192,6 +196,10 @@ def resolve_keys(settings: Settings) -> Keys:
         secret_key=secret,
         data_key=_decode_key(str(given["data_key"]), 32, "NRM_DATA_KEY"),
         audit_signing_key=_decode_key(str(given["audit_signing_key"]), 32, "NRM_AUDIT_SIGNING_KEY"),
+        data_keys_read_only=tuple(
+            _decode_key(item, 32, "NRM_DATA_KEYS_READ_ONLY")
+            for item in _items(settings.data_keys_read_only)
+        ),
     )
 
 
