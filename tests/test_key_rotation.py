@@ -1,17 +1,22 @@
 """Rotating the data key while the service runs: workers that know both keys read every case
 throughout; `nrm keys rotate-data-key` seals everything again under the new key, after which
-the old key can go."""
+the old key can go. And the signing key: old checkpoints stay verifiable."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.audit import checkpoints
+from service.audit import service as audit
+from service.audit.integrity import signing
+from service.audit.log import append_stream_event
 from service.bootstrap import bootstrap
 from service.cases import repository
 from service.cases.rekey import rotate_data_key
@@ -19,7 +24,8 @@ from service.kit import migrate
 from service.kit.config import generate_keys, settings_for
 from service.kit.context import AppContext
 from service.kit.db import Database, create_db_engine
-from service.models import Victim
+from service.kit.principal import SYSTEM
+from service.models import Victim, utcnow
 from tests.conftest import fresh_database
 from tests.factories import Actors, fire, intake_body
 
@@ -107,3 +113,28 @@ def test_rotation_never_undoes_a_change_made_meanwhile(keyed: MakeContext) -> No
     with rotating.database.transaction() as session:
         victim = session.get(Victim, uuid.UUID(case_id))
         assert victim is not None and victim.identity_ciphertext is None
+
+
+def test_checkpoints_of_a_retired_signing_key_still_verify(context: AppContext) -> None:
+    """The signing key rotates: checkpoints name their key (`key_id`); the old public key in
+    NRM_AUDIT_RETIRED_PUBLIC_KEYS keeps them verifiable, and new ones are signed by the new."""
+    with context.database.transaction() as session:
+        append_stream_event(session, "users", actor=SYSTEM, at=utcnow(), kind="test", payload={})
+        checkpoints.checkpoint_now(session, context)
+    url, old_key = context.settings.database_url, context.settings.keys
+    old_public = signing.encode_public_key(signing.public_key_of(old_key.audit_signing_key))
+    new_keys = {
+        "secret_key": old_key.secret_key,
+        "data_key": generate_keys()["data_key"],
+        "audit_signing_key": generate_keys()["audit_signing_key"],
+    }
+    forgetful = replace(context, settings=settings_for(url, new_keys))
+    assert not audit.verify(forgetful).ok  # the old checkpoint's key is unknown
+    rotated = replace(
+        context, settings=settings_for(url, new_keys, audit_retired_public_keys=old_public)
+    )
+    with rotated.database.transaction() as session:
+        append_stream_event(session, "users", actor=SYSTEM, at=utcnow(), kind="test", payload={})
+        checkpoints.checkpoint_now(session, rotated)
+    verdict = audit.verify(rotated)
+    assert verdict.ok and verdict.checkpoints_checked >= 2

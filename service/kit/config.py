@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # rotation (docs/operations.md), comma separated
     data_keys_read_only: str = Field(default="", repr=False)
     audit_signing_key: str | None = Field(default=None, repr=False)
+    # public keys of earlier signing keys (`nrm audit public-key` of each, comma separated):
+    # verification still accepts the checkpoints they signed (docs/operations.md)
+    audit_retired_public_keys: str = ""
     holidays_file: Path | None = None
     access_token_minutes: int = 15
     refresh_token_hours: int = 12
@@ -120,6 +123,25 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"{item!r} is not an IP address or network") from exc
         return value
+
+    @field_validator("audit_retired_public_keys")
+    @classmethod
+    def _public_keys(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                raw = base64.urlsafe_b64decode(item + "=" * (-len(item) % 4))
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not url-safe base64") from exc
+            if len(raw) != 32:
+                raise ValueError(f"{item!r} is not a 32-byte Ed25519 public key")
+        return value
+
+    @property
+    def retired_public_keys(self) -> list[bytes]:
+        return [
+            base64.urlsafe_b64decode(k + "=" * (-len(k) % 4))
+            for k in _items(self.audit_retired_public_keys)
+        ]
 
     @property
     def trusted_proxy_list(self) -> list[str]:
