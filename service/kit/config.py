@@ -124,6 +124,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an IP address or network") from exc
         return value
 
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value  # compose's `${NRM_METRICS_TOKEN:-}`
+
     @field_validator("audit_retired_public_keys")
     @classmethod
     def _public_keys(cls, value: str) -> str:
