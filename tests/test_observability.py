@@ -96,6 +96,7 @@ def test_log_lines_are_json_with_the_request_id_and_never_an_identity(
 ) -> None:
     client, actors, _ = watched
     caplog.handler.addFilter(RequestIdFilter())
+    caplog.set_level(logging.INFO, logger="nrm.access")  # whatever a uvicorn.Config set before
     body = intake_body()
     victim = body["victim"]
     case = client.post(
