@@ -8,9 +8,10 @@ with that parent, and stop gracefully.
   socket below). So with several workers we bind the socket ourselves, as TCP, with
   TCP_NODELAY, and hand it to uvicorn's own process supervisor.
 - **Fork, after one import.** uvicorn spawns each worker as a fresh interpreter that imports
-  the whole app again: 2.5 s of CPU each, so 4 workers on a busy 2-core machine took 9-10 s
-  to answer (`bench/serve_startup.py`). The parent imports the app once and the workers are
-  forked from it (3.5-4 s). The parent holds no thread and no database connection when it
+  the whole app again: 2.5 s of CPU each, so 4 workers on a loaded 2-core machine took
+  15-19 s to answer, and the supervisor killed one whose interpreter had not answered its
+  ping within 5 s (`bench/serve_startup.py`). The parent imports the app once and the workers
+  are forked from it: 5-6 s on the same machine, none killed. The parent holds no thread and no database connection when it
   forks (`nrm serve` closes its start-up checks' connections first; each worker opens its own
   pool in its lifespan).
 - **Die with the parent.** Each worker asks Linux for SIGTERM when its parent dies
