@@ -11,9 +11,9 @@ with that parent, and stop gracefully.
   the whole app again: 2.5 s of CPU each, so 4 workers on a loaded 2-core machine took
   15-19 s to answer, and the supervisor killed one whose interpreter had not answered its
   ping within 5 s (`bench/serve_startup.py`). The parent imports the app once and the workers
-  are forked from it: 5-6 s on the same machine, none killed. The parent holds no thread and no database connection when it
-  forks (`nrm serve` closes its start-up checks' connections first; each worker opens its own
-  pool in its lifespan).
+  are forked from it: 5-6 s on the same machine, none killed. The parent holds no thread and
+  no database connection when it forks (`nrm serve` closes its start-up checks' connections
+  first; each worker opens its own pool in its lifespan).
 - **Die with the parent.** Each worker asks Linux for SIGTERM when its parent dies
   (PR_SET_PDEATHSIG), so a parent killed with SIGKILL takes its workers with it and frees the
   port; a SIGTERM is a graceful stop (below).
