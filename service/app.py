@@ -34,7 +34,7 @@ from service.cases import pages as case_pages
 from service.demo import service as demo
 from service.health import api as health
 from service.jobs import JOBS
-from service.kit import openapi, periodic
+from service.kit import metrics, openapi, periodic
 from service.kit.capacity import set_worker_threads
 from service.kit.config import Settings
 from service.kit.context import AppContext
@@ -99,6 +99,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
             app.state.context = bootstrap(settings)
         running: AppContext = app.state.context
         set_worker_threads(running.settings.worker_threads)
+        metrics.watch_pool(running.database.engine)
         tasks = periodic.start(JOBS, running) if running.settings.run_jobs else []
         yield
         for task in tasks:
@@ -106,6 +107,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         await asyncio.gather(*tasks, return_exceptions=True)
         if built:
             running.database.engine.dispose()
+            metrics.forget_this_process()
 
     app = FastAPI(
         title="NRM case workflow service",
@@ -137,6 +139,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, as_page=_refusal_page)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+    app.add_middleware(metrics.RequestMetrics)  # inside the request id: its 500 is counted
     app.add_middleware(RequestIdMiddleware)
     return app
 
@@ -145,6 +148,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         headers = dict(exc.headers or {})
+        metrics.count_error(exc.status_code, exc.code)
         if exc.status_code == 503:
             headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
         return JSONResponse(
@@ -153,6 +157,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.count_error(422, "validation_error")
         return JSONResponse(
             {"detail": _without_input(exc.errors()), "code": "validation_error"}, status_code=422
         )
@@ -162,6 +167,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code in (404, 405) and wants_page(request):
             return error_page(request, 404)
         code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
+        metrics.count_error(exc.status_code, code)
         return JSONResponse(
             {"detail": exc.detail, "code": code}, status_code=exc.status_code, headers=exc.headers
         )
@@ -172,6 +178,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             log.warning("database busy: %s on %s", type(exc.orig).__name__, endpoint_of(request))
             return await domain_error(request, DatabaseBusy())
         log.error("database unavailable: %s", type(exc.orig).__name__)
+        metrics.count_error(503, "database_unavailable")
         return JSONResponse(
             {"detail": "the database is unavailable; try again", "code": "database_unavailable"},
             status_code=503,

@@ -46,7 +46,7 @@ def bootstrap(settings: Settings, database: Database | None = None) -> AppContex
         database=database,
         registry=registry,
         calendar=load_calendar(extra),
-        cipher=IdentityCipher(keys.data_key),
+        cipher=IdentityCipher(keys.data_key, keys.data_keys_read_only),
     )
 
 

@@ -45,9 +45,22 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="log one line per request")] = True,
 ) -> None:
     """Serve the API (checks keys, schema and workflow files before any worker starts)."""
-    with command_context():
-        pass  # fail fast, before any worker starts
-    serving.serve(host, port, workers, access_log)
+    with command_context() as context:  # fail fast, before any worker starts
+        settings = context.settings
+    options = serving.ServeOptions(
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        graceful_shutdown_seconds=settings.graceful_shutdown_seconds,
+        worker_healthcheck_seconds=settings.worker_healthcheck_seconds,
+        metrics=settings.metrics_token is not None,
+    )
+    try:
+        serving.serve(options)
+    except serving.ServeRefused as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -187,3 +200,27 @@ def _text(reason: str) -> str:
 
 app.add_typer(cases_app, name="cases")
 app.add_typer(retention_app, name="retention")
+
+
+# --- keys (docs/operations.md, "Rotating the data key") ---
+
+keys_app = typer.Typer(help="Key rotation.", no_args_is_help=True)
+
+
+@keys_app.command("rotate-data-key")
+def rotate_data_key() -> None:
+    """Seal every identity and case key again under NRM_DATA_KEY (those that open only with a
+    key of NRM_DATA_KEYS_READ_ONLY); batched, while the service runs, safe to run again."""
+    from service.cases.rekey import rotate_data_key as rotate
+
+    with command_context() as context:
+        report = rotate(context)
+    console.print(
+        f"examined {report.examined}, sealed again {report.resealed}, "
+        f"changed meanwhile {report.changed}" + (" (run it again)" if report.changed else "")
+    )
+    if report.changed:
+        raise typer.Exit(1)
+
+
+app.add_typer(keys_app, name="keys")

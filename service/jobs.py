@@ -11,6 +11,7 @@ from service.auth import service as auth
 from service.cases import erasure, idempotency
 from service.kit.periodic import PeriodicJob
 from service.sla import sweep
+from service.worklists import service as worklists
 
 RETENTION_SECONDS = 3600.0
 
@@ -26,6 +27,12 @@ JOBS: tuple[PeriodicJob, ...] = (
             context.settings.checkpoint_seconds, checkpoints.POLL_SECONDS
         ),
         run=checkpoints.run_job,
+    ),
+    # the queue sizes of /metrics (service/kit/metrics.py): a grouped count, not one per scrape
+    PeriodicJob(
+        name="queue_metrics",
+        interval_seconds=lambda context: context.settings.queue_metrics_seconds,
+        run=worklists.refresh_queue_metrics,
     ),
     # retention of the operational tables (README, "Retention")
     PeriodicJob(

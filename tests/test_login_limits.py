@@ -21,7 +21,7 @@ from service.auth import security
 from service.auth import service as accounts
 from service.kit.context import AppContext
 from service.kit.errors import TooManyRequests
-from service.kit.serving import uvicorn_config
+from service.kit.serving import ServeOptions, uvicorn_config
 from service.models import LoginFailure, UserAccount
 from tests.factories import PASSWORD, Actors, password_hash
 
@@ -159,7 +159,7 @@ def test_x_forwarded_for_is_not_believed_from_an_unconfigured_address(
         assert _login(client, user.username, WRONG, **forwarded).status_code == 401
     refused = _login(client, user.username, **{"X-Forwarded-For": "203.0.113.99"})
     assert refused.status_code == 429
-    assert uvicorn_config("127.0.0.1", 8000, 1, False).proxy_headers is False
+    assert uvicorn_config(ServeOptions("127.0.0.1", 8000, 1, False, 20, 15)).proxy_headers is False
 
 
 def test_a_configured_proxy_forwards_each_client_its_own_limit(

@@ -212,8 +212,11 @@ def present_event(event: CaseEvent) -> AuditEventRead:
 
 
 def public_keys(context: AppContext) -> dict[str, bytes]:
+    """The current signing key's public key and the retired ones': each checkpoint names the
+    key that signed it (`key_id`), so the checkpoints of a rotated key still verify."""
     raw = signing.public_key_of(context.settings.keys.audit_signing_key)
-    return {signing.key_id(raw): raw}
+    retired = {signing.key_id(key): key for key in context.settings.retired_public_keys}
+    return {**retired, signing.key_id(raw): raw}
 
 
 def search_identity_access(

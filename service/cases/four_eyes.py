@@ -21,6 +21,7 @@ from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
 from service.cases.idempotency import Answer
 from service.cases.service import present, readable
+from service.kit import metrics
 from service.kit.context import AppContext
 from service.kit.db import flush_or_conflict
 from service.kit.errors import ApprovalPending
@@ -40,6 +41,7 @@ def request(
     reveal: bool = True,
 ) -> Answer:
     """202: the request is recorded (and is an event); the case stays where it is."""
+    metrics.count_on_commit(session, metrics.TRANSITIONS, row.trigger, "pending_approval")
     assert principal.ministry is not None and principal.user_id is not None
     case = loaded.case
     pending = select(Approval.id).where(

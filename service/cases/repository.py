@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, cast, delete, exists, func
+from sqlalchemy import Select, String, bindparam, cast, delete, exists, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -167,3 +167,34 @@ def delete_idempotency_records_before(session: Session, cutoff: datetime) -> int
         delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def victim_keys_after(
+    session: Session, after: uuid.UUID | None, limit: int
+) -> list[tuple[uuid.UUID, bytes | None, bytes | None]]:
+    """(case id, sealed identity, wrapped case key) of the next `limit` victims by case id."""
+    query = select(Victim.case_id, Victim.identity_ciphertext, Victim.data_key)
+    if after is not None:
+        query = query.where(col(Victim.case_id) > after)
+    rows = session.exec(query.order_by(col(Victim.case_id)).limit(limit)).all()
+    return [(case_id, identity, key) for case_id, identity, key in rows]
+
+
+def replace_victim_keys(
+    session: Session,
+    case_id: uuid.UUID,
+    old: tuple[bytes | None, bytes | None],
+    new: tuple[bytes | None, bytes | None],
+) -> bool:
+    """Compare-and-set: the row is rewritten only if both values are still `old` (an erasure
+    committed meanwhile is never undone)."""
+    done = session.execute(
+        update(Victim)
+        .where(
+            col(Victim.case_id) == case_id,
+            col(Victim.identity_ciphertext).is_not_distinct_from(old[0]),
+            col(Victim.data_key).is_not_distinct_from(old[1]),
+        )
+        .values(identity_ciphertext=new[0], data_key=new[1])
+    )
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from service.audit.log import append_case_event
 from service.cases import erasable, four_eyes, routing
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
+from service.kit import metrics
 from service.kit.context import AppContext
 from service.kit.db import flush_or_conflict
 from service.kit.errors import Forbidden, GuardRefused, InvalidTransition, PayloadInvalid
@@ -91,6 +92,7 @@ def apply(
     if case.transfer_to_unit_id is not None and actor.serves(loaded.units.transfer_path):
         accepted = routing.take_over(session, context, loaded, now)  # acting is accepting
     _move(session, context, case, row, dest, command.payload, now, loaded.handled)
+    metrics.count_on_commit(session, metrics.TRANSITIONS, row.trigger, "moved")
     handover: dict[str, str] | None = None
     # A record in place (the legal track) stays where it is; a closed case goes to nobody.
     if row.dest != row.source and not dest.terminal:

@@ -52,7 +52,13 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str | None = Field(default=None, repr=False)
     data_key: str | None = Field(default=None, repr=False)
+    # keys that open identities and case keys but never seal: the other side of a data-key
+    # rotation (docs/operations.md), comma separated
+    data_keys_read_only: str = Field(default="", repr=False)
     audit_signing_key: str | None = Field(default=None, repr=False)
+    # public keys of earlier signing keys (`nrm audit public-key` of each, comma separated):
+    # verification still accepts the checkpoints they signed (docs/operations.md)
+    audit_retired_public_keys: str = ""
     holidays_file: Path | None = None
     access_token_minutes: int = 15
     refresh_token_hours: int = 12
@@ -71,6 +77,13 @@ class Settings(BaseSettings):
     db_keepalives_interval_seconds: int = Field(default=10, ge=1)
     db_keepalives_count: int = Field(default=3, ge=1)
     ready_timeout_seconds: float = Field(default=2.0, gt=0)
+    # `nrm serve` (service/kit/serving.py): in-flight requests finish within this after SIGTERM;
+    # a worker that does not answer the supervisor's ping within this is replaced
+    graceful_shutdown_seconds: int = Field(default=20, ge=1)
+    worker_healthcheck_seconds: int = Field(default=15, ge=1)
+    # /metrics (Prometheus): answered only to `Authorization: Bearer <this>`; unset, 404
+    metrics_token: str | None = Field(default=None, min_length=32, repr=False)
+    queue_metrics_seconds: float = Field(default=60.0, gt=0)  # the queue gauges' refresh
     # Retention of operational tables, pruned by the periodic jobs (README, "Retention")
     # how long a stored answer to an Idempotency-Key is replayed (an older key is a new key),
     # and then pruned
@@ -110,6 +123,30 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"{item!r} is not an IP address or network") from exc
         return value
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value  # compose's `${NRM_METRICS_TOKEN:-}`
+
+    @field_validator("audit_retired_public_keys")
+    @classmethod
+    def _public_keys(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                raw = base64.urlsafe_b64decode(item + "=" * (-len(item) % 4))
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not url-safe base64") from exc
+            if len(raw) != 32:
+                raise ValueError(f"{item!r} is not a 32-byte Ed25519 public key")
+        return value
+
+    @property
+    def retired_public_keys(self) -> list[bytes]:
+        return [
+            base64.urlsafe_b64decode(k + "=" * (-len(k) % 4))
+            for k in _items(self.audit_retired_public_keys)
+        ]
 
     @property
     def trusted_proxy_list(self) -> list[str]:
@@ -153,6 +190,7 @@ class Keys:
     secret_key: str
     data_key: bytes
     audit_signing_key: bytes
+    data_keys_read_only: tuple[bytes, ...] = ()
 
 
 def resolve_keys(settings: Settings) -> Keys:
@@ -185,6 +223,10 @@ def resolve_keys(settings: Settings) -> Keys:
         secret_key=secret,
         data_key=_decode_key(str(given["data_key"]), 32, "NRM_DATA_KEY"),
         audit_signing_key=_decode_key(str(given["audit_signing_key"]), 32, "NRM_AUDIT_SIGNING_KEY"),
+        data_keys_read_only=tuple(
+            _decode_key(item, 32, "NRM_DATA_KEYS_READ_ONLY")
+            for item in _items(settings.data_keys_read_only)
+        ),
     )
 
 

@@ -21,8 +21,30 @@ _NONCE_BYTES = 12
 
 
 class IdentityCipher:
-    def __init__(self, key: bytes) -> None:
+    """Seals under the current data key; opens under it or any read-only key (a rotation's
+    other side: `nrm keys rotate-data-key` re-seals what only those open)."""
+
+    def __init__(self, key: bytes, read_only: tuple[bytes, ...] = ()) -> None:
         self._aead = AESGCM(key)
+        self._others = tuple(AESGCM(other) for other in read_only if other != key)
+
+    def _open(self, nonce: bytes, body: bytes, bound_to: bytes) -> bytes:
+        for aead in (self._aead, *self._others):
+            try:
+                return aead.decrypt(nonce, body, bound_to)
+            except InvalidTag:
+                continue
+        raise InvalidTag()
+
+    def is_current(self, sealed: bytes, bound_to: bytes, *, wrapped_key: bool = False) -> bool:
+        """Whether `sealed` (an identity, or a case key when `wrapped_key`) opens with the
+        current key."""
+        nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
+        try:
+            self._aead.decrypt(nonce, body, (_CASE_KEY_AD if wrapped_key else b"") + bound_to)
+        except InvalidTag:
+            return False
+        return True
 
     def encrypt(self, identity: dict[str, Any], bound_to: bytes) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
@@ -34,7 +56,7 @@ class IdentityCipher:
             raise ValueError("unknown identity ciphertext version")
         nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
         try:
-            plain = self._aead.decrypt(nonce, body, bound_to)
+            plain = self._open(nonce, body, bound_to)
         except InvalidTag as exc:
             raise ValueError("identity ciphertext does not open with this key and case") from exc
         result: dict[str, Any] = json.loads(plain)
@@ -47,7 +69,7 @@ class IdentityCipher:
     def unwrap(self, wrapped: bytes, bound_to: bytes) -> bytes:
         nonce, body = wrapped[1 : 1 + _NONCE_BYTES], wrapped[1 + _NONCE_BYTES :]
         try:
-            return self._aead.decrypt(nonce, body, _CASE_KEY_AD + bound_to)
+            return self._open(nonce, body, _CASE_KEY_AD + bound_to)
         except InvalidTag as exc:
             raise ValueError("case key does not open with this key and case") from exc
 

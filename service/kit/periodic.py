@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
+from service.kit import metrics
 from service.kit.context import AppContext
 
 log = logging.getLogger("nrm.jobs")
@@ -30,7 +31,8 @@ async def run_forever(job: PeriodicJob, context: AppContext) -> None:
     while True:
         await asyncio.sleep(job.interval_seconds(context))
         try:
-            await run_in_threadpool(job.run, context)
+            result = await run_in_threadpool(metrics.timed_job, job.name, lambda: job.run(context))
+            metrics.count_results(job.name, result)
         except Exception:
             log.exception("periodic job %s failed; it will run again", job.name)
 

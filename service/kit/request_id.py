@@ -17,6 +17,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.kit.logs import REQUEST_ID
+from service.kit.metrics import count_error
+
 HEADER = "X-Request-ID"
 _WELL_FORMED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 log = logging.getLogger("nrm")
@@ -39,6 +42,13 @@ class RequestIdMiddleware:
         given = Headers(scope=scope).get(HEADER, "")
         request_id = given if _WELL_FORMED.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = REQUEST_ID.set(request_id)  # every log line of this request names it
+        try:
+            await self._answer(scope, receive, send, request_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -62,6 +72,7 @@ class RequestIdMiddleware:
             )
             if started:
                 raise
+            count_error(500, "internal_error")
             answer = JSONResponse(
                 {
                     "detail": "an internal error; quote the request id when reporting it",

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, false, literal, true, tuple_
+from sqlalchemy import ColumnElement, false, func, literal, true, tuple_
 from sqlmodel import Session, col, select
 
 from schemas.queue import QueueQuery
@@ -136,3 +136,15 @@ def escalations_reached(
         .order_by(col(CaseEscalation.reached_at))
     )
     return session.exec(statement).all()
+
+
+def open_case_counts(session: Session, now: datetime) -> list[tuple[str, bool, int]]:
+    """(lead ministry, overdue, open cases): one pass over `ix_case_file_queue` (ministry,
+    due_at of the open cases), never a row of the table."""
+    overdue = col(CaseFile.due_at) < now
+    query = (
+        select(col(CaseFile.ministry), overdue, func.count())
+        .where(col(CaseFile.due_at).is_not(None))
+        .group_by(col(CaseFile.ministry), overdue)
+    )
+    return [(str(m), bool(late), int(n)) for m, late, n in session.exec(query).all()]

@@ -19,6 +19,7 @@ from schemas.auth import Role
 from schemas.queue import CasePage, EscalationQuery, PageQuery, QueueQuery
 from service.cases.presenters import present_summary
 from service.cases.visibility import escalated_to, supported_by
+from service.kit import metrics
 from service.kit.context import AppContext
 from service.kit.errors import Forbidden, Invalid, InvalidCursor, NotFound
 from service.kit.paging import NOT_OURS, Paging, scope_of
@@ -211,3 +212,20 @@ def _may_read_lists_of(principal: Principal, ministry: str) -> None:
     if principal.works_cases and principal.ministry == ministry:
         return
     raise Forbidden(f"only {ministry}'s case workers and supervisors, and auditors, see this list")
+
+
+def refresh_queue_metrics(context: AppContext) -> None:
+    """The periodic job behind `nrm_queue_open_cases`: one grouped count, never per scrape.
+    A ministry whose queue emptied since the last refresh is set to zero."""
+    with context.database.snapshot() as session:
+        counts = repo.open_case_counts(session, context.clock())
+    fresh = {(ministry, late): n for ministry, late, n in counts}
+    for ministry in {m for m, _ in fresh} | _QUEUES_SEEN:
+        for late in (False, True):
+            metrics.QUEUE_CASES.labels(ministry, str(late).lower()).set(
+                fresh.get((ministry, late), 0)
+            )
+    _QUEUES_SEEN.update(m for m, _ in fresh)
+
+
+_QUEUES_SEEN: set[str] = set()
