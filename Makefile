@@ -51,6 +51,7 @@ lock: install
 		--universal --python-version 3.11 -o requirements.lock
 
 bench: install
+	@command -v wrk >/dev/null || { echo "make bench needs wrk, the HTTP load generator: apt-get install wrk"; exit 2; }
 	$(BIN)/python -m bench.run
 
 clean:

@@ -113,8 +113,9 @@ class Server:
     def worker_pids(self) -> list[int]:
         if self.process is None or self.process.poll() is not None:
             return []
-        # uvicorn spawns its workers with multiprocessing (and, beside them, a resource tracker)
-        workers = [p for p in procfs.children(self.process.pid) if _is_spawned_worker(p)]
+        # `nrm serve` forks uvicorn's workers from the parent (multiprocessing may add a
+        # resource tracker beside them: not a worker)
+        workers = [p for p in procfs.children(self.process.pid) if _is_worker(p)]
         if self.workers == 1 and not workers:
             return [self.process.pid]  # a single worker is the server process itself
         return workers
@@ -161,8 +162,8 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-def _is_spawned_worker(pid: int) -> bool:
+def _is_worker(pid: int) -> bool:
     try:
-        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
