@@ -219,6 +219,19 @@ def test_the_escalations_page_shows_a_task_force_the_rung_and_the_unit_it_reache
     assert "Siti Rahayu" not in page.text
 
 
+def test_a_late_sweep_that_climbs_two_rungs_at_once_shows_the_higher_one(
+    client: TestClient, actors: Actors, context: AppContext, clock: Clock, places: None
+) -> None:
+    case = _led_by(client, actors, context, "PEMDA-53.71")
+    province = _member(context, "GUGUS_TUGAS-53", "case_worker")
+    clock.advance(days=15)  # breach, district and province all fall due before this sweep
+    report = sweep.sweep(context)
+    assert (report.breaches, report.escalations) == (1, 2)
+    text = visible_text(get(client, web_login(context, province.username), "/escalations").text)
+    assert case["reference"] in text
+    assert "Gugus Tugas yang dicapai GUGUS_TUGAS-53 " in text + " "
+
+
 def test_a_task_force_member_s_figures_link_their_unit_and_region(
     client: TestClient, actors: Actors, context: AppContext, places: None
 ) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, false, func, literal, true, tuple_
+from sqlalchemy import ColumnElement, case, false, func, literal, true, tuple_
 from sqlmodel import Session, col, select
 
 from schemas.queue import QueueQuery
@@ -133,9 +133,15 @@ def escalations_reached(
             col(CaseEscalation.case_id).in_(case_ids),
             col(CaseEscalation.reached_at) >= col(CaseFile.state_entered_at),
         )
-        .order_by(col(CaseEscalation.reached_at))
+        .order_by(col(CaseEscalation.reached_at), _RUNG_ORDER)  # the highest rung last
     )
     return session.exec(statement).all()
+
+
+# one sweep may climb several rungs at once (a late sweep): their `reached_at` is the same
+_RUNG_ORDER = case(
+    {"district": 0, "province": 1, "national": 2}, value=col(CaseEscalation.level), else_=3
+)
 
 
 def open_case_counts(session: Session, now: datetime) -> list[tuple[str, bool, int]]:
