@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from schemas.auth import Role
-from schemas.stats import HandoverStats, RegionStats, StateStats, Totals, UnitStats
+from schemas.stats import HandoverStats, RegionStats, Totals, UnitStats
 from service.kit.context import AppContext
 from service.kit.errors import Forbidden, NotFound
 from service.kit.principal import Principal
@@ -30,7 +30,7 @@ from service.models import Unit
 from service.sla import repository as repo
 from service.sla.clock import TRANSFER_DEADLINE
 from service.sla.repository import UnitEvent
-from service.sla.service import percentile, period
+from service.sla.service import StepTally, percentile, period
 from service.units import service as units
 from workflows import Definition
 from workflows.regions import load_regions
@@ -39,13 +39,9 @@ _HOUR = timedelta(hours=1)
 
 
 @dataclass
-class Tally:
-    """What happened in one unit over the range."""
+class Tally(StepTally):
+    """What happened in one unit over the range: its steps, and the hand-overs it received."""
 
-    open_cases: int = 0
-    overdue: int = 0
-    on_time: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    hours: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     accepted_hours: list[float] = field(default_factory=list)
     accepted_on_time: int = 0
     declined: int = 0
@@ -63,14 +59,6 @@ class Tally:
         self.declined += other.declined
         self.waiting += other.waiting
         self.waiting_overdue += other.waiting_overdue
-
-    @property
-    def completed(self) -> int:
-        return sum(len(hours) for hours in self.hours.values())
-
-    @property
-    def on_time_steps(self) -> int:
-        return sum(self.on_time.values())
 
 
 @dataclass
@@ -202,8 +190,8 @@ def unit_stats(
         unit=unit.code, name=unit.name, ministry=unit.ministry, level=unit.level,
         region_code=unit.region_code, from_date=from_date, to_date=to_date, as_of=as_of,
         open_cases=total.open_cases, overdue=total.overdue, completed_steps=total.completed,
-        on_time_steps=total.on_time_steps, on_time_rate=_rate(total),
-        states=_states(total), handovers=_handovers(total), below=below,
+        on_time_steps=total.on_time_steps, on_time_rate=total.on_time_rate,
+        states=total.state_stats(), handovers=_handovers(total), below=below,
     )  # fmt: skip
 
 
@@ -230,7 +218,7 @@ def region_stats(
         region_code=region.code, region_name=region.name, from_date=from_date,
         to_date=to_date, as_of=as_of, open_cases=total.open_cases, overdue=total.overdue,
         completed_steps=total.completed, on_time_steps=total.on_time_steps,
-        on_time_rate=_rate(total), handovers=_handovers(total),
+        on_time_rate=total.on_time_rate, handovers=_handovers(total),
         ministries=[
             _totals(ministry, ministry, _sum(counted, codes))
             for ministry, codes in sorted(by_ministry.items())
@@ -250,30 +238,12 @@ def _sum(counted: dict[str, Tally], codes: Iterable[str]) -> Tally:
     return total
 
 
-def _rate(tally: Tally) -> float | None:
-    return round(tally.on_time_steps / tally.completed, 4) if tally.completed else None
-
-
 def _totals(code: str, name: str, tally: Tally) -> Totals:
     return Totals(
         code=code, name=name, open_cases=tally.open_cases, overdue=tally.overdue,
         completed_steps=tally.completed, on_time_steps=tally.on_time_steps,
-        on_time_rate=_rate(tally), handovers_waiting=tally.waiting,
+        on_time_rate=tally.on_time_rate, handovers_waiting=tally.waiting,
     )  # fmt: skip
-
-
-def _states(tally: Tally) -> list[StateStats]:
-    return [
-        StateStats(
-            state=state,
-            completed=len(hours),
-            on_time=tally.on_time[state],
-            median_hours=round(percentile(sorted(hours), 0.5), 2),
-            p90_hours=round(percentile(sorted(hours), 0.9), 2),
-        )
-        for state, hours in sorted(tally.hours.items())
-        if hours
-    ]
 
 
 def _handovers(tally: Tally) -> HandoverStats:
