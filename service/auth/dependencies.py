@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from service.auth import service as accounts
 from service.auth.security import TokenClaims, read_token
-from service.kit.capacity import in_thread
+from service.kit.capacity import in_thread, write_turn
 from service.kit.context import AppContext
 from service.kit.errors import Forbidden, NotAuthenticated, PasswordChangeRequired
 from service.kit.principal import Principal
@@ -75,8 +75,9 @@ class Run:
 
     async def __call__(self, use_case: UseCase[T]) -> T:
         """A use case that writes: one transaction, committed once after it returns. Writes to
-        one case take their turn in this worker (see `kit/capacity.py`)."""
-        return await in_thread(self.context, self.now, use_case, serial=self.case_id)
+        one case (on SQLite: all writes) take their turn in this worker (`kit/capacity.py`)."""
+        serial = write_turn(self.context, self.case_id)
+        return await in_thread(self.context, self.now, use_case, serial=serial)
 
     async def read(self, use_case: UseCase[T]) -> T:
         """A use case that only reads: one read-only snapshot, never a write lock (on SQLite

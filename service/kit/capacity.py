@@ -11,6 +11,12 @@ per worker, waiting for the lock, while the others wait without a thread and are
 the pool timeout; requests for other cases keep their threads. (Measured with
 `bench/degradations.py`: before, 100 transitions on a locked case took every thread and an
 unrelated read waited behind them.)
+
+On SQLite, which writes one transaction at a time, every write of the worker takes ONE turn
+(`write_turn`), first come first served, for up to `NRM_SQLITE_WRITE_WAIT_SECONDS` more: the
+writes queue in order without holding threads (readers keep them), instead of polling for the
+file's lock in SQLite's busy handler, which sleeps and retries and serves nobody in order
+(`bench/sqlite_writers.py`: 32 writing clients, p99 1.4-2.5 s before, see bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -38,11 +44,21 @@ _ALREADY_COUNTED = anyio.CapacityLimiter(math.inf)
 
 @dataclass
 class _Turn:
-    lock: anyio.Lock
+    lock: anyio.Semaphore
     waiting: int = 0
 
 
 _TURNS: RunVar[dict[str, _Turn]] = RunVar("nrm_turns")
+ONE_WRITER = "nrm:one-writer"  # the turn of every write on SQLite
+# Two writes hold the one writer's turn at once: while one is in its transaction (the threads
+# take SQLite's lock in order, `Database.transaction`), the next is already on its thread, so
+# the hand-over costs no trip through the event loop (one at a time: 47 writes/s against 63).
+ONE_WRITER_AHEAD = 2
+
+
+def write_turn(context: AppContext, case_id: str | None) -> str | None:
+    """The turn a write takes in this worker: the one writer's on SQLite, else its case's."""
+    return ONE_WRITER if context.database.one_writer else case_id
 
 
 def set_worker_threads(count: int) -> None:
@@ -59,7 +75,7 @@ async def in_thread(
     limiter = anyio.to_thread.current_default_thread_limiter()
     with _turn_of(serial) as turn:
         has_turn = has_thread = False
-        with anyio.move_on_after(context.settings.pool_timeout_seconds):
+        with anyio.move_on_after(_longest_wait(context, serial)):
             if turn is not None:
                 await turn.acquire()
                 has_turn = True  # no await between: the deadline cannot strike after this
@@ -81,9 +97,16 @@ async def in_thread(
                 turn.release()
 
 
+def _longest_wait(context: AppContext, serial: str | None) -> float:
+    settings = context.settings
+    writer = settings.sqlite_write_wait_seconds if serial == ONE_WRITER else 0.0
+    return settings.pool_timeout_seconds + writer
+
+
 @contextmanager
-def _turn_of(key: str | None) -> Iterator[anyio.Lock | None]:
-    """The lock of `key` in this event loop, forgotten when nobody waits for it any more."""
+def _turn_of(key: str | None) -> Iterator[anyio.Semaphore | None]:
+    """The turn of `key` in this event loop (first come, first served), forgotten when nobody
+    waits for it any more."""
     if key is None:
         yield None
         return
@@ -92,7 +115,9 @@ def _turn_of(key: str | None) -> Iterator[anyio.Lock | None]:
     except LookupError:
         turns = {}
         _TURNS.set(turns)
-    turn = turns.setdefault(key, _Turn(anyio.Lock()))
+    if key not in turns:
+        turns[key] = _Turn(anyio.Semaphore(ONE_WRITER_AHEAD if key == ONE_WRITER else 1))
+    turn = turns[key]
     turn.waiting += 1
     try:
         yield turn.lock

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     db_keepalives_interval_seconds: int = Field(default=10, ge=1)
     db_keepalives_count: int = Field(default=3, ge=1)
     ready_timeout_seconds: float = Field(default=2.0, gt=0)
+    # SQLite: how much longer than the pool timeout a write may wait for the worker's one
+    # writer turn (service/kit/capacity.py); then 503 `database_busy`
+    sqlite_write_wait_seconds: float = Field(default=10.0, gt=0)
     # `nrm serve` (service/kit/serving.py): in-flight requests finish within this after SIGTERM;
     # a worker that does not answer the supervisor's ping within this is replaced
     graceful_shutdown_seconds: int = Field(default=20, ge=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -21,11 +22,12 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from service.kit.errors import Conflict, VersionConflict
+from service.kit.errors import Conflict, DatabaseBusy, VersionConflict
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # An execution option: the transaction only reads, from one snapshot (see Database.snapshot).
 SNAPSHOT = "nrm_snapshot"
+_HOLDS_WRITER = "nrm_holds_writer"  # a pooled SQLite connection holds the process's write lock
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,14 @@ def is_busy(exc: BaseException) -> bool:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    """Besides the pragmas: this process's write transactions take the file's write lock one
+    after another, through a lock of the process taken just before BEGIN IMMEDIATE and given
+    back when the connection returns to the pool (after its COMMIT or ROLLBACK), instead of
+    polling for it in SQLite's busy handler, which sleeps and serves nobody in order. The
+    requests' writes come to it in the order of their turns (`kit/capacity.py`); the periodic
+    jobs' take it too. It is waited for as long as SQLite would wait (the busy timeout)."""
+    writer = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -150,7 +160,20 @@ def _configure_sqlite(engine: Engine) -> None:
         snapshot = bool(connection.get_execution_options().get(SNAPSHOT))
         # a snapshot refuses writes, as PostgreSQL's READ ONLY does, instead of losing them
         connection.exec_driver_sql(f"PRAGMA query_only={int(snapshot)}")
-        connection.exec_driver_sql("BEGIN DEFERRED" if snapshot else "BEGIN IMMEDIATE")
+        if snapshot:
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        if not connection.info.get(_HOLDS_WRITER):  # held until the connection is returned
+            if not writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+                raise DatabaseBusy()
+            connection.info[_HOLDS_WRITER] = True
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "checkin")
+    @event.listens_for(engine, "invalidate")
+    def _on_release(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        if record.info.pop(_HOLDS_WRITER, False):
+            writer.release()
 
 
 def _configure_postgres(engine: Engine) -> None:
@@ -174,6 +197,11 @@ class Database:
         self.engine = engine
         self.sessions = sessions or sessionmaker(engine, class_=Session, expire_on_commit=False)
         self.limits = limits or DatabaseLimits()
+
+    @property
+    def one_writer(self) -> bool:
+        """SQLite writes one transaction at a time (the whole file is the lock)."""
+        return self.engine.dialect.name == "sqlite"
 
     @cached_property
     def _probe_engine(self) -> Engine:

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from service.kit.capacity import in_thread
+from service.kit.capacity import in_thread, write_turn
 from service.kit.context import AppContext
 from service.kit.errors import DomainError, Forbidden, PasswordChangeRequired
 from service.kit.principal import BrowserLogin, Principal
@@ -119,8 +119,8 @@ class Page:
     async def __call__(self, use_case: UseCase[T]) -> T:
         """A write: one transaction, after the CSRF token is checked; writes to one case take
         their turn in the worker, as the API's (`kit/capacity.py`)."""
-        case_id = self.request.path_params.get("case_id")
-        return await in_thread(self.context, self._write_now, use_case, serial=case_id)
+        serial = write_turn(self.context, self.request.path_params.get("case_id"))
+        return await in_thread(self.context, self._write_now, use_case, serial=serial)
 
     async def ensure(self) -> Principal:
         """Who is asking, when nothing else was run yet (a form refused before its use case):
