@@ -33,7 +33,7 @@ test-postgres: install
 	NRM_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
 
 quick: install
-	$(BIN)/pytest -q -m "not slow and not browser and not fuzz"
+	$(BIN)/pytest -q -m "not slow and not browser and not fuzz and not faults"
 
 fuzz: install
 	$(BIN)/pytest -q -m fuzz
