@@ -17,6 +17,7 @@ from service.kit.config import Settings
 from service.kit.errors import DomainError
 from service.kit.principal import SYSTEM_ROLE, Principal
 from service.users import service as users_service
+from service.workflow.cli import workflows_app
 
 app = typer.Typer(help="NRM case workflow service.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(sla_app, name="sla")
 app.add_typer(audit_app, name="audit")
+app.add_typer(workflows_app, name="workflows")
 CLI = Principal(user_id=None, username="nrm-cli", role=SYSTEM_ROLE, ministry=None)
 
 
