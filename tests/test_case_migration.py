@@ -21,6 +21,7 @@ from service.kit.principal import Principal
 from service.models import WorkflowDefinitionRow, utcnow
 from service.workflow import migrations
 from tests.factories import Actors, fire, register, walk_to
+from tests.web import get, visible_text, web_login
 from workflows import Definition, Engine, parse
 from workflows.loader import DEFINITIONS_DIR
 from workflows.migration import parse_mapping
@@ -179,6 +180,11 @@ def test_apply_moves_each_case_with_one_event_and_the_log_still_verifies(
     assert verdict["ok"], verdict["first_broken"]
     again = migrate(client, actors, v1_to_v2(), dry_run=False, checksum=checksum)
     assert again["counts"] == {"refused": 1}  # the closed case; nothing moves twice
+    page = get(
+        client, web_login(context, actors.auditor()), f"/cases/{cases['referred']['id']}/history"
+    )
+    assert page.status_code == 200
+    assert "Dipindahkan ke versi alur kerja lain" in visible_text(page.text)  # in Indonesian
 
 
 def test_a_migrated_case_runs_on_the_target_version(
@@ -305,15 +311,16 @@ def test_apply_needs_the_dry_runs_checksum(
     assert read(client, actors, case)["workflow_version"] == 1
 
 
-# --- a test-only version: `screening` renamed `assessment` and led by KEMENPPPA, `reconsideration`
-# removed; the mapping merges `screening` and `screening_abroad` into `assessment` ---
+# --- a test-only version: `screening` renamed `assessment` and led by KEMENSOS (a ministry new to
+# these cases), `reconsideration` removed; the mapping merges `screening` and `screening_abroad`
+# into `assessment` ---
 
 
 def version_n(context: AppContext) -> Definition:
     document = copy.deepcopy(dict(context.registry.engine(*V1).definition.source))
     document["version"] = VN[1]
     states = document["states"]
-    states["assessment"] = {**states.pop("screening"), "ministry": "KEMENPPPA"}
+    states["assessment"] = {**states.pop("screening"), "ministry": "KEMENSOS"}
     del states["reconsideration"]
 
     def renamed(value: Any) -> Any:
@@ -362,16 +369,16 @@ def test_renamed_merged_and_removed_states_on_a_test_version(
         ]
         merged = read(client, actors, cases["screening_abroad"])
         assert (merged["workflow_version"], merged["state"], merged["ministry"]) == (
-            VN[1], "assessment", "KEMENPPPA",
+            VN[1], "assessment", "KEMENSOS",
         )  # fmt: skip
         event = history(client, actors, cases["screening_abroad"])[-1]
         assert event["payload"]["services"] == ["shelter"]  # recorded for v3's service requests
         assert event["payload"]["reason"] == "screening abroad is merged into assessment"
-        # the hand-over to KEMLU's mission that still waited is void: the KEMENPPPA unit that
-        # sent it leads the step, which is KEMENPPPA's now
+        # the hand-over to KEMLU that still waited is void; the step goes to KEMENSOS
         assert event["payload"]["_withdrawn_handover"]["to_unit"] == "KEMLU-NASIONAL"
+        assert event["payload"]["_handover"]["to_unit"].startswith("KEMENSOS")
         renamed = read(client, actors, cases["screening"])
-        assert (renamed["state"], renamed["ministry"]) == ("assessment", "KEMENPPPA")
+        assert (renamed["state"], renamed["ministry"]) == ("assessment", "KEMENSOS")
         assert answer[cases["reconsideration"]["id"]]["outcome"] == "refused"
         assert read(client, actors, cases["reconsideration"])["workflow_version"] == 1
         verdict = verified(client, actors)  # state chains, versions and grants recomputed
@@ -413,7 +420,7 @@ def test_a_pending_request_the_target_cannot_honour_keeps_its_case_where_it_is(
     )
     assert pending.status_code == 202, pending.text
     with registry_with(context, session, version_n(context)):
-        # `referred` has no `identify`; from `assessment` it is KEMENPPPA's, not PEMDA's
+        # `referred` has no `identify`; from `assessment` it is KEMENSOS's, not PEMDA's
         for target in ("referred", "assessment"):
             mapping = vn_mapping(screening=target)
             checksum = migrate(client, actors, mapping)["checksum"]
