@@ -321,7 +321,7 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
             headers=h,
         ),
         _roles(200, "admin"),
-    ),  # fmt: skip
+    ),
     ("GET", "/api/v1/workflows/{name}/diagram"): (
         lambda c, h, w: c.get(
             f"/api/v1/workflows/nrm-indonesia/diagram?case={w.case['id']}", headers=h
