@@ -5,6 +5,7 @@ a renamed state (led by another ministry), a removed one and two states merged."
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from service.cases import migration as cases_migration
 from service.kit.context import AppContext
 from service.kit.principal import Principal
 from service.models import WorkflowDefinitionRow, utcnow
@@ -24,7 +26,7 @@ from tests.factories import Actors, fire, register, walk_to
 from tests.web import get, visible_text, web_login
 from workflows import Definition, Engine, parse
 from workflows.loader import DEFINITIONS_DIR
-from workflows.migration import parse_mapping
+from workflows.migration import MappingInvalid, check_mapping, parse_mapping
 
 NAME = "nrm-indonesia"
 V1, V2, VN = (NAME, 1), (NAME, 2), (NAME, 90)
@@ -235,7 +237,7 @@ def test_a_case_changed_during_the_apply_is_skipped_not_half_moved(
 ) -> None:
     cases = on_v1(client, actors, context, "referred", "screening")
     changed = cases["referred"]
-    real = migrations.cases.migrate_case
+    real = cases_migration.migrate_case
 
     def someone_acts_first(*args: Any, **kwargs: Any) -> Any:
         if args[3] == uuid.UUID(changed["id"]):  # between the listing and this case's turn
@@ -243,7 +245,7 @@ def test_a_case_changed_during_the_apply_is_skipped_not_half_moved(
             assert moved.status_code == 200, moved.text
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(migrations.cases, "migrate_case", someone_acts_first)
+    monkeypatch.setattr(cases_migration, "migrate_case", someone_acts_first)
     mapping = v1_to_v2()
     result = migrations.apply(context, ADMIN, NAME, mapping, parse_mapping(mapping).checksum)
     outcome = {item.case_id: item for item in result.cases}
@@ -428,3 +430,32 @@ def test_a_pending_request_the_target_cannot_honour_keeps_its_case_where_it_is(
             item = by_case(stays)[case["id"]]
             assert (item["outcome"], item["code"]) == ("refused", "approval_pending"), item
         assert read(client, actors, case)["workflow_version"] == 1
+
+
+# --- the mapping alone (pure) ---
+
+
+def test_the_checksum_covers_the_meaning_not_the_spelling() -> None:
+    short = v1_to_v2()
+    long = copy.deepcopy(short)
+    long["states"]["referred"] = {"state": "referred", "services": []}
+    assert parse_mapping(short).checksum == parse_mapping(long).checksum
+    changed = copy.deepcopy(short)
+    changed["states"]["referred"] = "screening"
+    assert parse_mapping(changed).checksum != parse_mapping(short).checksum
+
+
+def test_service_kinds_are_checked_only_where_the_target_declares_services(
+    context: AppContext,
+) -> None:
+    v1, v2 = (context.registry.engine(*key).definition for key in (V1, V2))
+    mapping = v1_to_v2()
+    mapping["states"]["sheltered"] = {"state": "sheltered", "services": ["shelter", "health"]}
+    parsed = parse_mapping(mapping)
+    check_mapping(parsed, v1, v2)  # version 2 declares none: recorded as asked
+    declares = dataclasses.replace(v2, source={**v2.source, "services": {"shelter": {}}})
+    with pytest.raises(MappingInvalid) as refused:
+        check_mapping(parsed, v1, declares)
+    assert refused.value.field == "states.sheltered.services" and "health" in refused.value.reason
+    both = dataclasses.replace(declares, source={**v2.source, "services": ["shelter", "health"]})
+    check_mapping(parsed, v1, both)
