@@ -21,7 +21,7 @@ from service.cases import migration as cases_migration
 from service.cases.erasable import lineage, trigger_schema
 from service.kit.context import AppContext
 from service.kit.principal import Principal
-from service.models import CaseFile, WorkflowDefinitionRow, utcnow
+from service.models import WorkflowDefinitionRow, utcnow
 from service.workflow import migrations
 from tests.factories import Actors, fire, register, walk_to
 from tests.web import get, visible_text, web_login
@@ -468,13 +468,12 @@ def test_free_text_of_a_trigger_the_current_version_lacks_is_still_found_to_hide
     """A case migrated to a version without some trigger keeps its older approvals and legal
     facts of it; masking and erasure find its schema in the workflow's other versions."""
     with registry_with(context, session, version_n(context)):
-        case = CaseFile(workflow_name=NAME, workflow_version=VN[1])
-        versions = [d.version for d in lineage(context.registry, case)]
+        versions = [d.version for d in lineage(context.registry, *VN)]
         assert versions[0] == VN[1] and sorted(versions[1:], reverse=True) == versions[1:]
         dropped = {r.trigger for r in context.registry.engine(*V1).definition.transitions} - {
             r.trigger for r in version_n(context).transitions
         }
         assert dropped  # removing `reconsideration` removed triggers with it
         trigger = sorted(dropped)[0]
-        assert trigger_schema(lineage(context.registry, case), trigger) is not None
-        assert trigger_schema(lineage(context.registry, case)[:1], trigger) is None
+        assert trigger_schema(lineage(context.registry, *VN), trigger) is not None
+        assert trigger_schema(lineage(context.registry, *VN)[:1], trigger) is None

@@ -94,7 +94,8 @@ class Mask:
         self._registry = context.registry
 
     def payload(self, case: CaseFile, trigger: str, payload: dict[str, Any]) -> dict[str, Any]:
-        schema = trigger_schema(lineage(self._registry, case), trigger)
+        versions = lineage(self._registry, case.workflow_name, case.workflow_version)
+        schema = trigger_schema(versions, trigger)
         masked: dict[str, Any] = map_free_text(schema, payload, lambda _text: MASKED)
         return masked
 
@@ -102,13 +103,13 @@ class Mask:
         return None if value is None else MASKED
 
 
-def lineage(registry: Registry, case: CaseFile) -> list[Definition]:
-    """The case's definition version first, then the other versions of its workflow, newest
+def lineage(registry: Registry, name: str, version: int) -> list[Definition]:
+    """A case's definition version first, then the other versions of its workflow, newest
     first: a case migrated between versions keeps legal facts and requests of triggers its
     current version may not have, and their free text must still be found to hide or erase."""
     return sorted(
-        (d for d in registry.definitions() if d.name == case.workflow_name),
-        key=lambda d: (d.version != case.workflow_version, -d.version),
+        (d for d in registry.definitions() if d.name == name),
+        key=lambda d: (d.version != version, -d.version),
     )
 
 

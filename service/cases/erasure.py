@@ -105,7 +105,7 @@ def _erase(
     reason: str,
 ) -> Erasure:
     now = context.clock()
-    definitions = lineage(context.registry, case)
+    definitions = lineage(context.registry, case.workflow_name, case.workflow_version)
     victim.identity_ciphertext = None
     victim.data_key = None
     victim.profile = {}
