@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.common import LabelRead
+from schemas.common import LabelRead, StrictModel, examples
 
 
 class DeadlineRead(BaseModel):
@@ -73,3 +74,55 @@ class WorkflowRead(BaseModel):
     escalation: EscalationRead
     states: list[StateRead]
     transitions: list[TransitionRead]
+
+
+# --- migrating running cases between versions (service/workflow/migrations.py) ---
+
+MigrationOutcome = Literal["would_move", "moved", "refused", "skipped"]
+
+
+class MigrationRequest(StrictModel):
+    model_config = examples(
+        {"mapping": {"from": {"name": "nrm-indonesia", "version": 1},
+                     "to": {"name": "nrm-indonesia", "version": 2},
+                     "states": {"referred": "referred", "screening": "screening"}},
+         "dry_run": True},
+    )  # fmt: skip
+
+    mapping: dict[str, Any] = Field(
+        description="the reviewed mapping file as an object: from, to, states, reasons"
+    )
+    dry_run: bool = Field(default=True, description="only say what would move (the default)")
+    checksum: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="the dry run's mapping checksum; required to apply",
+    )
+    cases: list[uuid.UUID] | None = Field(
+        default=None, max_length=1000, description="only these cases (default: every case)"
+    )
+
+
+class CaseMigrationRead(BaseModel):
+    case_id: str
+    reference: str
+    from_state: str
+    to_state: str | None
+    outcome: MigrationOutcome
+    code: str | None = Field(
+        default=None, description="why it stays: unmapped, terminal, approval_pending, "
+        "changed (concurrently), not_on_source"
+    )  # fmt: skip
+    reason: str | None = None
+    services: list[str] = Field(default_factory=list)
+    event_seq: int | None = None
+
+
+class MigrationRead(BaseModel):
+    workflow: str
+    from_version: int
+    to_version: int
+    checksum: str = Field(description="the mapping's checksum: give it back to apply")
+    dry_run: bool
+    counts: dict[str, int] = Field(description="cases per outcome")
+    cases: list[CaseMigrationRead]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -224,3 +225,51 @@ def rotate_data_key() -> None:
 
 
 app.add_typer(keys_app, name="keys")
+
+
+# --- migrating running cases between workflow versions (workflow/migrations.py) ---
+
+workflows_app = typer.Typer(
+    help="Workflow versions: migrating running cases.", no_args_is_help=True
+)
+
+
+@workflows_app.command("migrate")
+def workflows_migrate(
+    mapping_file: Annotated[Path, typer.Argument(help="the reviewed mapping (YAML)")],
+    apply: Annotated[bool, typer.Option("--apply", help="move the cases (default: dry run)")] = (
+        False
+    ),
+    checksum: Annotated[
+        str | None, typer.Option(help="the dry run's mapping checksum (required with --apply)")
+    ] = None,
+    case: Annotated[
+        list[str] | None, typer.Option("--case", help="only this case id (repeatable)")
+    ] = None,
+) -> None:
+    """Move running cases to another version of their workflow by a reviewed state mapping:
+    a dry run by default. Exit 0 done (cases the mapping leaves where they are included), 1 a
+    case changed meanwhile and was skipped (run it again), 2 mapping or checksum refused."""
+    from service.workflow import cli as shown
+    from service.workflow import migrations
+
+    raw = shown.read_mapping(console, mapping_file)
+    only = shown.case_ids(console, case)
+    source = raw.get("from")
+    name = str(source.get("name")) if isinstance(source, dict) else ""
+    with command_context() as context:
+        try:
+            if apply:
+                result = migrations.apply(context, CLI, name, raw, checksum, only, field="")
+            else:
+                with context.database.snapshot() as session:
+                    result = migrations.plan(session, context, name, raw, only, field="")
+        except DomainError as exc:
+            console.print(f"[red]{mapping_file.name}: {exc.detail}[/red]")
+            raise typer.Exit(2) from exc
+    shown.print_result(console, result)
+    if result.counts.get("skipped"):
+        raise typer.Exit(1)
+
+
+app.add_typer(workflows_app, name="workflows")

@@ -308,6 +308,20 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         lambda c, h, w: c.get("/api/v1/workflows/nrm-indonesia", headers=h),
         _authenticated(200),
     ),
+    ("POST", "/api/v1/workflows/{name}/migrations"): (  # a dry run: it moves nothing
+        lambda c, h, w: c.post(
+            "/api/v1/workflows/nrm-indonesia/migrations",
+            json={
+                "mapping": {
+                    "from": {"name": "nrm-indonesia", "version": 1},
+                    "to": {"name": "nrm-indonesia", "version": 2},
+                    "states": {"screening": "screening"},
+                }
+            },
+            headers=h,
+        ),
+        _roles(200, "admin"),
+    ),
     ("GET", "/api/v1/workflows/{name}/diagram"): (
         lambda c, h, w: c.get(
             f"/api/v1/workflows/nrm-indonesia/diagram?case={w.case['id']}", headers=h

@@ -19,7 +19,9 @@ from service.kit.encryption import TextSealer, is_sealed, new_case_key
 from service.kit.errors import CaseErased
 from service.kit.principal import Principal
 from service.models import CaseFile, Victim
+from workflows import Definition
 from workflows.payload import map_free_text
+from workflows.registry import Registry
 
 ERASED = "[erased]"
 UNREADABLE = "[unreadable]"
@@ -92,13 +94,32 @@ class Mask:
         self._registry = context.registry
 
     def payload(self, case: CaseFile, trigger: str, payload: dict[str, Any]) -> dict[str, Any]:
-        definition = self._registry.engine(case.workflow_name, case.workflow_version).definition
-        schema = next(r.payload_schema for r in definition.transitions if r.trigger == trigger)
+        versions = lineage(self._registry, case.workflow_name, case.workflow_version)
+        schema = trigger_schema(versions, trigger)
         masked: dict[str, Any] = map_free_text(schema, payload, lambda _text: MASKED)
         return masked
 
     def text(self, value: str | None) -> str | None:
         return None if value is None else MASKED
+
+
+def lineage(registry: Registry, name: str, version: int) -> list[Definition]:
+    """A case's definition version first, then the other versions of its workflow, newest
+    first: a case migrated between versions keeps legal facts and requests of triggers its
+    current version may not have, and their free text must still be found to hide or erase."""
+    return sorted(
+        (d for d in registry.definitions() if d.name == name),
+        key=lambda d: (d.version != version, -d.version),
+    )
+
+
+def trigger_schema(definitions: list[Definition], trigger: str) -> Mapping[str, Any] | None:
+    """The payload schema of `trigger` in the first of `definitions` that has it."""
+    for definition in definitions:
+        for row in definition.transitions:
+            if row.trigger == trigger:
+                return row.payload_schema
+    return None
 
 
 def masking(context: AppContext, principal: Principal) -> Mask | None:

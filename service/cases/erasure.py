@@ -14,12 +14,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session, col, select
 
 from service.audit.log import append_case_event
-from service.cases.erasable import ERASED
+from service.cases.erasable import ERASED, lineage, trigger_schema
 from service.kit.context import AppContext
 from service.kit.db import flush_or_conflict
 from service.kit.errors import CaseErased, CaseOpen, Invalid, LegalHold, NotFound
@@ -106,7 +105,7 @@ def _erase(
     reason: str,
 ) -> Erasure:
     now = context.clock()
-    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
+    definitions = lineage(context.registry, case.workflow_name, case.workflow_version)
     victim.identity_ciphertext = None
     victim.data_key = None
     victim.profile = {}
@@ -114,11 +113,11 @@ def _erase(
                           if k not in REFERRAL_FREE_TEXT}  # fmt: skip
     victim.erased_at = now
     case.legal = {
-        trigger: map_free_text(_schema(definition, trigger), fact, lambda _text: ERASED)
+        trigger: map_free_text(trigger_schema(definitions, trigger), fact, lambda _text: ERASED)
         for trigger, fact in case.legal.items()
     }
     for approval in session.exec(select(Approval).where(col(Approval.case_id) == case.id)):
-        _scrub(approval, definition)
+        _scrub(approval, definitions)
     event = append_case_event(
         session, case, actor=actor, at=now, kind="erased",
         payload={"reason": reason, "erased": ["identity", "case_key", "profile",
@@ -128,21 +127,12 @@ def _erase(
     return Erasure(str(case.id), case.reference, now, event.seq)
 
 
-def _scrub(approval: Approval, definition: Definition) -> None:
-    schema = next(
-        (r.payload_schema for r in definition.transitions if r.trigger == approval.trigger), None
-    )
+def _scrub(approval: Approval, definitions: list[Definition]) -> None:
+    schema = trigger_schema(definitions, approval.trigger)
     approval.payload = map_free_text(schema, approval.payload, lambda _text: ERASED)
     for field in ("note", "consent_override_reason", "decision_reason"):
         if getattr(approval, field) is not None:
             setattr(approval, field, ERASED)
-
-
-def _schema(definition: Definition, trigger: str) -> dict[str, Any] | None:
-    for row in definition.transitions:
-        if row.trigger == trigger:
-            return dict(row.payload_schema)
-    return None
 
 
 def _case(session: Session, case_id: str) -> tuple[CaseFile, Victim]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, String, bindparam, cast, delete, exists, func, update
 from sqlalchemy import select as sa_select
@@ -53,7 +53,26 @@ def load_readable(
     key = ("load_readable", *caller_kind(principal))
     statement = registry.memo.get(key)
     if statement is None:
-        statement = registry.memo[key] = _load_statement(principal, registry)
+        statement = registry.memo[key] = _load_statement().where(
+            visibility(principal, registry, by_id=True)
+        )
+    return _load(session, statement, parsed, now)
+
+
+def load_any(
+    session: Session, registry: Registry, case_id: uuid.UUID, now: datetime
+) -> LoadedCase | None:
+    """The case whoever may see it: for the service's own moves (a workflow migration), which
+    show nobody the case."""
+    statement = registry.memo.get("load_any")
+    if statement is None:
+        statement = registry.memo["load_any"] = _load_statement()
+    return _load(session, statement, case_id, now)
+
+
+def _load(
+    session: Session, statement: Select[Any], parsed: uuid.UUID, now: datetime
+) -> LoadedCase | None:
     cutoff = now - IDENTITY_AFTER_HANDOVER
     row = session.execute(statement, {"case_id": parsed, "identity_cutoff": cutoff}).first()
     if row is None:
@@ -69,7 +88,7 @@ def load_readable(
     )
 
 
-def _load_statement(principal: Principal, registry: Registry) -> Select[Any]:
+def _load_statement() -> Select[Any]:
     handled = (
         select(func.aggregate_strings(col(CaseMinistry.ministry), ","))
         .where(col(CaseMinistry.case_id) == CaseFile.id)
@@ -114,7 +133,6 @@ def _load_statement(principal: Principal, registry: Registry) -> Select[Any]:
         .join(Victim, col(Victim.case_id) == col(CaseFile.id))
         .outerjoin(UserAccount, col(UserAccount.id) == col(CaseFile.assigned_to_id))
         .where(col(CaseFile.id) == bindparam("case_id"))
-        .where(visibility(principal, registry, by_id=True))
     )
 
 
@@ -153,6 +171,36 @@ def visited_states(session: Session, case_id: uuid.UUID) -> set[str]:
         .distinct()
     )
     return {state for state in session.exec(statement).all() if state}
+
+
+class MigrationCandidate(NamedTuple):
+    id: uuid.UUID
+    reference: str
+    state: str
+    version: int
+    pending_trigger: str | None
+    pending_ministry: str | None
+
+
+def cases_on_version(
+    session: Session, name: str, version: int, case_ids: Sequence[uuid.UUID] | None
+) -> list[MigrationCandidate]:
+    """Every case pinned to `name` v`version` (or those of `case_ids`), oldest first, with what
+    a migration decides on: its state and the trigger of a pending four-eyes request."""
+    pending = aliased(Approval)
+    statement = (
+        sa_select(
+            col(CaseFile.id), col(CaseFile.reference), col(CaseFile.state),
+            col(CaseFile.version), col(pending.trigger), col(pending.ministry),
+        )
+        .outerjoin(pending, (col(pending.case_id) == col(CaseFile.id))
+                   & (col(pending.status) == ApprovalStatus.PENDING))
+        .where(col(CaseFile.workflow_name) == name, col(CaseFile.workflow_version) == version)
+        .order_by(col(CaseFile.created_at), col(CaseFile.id))
+    )  # fmt: skip
+    if case_ids is not None:
+        statement = statement.where(col(CaseFile.id).in_(case_ids))
+    return [MigrationCandidate(*row) for row in session.execute(statement).all()]
 
 
 def pending_approval(session: Session, case_id: uuid.UUID) -> Approval | None:

@@ -142,3 +142,15 @@ class DatabaseBusy(DomainError):
 
     def __init__(self, detail: str = "the database is busy; try again shortly") -> None:
         super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class InvalidMapping(Invalid):
+    """A workflow migration's mapping that does not parse or does not fit both definitions."""
+
+    code = "invalid_mapping"
+
+
+class ChecksumMismatch(Invalid):
+    """An apply whose checksum is not the mapping's: it is not the mapping the dry run showed."""
+
+    code = "checksum_mismatch"

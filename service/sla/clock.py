@@ -48,6 +48,16 @@ def enter_step(context: AppContext, case: CaseFile, state: StateSpec, now: datet
     _start_clock(context, case)
 
 
+def retime_step(context: AppContext, case: CaseFile, state: StateSpec) -> None:
+    """The case now runs on another definition version (a workflow migration): the step keeps
+    the instant it began, its due date and checkpoints are the new definition's, and the stages
+    already recorded are not recorded again (stages only rise within a step)."""
+    due = state.deadline
+    case.due_at = context.calendar.due_at(case.state_entered_at, due) if due else None
+    points = step_checkpoints(context, case)
+    case.sla_next_at = points.next_after(case.sla_level) if points else None
+
+
 def enter_transfer(context: AppContext, case: CaseFile, now: datetime) -> None:
     """A hand-over starts to wait for the receiving unit (`transfer_to_unit_id` is set)."""
     case.transfer_at = now

@@ -114,8 +114,10 @@ def _fold(
         first = steps[0]
         definition = context.registry.engine(first.workflow_name, first.workflow_version).definition
         for entry, following in itertools.zip_longest(steps, steps[1:]):
-            spec = definition.state(entry.state)
-            if spec.ministry != ministry or spec.deadline is None:
+            # a case migrated to another version is read on that version: a step in a state
+            # it renamed or dropped is not counted
+            spec = definition.states.get(entry.state)
+            if spec is None or spec.ministry != ministry or spec.deadline is None:
                 continue
             due = context.calendar.due_at(entry.at, spec.deadline)
             if following is None:

@@ -10,6 +10,10 @@ write it again:
 - `transition`: the lead ministry of `to_state`; `_accepted_handover` (the acting unit took
   the step: the sender leaves, the receiver leads), then `_handover` (the step now waits for
   the named unit, which joins);
+- `workflow_migrated`: from here on the case runs on the version named `to` (its states' lead
+  ministries are that version's); the lead ministry of `to_state`; `_withdrawn_handover` (a
+  hand-over to the old lead ministry is void: the unit it waited for is withdrawn), then
+  `_handover`;
 - `transfer_accepted`: the sender leaves, the receiver leads;
 - `transfer_declined`: the unit that was waited for is withdrawn;
 - `transfer_rerouted`: the unit it waited for (`instead_of`) is withdrawn, the named unit joins
@@ -64,13 +68,19 @@ def expected(events: Iterable[Record], lead_ministry: LeadMinistry) -> Expected:
                 result.ministries.add(e["ministry"])
             if "unit" in payload:
                 _created(result, payload, at)
+        if kind == "workflow_migrated" and isinstance(to := payload.get("to"), dict):
+            workflow = (to.get("name"), to.get("version"))  # type: ignore[assignment]
         if e["to_state"] is not None and workflow is not None:
             ministry = lead_ministry(workflow[0], workflow[1], e["to_state"])
             if ministry is not None:
                 result.ministries.add(ministry)
         if result.units is None:
             continue
-        if kind == "transition":
+        if kind == "workflow_migrated" and isinstance(
+            void := payload.get("_withdrawn_handover"), dict
+        ):
+            _withdraw(result, void.get("to_unit"), at)
+        if kind in ("transition", "workflow_migrated"):
             if isinstance(accepted := payload.get("_accepted_handover"), dict):
                 _take_over(result, accepted, at)
             if isinstance(handover := payload.get("_handover"), dict):

@@ -36,8 +36,9 @@ from service.audit.integrity.signing import GENESIS, checkpoint_hash, signature_
 
 MAX_REPORTED = 100
 _CASE_STREAM = re.compile(r"[0-9a-f]{32}")
-# Event kinds that add one to a case's `version` (contract: "grows by one with each transition").
-VERSION_KINDS = frozenset({"transition"})
+# Event kinds that add one to a case's `version` (contract: "grows by one with each transition"):
+# a transition, and a move to another version of the workflow (cases/migration.py).
+VERSION_KINDS = frozenset({"transition", "workflow_migrated"})
 Record = Mapping[str, Any]
 
 
