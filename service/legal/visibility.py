@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, exists, false, or_, true
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from schemas.auth import Role
@@ -27,10 +28,14 @@ def criminal_case_visibility(principal: Principal) -> ColumnElement[bool]:
     if not principal.works_cases:
         return false()
     if principal.ministry == POLICE and principal.unit_path:
-        path = principal.unit_path
-        return exists().where(
-            col(Unit.id) == col(CriminalCase.police_unit_id),
-            or_(col(Unit.path) == path, col(Unit.path).startswith(path + ".")),
+        path, unit = principal.unit_path, aliased(Unit)
+        return (
+            exists()
+            .where(
+                col(unit.id) == col(CriminalCase.police_unit_id),
+                or_(col(unit.path) == path, col(unit.path).startswith(path + ".")),
+            )
+            .correlate(CriminalCase)
         )
     if principal.ministry == PROSECUTION:
         return or_(
