@@ -495,7 +495,8 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
 def _criminal_case(w: World) -> dict[str, Any]:
     body = {"police_report_number": f"LP/MATRIX/{next(w.counter)}", "reported_on": "2025-03-20",
             "region_code": "53"}  # fmt: skip
-    made = w.client.post("/api/v1/criminal-cases", json=body, headers=w.actors.worker("POLRI").headers)
+    police = w.actors.worker("POLRI").headers
+    made = w.client.post("/api/v1/criminal-cases", json=body, headers=police)
     assert made.status_code == 201, made.text
     result: dict[str, Any] = made.json()
     return result

@@ -13,7 +13,9 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from service.app import create_app
+from schemas.common import WIB
 from service.kit.context import AppContext
+from service.legal import deadlines
 from service.workflow.publishing import publish
 from tests.factories import Actors, User, fire, fire_approved, intake_body, register
 from workflows import Actor, CaseFacts, parse
@@ -181,8 +183,8 @@ def test_polri_opens_a_criminal_case_and_only_those_who_may_see_it_learn_of_it(
         assert missing.status_code == 404 and missing.json()["code"] == "not_found"
         listed = client.get(CC, headers=outsider.headers).json()["items"]
         assert cc["id"] not in [item["id"] for item in listed]
-    made = client.post(CC, json={"police_report_number": "LP/X/1", "reported_on": "2025-01-01",
-                                 "region_code": "53"}, headers=actors.worker("KEMENSOS").headers)  # fmt: skip
+    body = {"police_report_number": "LP/X/1", "reported_on": "2025-01-01", "region_code": "53"}
+    made = client.post(CC, json=body, headers=actors.worker("KEMENSOS").headers)
     assert made.status_code == 403
 
 
@@ -470,3 +472,22 @@ def test_stage_changes_are_compare_and_set_and_an_ended_case_stays_ended(
     again = stage(client, police, ended.json(), "investigation")
     assert again.status_code == 409
     assert client.get(f"{CC}/not-a-uuid", headers=police.headers).status_code == 404
+
+
+def test_an_undecided_lpsk_application_past_its_deadline_is_recorded_once_as_a_breach(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    lpsk = actors.worker("LPSK")
+    case = identified_case(client, actors)
+    assert record(client, lpsk, case["id"], kind="lpsk_application",
+                  applied_on="2025-04-01").status_code == 200  # fmt: skip
+    assert deadlines.record_lpsk_breaches(context) == 1
+    assert deadlines.record_lpsk_breaches(context) == 0  # once
+    history = client.get(f"/api/v1/cases/{case['id']}/history", headers=lpsk.headers).json()
+    breaches = [e for e in history["items"] if e["kind"] == "lpsk_deadline_breach"]
+    assert [b["payload"]["decision_due_on"] for b in breaches] == ["2025-04-08"]
+    assert "Art. 29" in breaches[0]["payload"]["legal_basis"]
+    on_time = identified_case(client, actors)
+    today = context.clock().astimezone(WIB).date().isoformat()
+    record(client, lpsk, on_time["id"], kind="lpsk_application", applied_on=today)
+    assert deadlines.record_lpsk_breaches(context) == 0  # not due yet

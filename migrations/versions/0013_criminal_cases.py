@@ -78,6 +78,7 @@ def upgrade() -> None:
     sa.Column('lpsk_due_on', sa.Date(), nullable=True),
     sa.Column('lpsk_decision', sa.String(length=20), nullable=True),
     sa.Column('lpsk_decided_on', sa.Date(), nullable=True),
+    sa.Column('lpsk_breach_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("witness_status IN ('not_needed', 'summoned', 'testified', 'released')", name=op.f('ck_legal_track_witness_status')),
     sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], name=op.f('fk_legal_track_case_id_case_file'), ondelete='CASCADE'),

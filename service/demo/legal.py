@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from schemas.legal import (
@@ -13,6 +13,7 @@ from schemas.legal import (
     VictimLink,
 )
 from service.legal import service as legal
+from service.legal import track
 
 if TYPE_CHECKING:
     from service.demo.service import Demo
@@ -54,7 +55,7 @@ def scam_compound_criminal_case(demo: Demo, start: datetime, body: Any) -> None:
             {"record": {"kind": "witness", "witness_status": "summoned",
                         "agreed_to_testify": True}}
         )  # fmt: skip
-        legal.record_legal(session, context, police, victims[0]["id"], witness)
-        handed = StageChange(stage="prosecution", on=min(date.today(), reported + timedelta(days=20)),
-                             expected_version=record.version)  # fmt: skip
+        track.record_legal(session, context, police, victims[0]["id"], witness)
+        handed_on = min(start.date(), reported + timedelta(days=20))
+        handed = StageChange(stage="prosecution", on=handed_on, expected_version=record.version)
         legal.change_stage(session, context, police, record.id, handed)

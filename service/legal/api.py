@@ -26,6 +26,7 @@ from schemas.legal import (
 from schemas.queue import PageQuery
 from service.auth.dependencies import RunDep
 from service.legal import service as legal
+from service.legal import track
 
 router = APIRouter(prefix="/api/v1", tags=["legal"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -100,13 +101,13 @@ async def link_victim(criminal_case_id: str, body: VictimLink, run: RunDep) -> C
 @router.get("/cases/{case_id}/legal", responses=_ERRORS)
 async def read_legal_track(case_id: str, run: RunDep) -> LegalTrackRead:
     """A victim's legal track: witness, court decision and restitution, LPSK and its deadline."""
-    return await run.read(lambda s, c, p: legal.read_legal_track(s, c, p, case_id))
+    return await run.read(lambda s, c, p: track.read_legal_track(s, c, p, case_id))
 
 
 @router.post("/cases/{case_id}/legal", responses=_ERRORS)
 async def record_legal_fact(case_id: str, body: LegalRecordRequest, run: RunDep) -> LegalTrackRead:
     """Record one fact of a victim's legal track, as an event on the case's audit stream."""
-    return await run(lambda s, c, p: legal.record_legal(s, c, p, case_id, body))
+    return await run(lambda s, c, p: track.record_legal(s, c, p, case_id, body))
 
 
 @router.get("/legal/lpsk-late", responses=_ERRORS)
@@ -114,4 +115,4 @@ async def list_late_lpsk_decisions(
     query: Annotated[PageQuery, Query()], run: RunDep
 ) -> LpskLatePage:
     """LPSK protection decisions made, or still due, after their deadline (UU 13/2006 Art. 29)."""
-    return await run.read(lambda s, c, p: legal.lpsk_late(s, c, p, query.cursor, query.limit))
+    return await run.read(lambda s, c, p: track.lpsk_late(s, c, p, query.cursor, query.limit))

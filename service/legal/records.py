@@ -84,7 +84,7 @@ def apply_record(track: LegalTrack, record: Record, linked_stages: set[str]) -> 
             raise Conflict("record: an LPSK application is waiting for its decision already")
         track.lpsk_applied_on = record.applied_on
         track.lpsk_due_on = lpsk_decision_due(record.applied_on)
-        track.lpsk_decision, track.lpsk_decided_on = None, None
+        track.lpsk_decision, track.lpsk_decided_on, track.lpsk_breach_at = None, None, None
         facts = {
             "applied_on": record.applied_on.isoformat(),
             "decision_due_on": track.lpsk_due_on.isoformat(),

@@ -229,3 +229,21 @@ def counts(
     ).scalar_one()
     total = (sum(r[1] for r in rows), int(total_victims), sum(r[3] for r in rows))
     return rows, total
+
+
+def lpsk_breaches_due(session: Session, today: date, limit: int) -> Sequence[LegalTrack]:
+    """Undecided applications whose last day is past and whose breach is not recorded yet;
+    rows another sweeper holds are skipped (PostgreSQL)."""
+    statement = (
+        select(LegalTrack)
+        .where(
+            col(LegalTrack.lpsk_applied_on).is_not(None),
+            col(LegalTrack.lpsk_decided_on).is_(None),
+            col(LegalTrack.lpsk_breach_at).is_(None),
+            col(LegalTrack.lpsk_due_on) < today,
+        )
+        .order_by(col(LegalTrack.lpsk_due_on), col(LegalTrack.case_id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return session.execute(statement).scalars().all()

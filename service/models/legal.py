@@ -134,6 +134,8 @@ class LegalTrack(SQLModel, table=True):
     lpsk_due_on: date | None = None
     lpsk_decision: str | None = Field(default=None, max_length=20)
     lpsk_decided_on: date | None = None
+    # when the deadline job recorded the undecided application as late (once per application)
+    lpsk_breach_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
