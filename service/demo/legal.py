@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from schemas.legal import (
     CriminalCaseCreate,
@@ -12,11 +12,24 @@ from schemas.legal import (
     SuspectCreate,
     VictimLink,
 )
+from service.kit.context import AppContext
+from service.kit.principal import Principal
 from service.legal import service as legal
 from service.legal import track
 
-if TYPE_CHECKING:
-    from service.demo.service import Demo
+
+class Demo(Protocol):
+    """What this needs of the demo loader (service/demo/service.py), without importing it."""
+
+    @property
+    def context(self) -> AppContext: ...
+
+    def user(self, name: str) -> Principal: ...
+
+    def at(self, when: datetime) -> AppContext: ...
+
+    def intake(self, who: str, when: datetime, body: dict[str, Any]) -> dict[str, Any]: ...
+
 
 SUSPECTS = (  # name, sex, nationality, role
     ("Rudi Hartono", "male", "ID", "recruiter"),
