@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
-from service.app import create_app
 from schemas.common import WIB
+from service.app import create_app
 from service.kit.context import AppContext
 from service.legal import deadlines
 from service.workflow.publishing import publish
 from tests.factories import Actors, User, fire, fire_approved, intake_body, register
+from tests.web import get, visible_text, web_login
 from workflows import Actor, CaseFacts, parse
 from workflows.guards import GuardContext, no_witness_hold
 from workflows.loader import DEFINITIONS_DIR
@@ -491,3 +492,32 @@ def test_an_undecided_lpsk_application_past_its_deadline_is_recorded_once_as_a_b
     today = context.clock().astimezone(WIB).date().isoformat()
     record(client, lpsk, on_time["id"], kind="lpsk_application", applied_on=today)
     assert deadlines.record_lpsk_breaches(context) == 0  # not due yet
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+def test_the_pages_show_the_criminal_case_and_the_legal_track_without_any_identity(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    police = actors.worker("POLRI")
+    case = screened_case(client, actors)
+    cc = open_criminal_case(client, police)
+    client.post(f"{CC}/{cc['id']}/victims", json={"case_id": case["id"]}, headers=police.headers)
+    suspect = {"identity": {"full_name": SUSPECT}, "sex": "male", "nationality": "ID",
+               "role": "other"}  # fmt: skip
+    client.post(f"{CC}/{cc['id']}/suspects", json=suspect, headers=police.headers)
+    record(client, police, case["id"], kind="witness", witness_status="summoned",
+           agreed_to_testify=True)  # fmt: skip
+    web = web_login(context, police)
+    listed = get(client, web, "/criminal-cases")
+    assert listed.status_code == 200 and cc["reference"] in listed.text
+    shown = get(client, web, f"/criminal-cases/{cc['id']}")
+    assert shown.status_code == 200 and case["reference"] in visible_text(shown.text)
+    track = get(client, web, f"/cases/{case['id']}/legal")
+    text_of = visible_text(track.text)
+    assert track.status_code == 200 and "pemulangan menunggu" in text_of  # Bahasa Indonesia first
+    for page in (listed, shown, track):
+        assert SUSPECT not in page.text and "Siti Rahayu" not in page.text
+    outsider = web_login(context, actors.worker("KEMNAKER"))
+    assert get(client, outsider, f"/criminal-cases/{cc['id']}").status_code == 404
