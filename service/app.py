@@ -42,6 +42,8 @@ from service.kit.db import is_busy
 from service.kit.errors import RETRY_AFTER_SECONDS, DatabaseBusy, DomainError
 from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
 from service.kit.request_id import RequestIdMiddleware
+from service.legal import api as legal
+from service.legal import pages as legal_pages
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -84,6 +86,7 @@ PAGES = (
     figure_pages,
     audit_pages,
     workflow_pages,
+    legal_pages,
 )
 
 
@@ -122,6 +125,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         app.state.context = context
     routers = (
         health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
+        legal,
     )  # fmt: skip
     for module in (*routers, audit):
         app.include_router(module.router)

@@ -10,6 +10,7 @@ from service.audit import checkpoints
 from service.auth import service as auth
 from service.cases import erasure, idempotency
 from service.kit.periodic import PeriodicJob
+from service.legal import deadlines as legal_deadlines
 from service.sla import sweep
 from service.worklists import service as worklists
 
@@ -54,5 +55,11 @@ JOBS: tuple[PeriodicJob, ...] = (
         name="retention",
         interval_seconds=lambda _context: RETENTION_SECONDS,
         run=erasure.erase_past_retention,
+    ),
+    # the LPSK decision deadline of the legal track (service/legal/deadlines.py)
+    PeriodicJob(
+        name="lpsk_deadlines",
+        interval_seconds=lambda context: context.settings.sla_sweep_seconds,
+        run=legal_deadlines.run_job,
     ),
 )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from service.kit.context import AppContext
 from service.kit.principal import Principal
+from workflows.legal import POLICE, PROSECUTION
+
+LEGAL_MINISTRIES = (POLICE, PROSECUTION)  # who works criminal cases (service/legal)
 
 Link = tuple[str, str]  # (path, catalogue key)
 
@@ -19,11 +22,14 @@ def navigation(context: AppContext, principal: Principal) -> list[Link]:
             ("/audit/identity-access", "nav.identity_access"),
             ("/escalations", "nav.escalations"),
             ("/figures", "nav.figures"),
+            ("/criminal-cases", "legal.nav"),
         ]
     links = [("/work", "nav.work"), ("/cases/new", "nav.register"), ("/approvals", "nav.approvals")]
     task_force = principal.ministry in {d.escalate_to for d in context.registry.definitions()}
     if principal.role == "supervisor" or task_force:
         links += [("/escalations", "nav.escalations"), ("/figures", "nav.figures")]
+    if principal.ministry in LEGAL_MINISTRIES:
+        links.append(("/criminal-cases", "legal.nav"))
     return links
 
 

@@ -503,6 +503,100 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
 }
 
 
+# --- the legal track (service/legal): POLRI is the `supporting` relation ---------------------
+
+
+def _criminal_case(w: World) -> dict[str, Any]:
+    body = {"police_report_number": f"LP/MATRIX/{next(w.counter)}", "reported_on": "2025-03-20",
+            "region_code": "53"}  # fmt: skip
+    police = w.actors.worker("POLRI").headers
+    made = w.client.post("/api/v1/criminal-cases", json=body, headers=police)
+    assert made.status_code == 201, made.text
+    result: dict[str, Any] = made.json()
+    return result
+
+
+def _on_criminal_case(suffix: str, method: str = "get", body: Any = None) -> Call:
+    def call(c: TestClient, h: dict[str, str], w: World) -> Response:
+        url = f"/api/v1/criminal-cases/{_criminal_case(w)['id']}{suffix}"
+        made = body(w) if callable(body) else body
+        return c.get(url, headers=h) if method == "get" else c.post(url, json=made, headers=h)
+
+    return call
+
+
+def _of_criminal_case(ok: int, *, auditor: int) -> Expect:
+    """Those who may not see the criminal case: 404; POLRI (its unit's tree) acts."""
+
+    def expect(who: Who) -> int:
+        if who.role == "anonymous":
+            return 401
+        if who.role == "auditor":
+            return auditor
+        return ok if who.works and who.relation == "supporting" else 404
+
+    return expect
+
+
+def _legal_record(c: TestClient, h: dict[str, str], w: World) -> Response:
+    case = w.new_case()
+    linked = w.client.post(
+        f"/api/v1/criminal-cases/{_criminal_case(w)['id']}/victims",
+        json={"case_id": case["id"]}, headers=w.actors.worker("POLRI").headers,
+    )  # fmt: skip
+    assert linked.status_code == 200, linked.text
+    body = {"record": {"kind": "witness", "witness_status": "summoned"}}
+    return c.post(f"/api/v1/cases/{case['id']}/legal", json=body, headers=h)
+
+
+SUSPECT_BODY = {"identity": {"full_name": "Probe Suspect"}, "sex": "male", "nationality": "ID",
+                "role": "other"}  # fmt: skip
+RULES.update({
+    ("POST", "/api/v1/criminal-cases"): (
+        lambda c, h, w: c.post("/api/v1/criminal-cases", json={
+            "police_report_number": f"LP/PROBE/{next(w.counter)}", "reported_on": "2025-03-20",
+            "region_code": "53"}, headers=h),
+        lambda who: 401 if who.role == "anonymous" else 201
+        if who.works and who.relation == "supporting" else 403,
+    ),
+    ("GET", "/api/v1/criminal-cases"): (
+        lambda c, h, w: c.get("/api/v1/criminal-cases", headers=h), _authenticated(200),
+    ),
+    ("GET", "/api/v1/criminal-cases/counts"): (
+        lambda c, h, w: c.get(
+            "/api/v1/criminal-cases/counts?reported_from=2025-01-01&reported_to=2025-12-31",
+            headers=h),
+        lambda who: 401 if who.role == "anonymous" else 200 if who.role == "auditor"
+        or (who.works and who.relation == "supporting") else 403,
+    ),
+    ("GET", "/api/v1/criminal-cases/{criminal_case_id}"): (
+        _on_criminal_case(""), _of_criminal_case(200, auditor=200),
+    ),
+    ("POST", "/api/v1/criminal-cases/{criminal_case_id}/stage"): (
+        _on_criminal_case("/stage", "post", {"stage": "terminated", "on": "2025-04-01",
+                                             "expected_version": 1}),
+        _of_criminal_case(200, auditor=403),
+    ),
+    ("POST", "/api/v1/criminal-cases/{criminal_case_id}/suspects"): (
+        _on_criminal_case("/suspects", "post", SUSPECT_BODY), _of_criminal_case(201, auditor=403),
+    ),
+    ("GET", "/api/v1/criminal-cases/{criminal_case_id}/suspects"): (
+        _on_criminal_case("/suspects"), _of_criminal_case(200, auditor=200),
+    ),
+    ("POST", "/api/v1/criminal-cases/{criminal_case_id}/victims"): (
+        _on_criminal_case("/victims", "post", lambda w: {"case_id": w.case["id"]}),
+        _of_criminal_case(200, auditor=403),
+    ),
+    ("GET", "/api/v1/cases/{case_id}/legal"): (
+        lambda c, h, w: c.get(_case_url(w, "/legal"), headers=h), _case_read(),
+    ),
+    ("POST", "/api/v1/cases/{case_id}/legal"): (_legal_record, _transition),
+    ("GET", "/api/v1/legal/lpsk-late"): (
+        lambda c, h, w: c.get("/api/v1/legal/lpsk-late", headers=h), _roles(200, "auditor"),
+    ),
+})  # fmt: skip
+
+
 def _routes(client: TestClient) -> list[tuple[str, str]]:
     """Every operation the app serves, read from its own OpenAPI document."""
     paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]

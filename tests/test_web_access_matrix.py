@@ -365,6 +365,49 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         _roles(200, "auditor"),
     ),
 }
+
+# --- the legal track's pages (service/legal/pages.py); POLRI is the `supporting` relation ------
+
+
+def _criminal_case_page(w: WebWorld) -> str:
+    body = {"police_report_number": f"LP/WEB/{next(w.counter)}", "reported_on": "2025-03-20",
+            "region_code": "53"}  # fmt: skip
+    made = w.client.post(
+        "/api/v1/criminal-cases", json=body, headers=w.actors.worker("POLRI").headers
+    )
+    assert made.status_code == 201, made.text
+    return f"/criminal-cases/{made.json()['id']}"
+
+
+def _of_criminal_case(who: Who) -> int:
+    if who.role == "anonymous":
+        return 303
+    if who.role == "admin":
+        return 403
+    return 200 if who.role == "auditor" or who.relation == "supporting" else 404
+
+
+def _legal_track_page(who: Who) -> int:
+    if who.role == "anonymous":
+        return 303
+    if who.role == "admin":
+        return 403
+    return 200 if who.sees_case else 404
+
+
+RULES.update({
+    ("GET", "/criminal-cases"): (
+        lambda c, u, w: get(c, u, "/criminal-cases"),
+        _roles(200, "case_worker", "supervisor", "auditor"),
+    ),
+    ("GET", "/criminal-cases/{criminal_case_id}"): (
+        lambda c, u, w: get(c, u, _criminal_case_page(w)), _of_criminal_case,
+    ),
+    ("GET", "/cases/{case_id}/legal"): (
+        lambda c, u, w: get(c, u, _case(w, "/legal")), _legal_track_page,
+    ),
+})  # fmt: skip
+
 LAST = {("POST", "/logout")}
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from workflows.legal import is_witness_held
 from workflows.model import StateSpec
 
 INDONESIA = "ID"
@@ -26,6 +27,9 @@ class CaseFacts:
     ministries_involved: frozenset[str]
     consent_recipients: frozenset[str]
     objects_to_country_notification: bool
+    # the legal track (service/legal): the victim's witness status, and whether they agreed
+    witness_status: str | None = None
+    agreed_to_testify: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,3 +132,16 @@ def consent_covers_recipient(ctx: GuardContext) -> str | None:
         f"the victim has not agreed to share their case with {recipient}; "
         "record their consent, or a supervisor may override with a reason"
     )
+
+
+@guard
+def no_witness_hold(ctx: GuardContext) -> str | None:
+    """A victim summoned as a witness who AGREED to testify is not repatriated until they have
+    testified or are released (design choice, within ACTIP Art. 14(7)-(8): a victim who did not
+    agree is never held, and legal proceedings hold up no other service)."""
+    if is_witness_held(ctx.case.witness_status, ctx.case.agreed_to_testify):
+        return (
+            "the victim agreed to testify and is summoned as a witness: repatriation waits "
+            "until they have testified or are released"
+        )
+    return None

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflows.engine import Engine
+from workflows.legal import LEGAL_ACTORS
 from workflows.model import Definition
 
 DEFAULT_WORKFLOW = "nrm-indonesia"
@@ -31,4 +32,5 @@ class Registry:
         return [engine.definition for engine in self.engines.values()]
 
     def ministries(self) -> set[str]:
-        return {code for d in self.definitions() for code in d.ministries}
+        """The ministries of every published definition, and the legal track's own actors."""
+        return {code for d in self.definitions() for code in d.ministries} | set(LEGAL_ACTORS)

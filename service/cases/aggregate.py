@@ -18,6 +18,15 @@ class LoadedCase:
     assignee: str | None
     approval_pending: bool
     units: UnitsOfCase = field(default_factory=lambda: UnitsOfCase())
+    witness: WitnessFacts = field(default_factory=lambda: WitnessFacts())
+
+
+@dataclass
+class WitnessFacts:
+    """The victim as a witness (service/legal's `legal_track`): what the witness hold reads."""
+
+    status: str | None = None
+    agreed_to_testify: bool = False
 
 
 @dataclass

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from schemas.approval import ApprovalStatus
-from service.cases.aggregate import LoadedCase, UnitsOfCase
+from service.cases.aggregate import LoadedCase, UnitsOfCase, WitnessFacts
 from service.cases.visibility import caller_kind, visibility
 from service.kit.principal import Principal
 from service.models import (
@@ -24,6 +24,7 @@ from service.models import (
     CaseUnit,
     Consent,
     IdempotencyRecord,
+    LegalTrack,
     Unit,
     UserAccount,
     Victim,
@@ -78,13 +79,14 @@ def _load(
     if row is None:
         return None
     case, victim, handled, consents, assignee, pending, identity, *places = row
-    lead_code, lead_path, transfer_code, transfer_path = places
+    lead_code, lead_path, transfer_code, transfer_path, witness_status, agreed = places
     units = UnitsOfCase(
         lead_code=lead_code, lead_path=lead_path, transfer_code=transfer_code,
         transfer_path=transfer_path, identity={int(unit) for unit in _split(identity)},
     )  # fmt: skip
+    witness = WitnessFacts(status=witness_status, agreed_to_testify=bool(agreed))
     return LoadedCase(
-        case, victim, _split(handled), _split(consents), assignee, bool(pending), units
+        case, victim, _split(handled), _split(consents), assignee, bool(pending), units, witness
     )
 
 
@@ -127,11 +129,14 @@ def _load_statement() -> Select[Any]:
             col(lead.path),
             col(transfer.code),
             col(transfer.path),
+            col(LegalTrack.witness_status),
+            col(LegalTrack.agreed_to_testify),
         )
         .join(lead, col(lead.id) == col(CaseFile.unit_id))
         .outerjoin(transfer, col(transfer.id) == col(CaseFile.transfer_to_unit_id))
         .join(Victim, col(Victim.case_id) == col(CaseFile.id))
         .outerjoin(UserAccount, col(UserAccount.id) == col(CaseFile.assigned_to_id))
+        .outerjoin(LegalTrack, col(LegalTrack.case_id) == col(CaseFile.id))
         .where(col(CaseFile.id) == bindparam("case_id"))
     )
 

@@ -56,6 +56,8 @@ def check(
         ministries_involved=frozenset(loaded.handled),
         consent_recipients=frozenset(loaded.consent_recipients),
         objects_to_country_notification=case.objects_to_country_notification,
+        witness_status=loaded.witness.status,
+        agreed_to_testify=loaded.witness.agreed_to_testify,
     )
     try:
         dest = engine.fire(

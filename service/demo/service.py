@@ -23,6 +23,7 @@ from service.cases import firing as transitions
 from service.cases import service as cases
 from service.cases import transfers
 from service.cases.idempotency import Answer
+from service.demo.legal import scam_compound_criminal_case
 from service.kit.context import AppContext
 from service.kit.principal import Principal
 from service.models import UserAccount, utcnow
@@ -243,6 +244,7 @@ def load_demo(context: AppContext) -> str:
     _shelter_deadline_near(demo, now - 6 * DAY)
     _emergency_care_overdue(demo, now - 8 * DAY)
     _mass_intake_from_myanmar(demo, now - 9 * DAY)
+    scam_compound_criminal_case(demo, now - 9 * DAY, _body)
     _kepri_to_ntt(demo, now - 30 * DAY)
     _up_the_ladder_in_kupang(demo, now - 16 * DAY)
     _waiting_in_batam(demo, now - timedelta(hours=3))

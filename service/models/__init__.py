@@ -8,6 +8,13 @@ from service.models.case import CaseFile, CaseMinistry, Consent, Victim
 from service.models.checkpoint import AuditCheckpoint, AuditWitness
 from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
+from service.models.legal import (
+    CriminalCase,
+    CriminalCaseVictim,
+    LegalTrack,
+    Suspect,
+    SuspectIdentityAccess,
+)
 from service.models.unit import UNIT_LEVELS, CaseEscalation, CaseUnit, Unit
 from service.models.user import ROLES, UserAccount
 from service.models.workflow import WorkflowDefinitionRow
@@ -27,10 +34,15 @@ __all__ = [
     "CaseMinistry",
     "CaseUnit",
     "Consent",
+    "CriminalCase",
+    "CriminalCaseVictim",
     "IdempotencyRecord",
     "IdentityAccess",
+    "LegalTrack",
     "LoginFailure",
     "RetiredRefreshToken",
+    "Suspect",
+    "SuspectIdentityAccess",
     "Unit",
     "UserAccount",
     "Victim",
