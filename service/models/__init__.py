@@ -8,6 +8,7 @@ from service.models.case import CaseFile, CaseMinistry, Consent, Victim
 from service.models.checkpoint import AuditCheckpoint, AuditWitness
 from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
+from service.models.service_request import ServiceRequest
 from service.models.unit import UNIT_LEVELS, CaseEscalation, CaseUnit, Unit
 from service.models.user import ROLES, UserAccount
 from service.models.workflow import WorkflowDefinitionRow
@@ -31,6 +32,7 @@ __all__ = [
     "IdentityAccess",
     "LoginFailure",
     "RetiredRefreshToken",
+    "ServiceRequest",
     "Unit",
     "UserAccount",
     "Victim",

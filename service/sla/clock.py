@@ -44,8 +44,17 @@ def enter_step(context: AppContext, case: CaseFile, state: StateSpec, now: datet
     """The case enters `state` at `now` (or its lead unit takes it): the step's deadline and
     service level start again."""
     case.state_entered_at = now
-    case.due_at = context.calendar.due_at(now, state.deadline) if state.deadline else None
+    case.due_at = context.calendar.due_at(now, state.clock) if state.clock else None
     _start_clock(context, case)
+
+
+def review_care_plan(context: AppContext, case: CaseFile, state: StateSpec, now: datetime) -> None:
+    """A stay's care plan was reviewed at `now`: the next review falls due from now (the stay
+    itself goes on; when it was entered does not change)."""
+    assert state.review is not None
+    case.due_at = context.calendar.due_at(now, state.review)
+    if case.transfer_to_unit_id is None:  # a waiting hand-over keeps its own clock
+        _start_clock(context, case)
 
 
 def enter_transfer(context: AppContext, case: CaseFile, now: datetime) -> None:
