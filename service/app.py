@@ -42,6 +42,7 @@ from service.kit.db import is_busy
 from service.kit.errors import RETRY_AFTER_SECONDS, DatabaseBusy, DomainError
 from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
 from service.kit.request_id import RequestIdMiddleware
+from service.service_requests import api as service_requests
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -123,7 +124,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     routers = (
         health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
     )  # fmt: skip
-    for module in (*routers, audit):
+    for module in (*routers, audit, service_requests):
         app.include_router(module.router)
     # The web application: pages are routers like any other, on the same use cases.
     for module in PAGES:

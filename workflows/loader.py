@@ -191,7 +191,7 @@ def _services(raw: Any, ministries: Mapping[str, Label]) -> dict[str, ServiceSpe
             raise DefinitionError(f"{where}: a service is one of {', '.join(SERVICE_KINDS)}")
         item = _mapping(item, where)
         _no_unknown_keys(item, _SERVICE_KEYS, where)
-        ministry = item.get("ministry")
+        ministry = str(item.get("ministry"))
         if ministry not in ministries:
             raise DefinitionError(f"{where}: unknown ministry {ministry!r}")
         start_within = _deadline(item.get("start_within"), f"{where}.start_within")

@@ -25,12 +25,12 @@ OPEN_STATUSES: tuple[ServiceStatus, ...] = ("requested", "started")
 # ministry of the case's step, which speaks for the victim's choice).
 PROVIDER_ACTIONS: frozenset[ServiceAction] = frozenset({"start", "complete", "decline"})
 
-_TRANSITIONS = [
-    {"trigger": "start", "source": "requested", "dest": "started"},
-    {"trigger": "complete", "source": "started", "dest": "completed"},
-    {"trigger": "decline", "source": "requested", "dest": "declined"},
-    {"trigger": "withdraw", "source": ["requested", "started"], "dest": "withdrawn"},
-]
+_ROWS: tuple[tuple[ServiceAction, tuple[ServiceStatus, ...], ServiceStatus], ...] = (
+    ("start", ("requested",), "started"),
+    ("complete", ("started",), "completed"),
+    ("decline", ("requested",), "declined"),
+    ("withdraw", ("requested", "started"), "withdrawn"),
+)
 
 
 @dataclass
@@ -41,7 +41,9 @@ class _View:
 _MACHINE = Machine(
     model=None,
     states=list(SERVICE_STATUSES),
-    transitions=_TRANSITIONS,
+    transitions=[
+        {"trigger": action, "source": list(sources), "dest": dest} for action, sources, dest in _ROWS
+    ],
     initial="requested",
     auto_transitions=False,
 )
@@ -63,9 +65,4 @@ def is_final(status: str) -> bool:
 
 def machine_rows() -> list[tuple[str, str, str]]:
     """(action, source, dest) of the machine: what the diagram draws."""
-    rows = []
-    for item in _TRANSITIONS:
-        sources = item["source"]
-        for source in [sources] if isinstance(sources, str) else sources:
-            rows.append((str(item["trigger"]), source, str(item["dest"])))
-    return rows
+    return [(action, source, dest) for action, sources, dest in _ROWS for source in sources]
