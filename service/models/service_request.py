@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, SmallInteger, text
-from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime
@@ -21,7 +20,9 @@ class ServiceRequest(SQLModel, table=True):
 
     It must START by `start_due_at` (UU 21/2007 Art. 52(1)); once started it has no clock. Its
     owner is a ministry and one of its units (cases/routing.py picks it). Every change appends
-    an event to the case's chain in the same transaction; `version` is its compare-and-set.
+    an event to the case's chain in the same transaction, so the case row's compare-and-set keeps
+two writers from both moving it; `version` counts the changes a user made (what a client
+names as `expected_version`; the sweep's SLA columns do not count).
     `sla_level`/`sla_next_at` are the SLA sweep's, as on the case row: what it has recorded of
     the start clock, and when the next stage falls due (null once started or ended).
     """
@@ -35,10 +36,6 @@ class ServiceRequest(SQLModel, table=True):
         Index("ix_service_request_sla_next", "sla_next_at", "id",
               sqlite_where=SERVICE_SLA_PENDING, postgresql_where=SERVICE_SLA_PENDING),
     )  # fmt: skip
-
-    @declared_attr.directive
-    def __mapper_args__(cls) -> dict[str, object]:  # noqa: N805
-        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     case_id: uuid.UUID = Field(

@@ -10,6 +10,9 @@ own `version` keeps two writers from both moving it.
 Who acts: a case worker or supervisor of the case's lead ministry, or of the service's
 ministry, asks for a service and may withdraw it (the victim's choice, or no longer needed);
 only the owning ministry's unit (or one above it) starts, completes or declines it.
+
+Every change appends an event to the case, so the case row's compare-and-set (`event_count`)
+also decides between two writers of one request; `expected_version` catches a stale client.
 """
 
 from __future__ import annotations
@@ -163,6 +166,7 @@ def change_service(
         raise InvalidTransition(f"action: a {row.status} request cannot {action}") from exc
     late = row.status == "requested" and now > row.start_due_at
     row.status = status
+    row.version += 1
     if status == "started":
         row.started_at = now
     else:
