@@ -96,8 +96,10 @@ def request_service(
     loaded = readable(session, context, principal, case_id)
     case, now = loaded.case, context.clock()
     definition = _definition(context, case)
+    if not principal.works_cases:
+        raise Forbidden("services are asked for by case workers and supervisors")
     spec = _offered(definition, case, data)
-    if not principal.works_cases or principal.ministry not in (case.ministry, spec.ministry):
+    if principal.ministry not in (case.ministry, spec.ministry):
         raise Forbidden(
             f"a service is asked for by the case's lead ministry ({case.ministry}) or by its "
             f"provider ({spec.ministry})"
