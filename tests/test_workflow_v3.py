@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from service.kit.context import AppContext
@@ -273,3 +274,26 @@ def test_reviewing_the_care_plan_sets_the_next_review_and_clears_the_warning(
     assert body["state"] == "in_services" and body["sla"] == "on_track"
     assert datetime.fromisoformat(body["due_at"]) == clock.now + timedelta(days=30)
     assert body["state_entered_at"] == case["state_entered_at"]  # the stay goes on
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_reviewed_state_mapping_to_version_3_names_only_real_states_and_services(
+    version: int,
+) -> None:
+    path = DEFINITIONS_DIR / "migrations" / f"nrm-indonesia-v{version}-to-v3.yaml"
+    mapping = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert mapping["from"] == {"name": "nrm-indonesia", "version": version}
+    assert mapping["to"] == {"name": "nrm-indonesia", "version": 3}
+    source = load_file(DEFINITIONS_DIR / f"nrm-indonesia-v{version}.yaml")
+    target = load_file(V3)
+    for state, destination in mapping["states"].items():
+        assert state in source.states, state
+        if isinstance(destination, str):
+            assert destination in target.states, destination
+            continue
+        assert set(destination) <= {"state", "services"}
+        assert destination["state"] in target.states
+        assert set(destination.get("services", [])) <= set(target.services)
+    unmapped = {s for s in source.states if s not in mapping["states"]}
+    assert unmapped == {"consent_withdrawn", "closed"}
+    assert unmapped <= set(mapping["reasons"])  # each left on version {version} says why
