@@ -17,7 +17,7 @@ from service.kit.context import AppContext
 from service.sla import sweep
 from tests.bulk import Clock
 from tests.factories import Actors, fire, walk_to
-from workflows import DefinitionError, InvalidTransition, checkpoints, load_calendar, parse
+from workflows import DefinitionError, InvalidTransition, checkpoints, load_calendar, mermaid, parse
 from workflows.loader import DEFINITIONS_DIR, load_file, read_document
 from workflows.model import SERVICE_KINDS, Definition
 from workflows.services import next_status
@@ -297,3 +297,13 @@ def test_the_reviewed_state_mapping_to_version_3_names_only_real_states_and_serv
     unmapped = {s for s in source.states if s not in mapping["states"]}
     assert unmapped == {"consent_withdrawn", "closed"}
     assert unmapped <= set(mapping["reasons"])  # each left on version {version} says why
+
+
+def test_the_diagram_of_version_3_draws_its_services_beside_the_phases() -> None:
+    text = mermaid(load_file(V3), "in_services")
+    assert 'state "Services beside the pathway" as services' in text
+    assert "services__requested --> services__started: start_service" in text
+    assert "Shelter / <i>Rumah perlindungan</i>: KEMENSOS, starts within 1 day<br/>" in text
+    assert "Class rehabilitation__in_services s_active" in text
+    v2 = mermaid(load_file(DEFINITIONS_DIR / "nrm-indonesia-v2.yaml"))
+    assert "services__" not in v2

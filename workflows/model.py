@@ -50,7 +50,8 @@ class Deadline:
     unit: DeadlineUnit
 
     def describe(self) -> str:
-        return f"{self.amount} {self.unit.replace('_', ' ')}"
+        unit = self.unit.replace("_", " ")
+        return f"{self.amount} {unit.removesuffix('s') if self.amount == 1 else unit}"
 
 
 @dataclass(frozen=True)

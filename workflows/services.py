@@ -42,7 +42,8 @@ _MACHINE = Machine(
     model=None,
     states=list(SERVICE_STATUSES),
     transitions=[
-        {"trigger": action, "source": list(sources), "dest": dest} for action, sources, dest in _ROWS
+        {"trigger": action, "source": list(sources), "dest": dest}
+        for action, sources, dest in _ROWS
     ],
     initial="requested",
     auto_transitions=False,
