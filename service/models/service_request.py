@@ -18,13 +18,13 @@ OPEN_SERVICES = text("status IN ('requested', 'started')")
 class ServiceRequest(SQLModel, table=True):
     """One request for one service (health, shelter, LPSK protection, ...) of one case.
 
-        It must START by `start_due_at` (UU 21/2007 Art. 52(1)); once started it has no clock. Its
-        owner is a ministry and one of its units (cases/routing.py picks it). Every change appends
-        an event to the case's chain in the same transaction, so the case row's compare-and-set keeps
-    two writers from both moving it; `version` counts the changes a user made (what a client
-    names as `expected_version`; the sweep's SLA columns do not count).
-        `sla_level`/`sla_next_at` are the SLA sweep's, as on the case row: what it has recorded of
-        the start clock, and when the next stage falls due (null once started or ended).
+    It must START by `start_due_at` (UU 21/2007 Art. 52(1)); once started it has no clock. Its
+    owner is a ministry and one of its units (cases/routing.py picks it). Every change appends
+    an event to the case's chain in the same transaction, so the case row's compare-and-set
+    keeps two writers from both moving it; `version` counts the changes a user made (what a
+    client names as `expected_version`; the sweep's SLA columns do not count).
+    `sla_level`/`sla_next_at` are the SLA sweep's, as on the case row: what it has recorded of
+    the start clock, and when the next stage falls due (null once started or ended).
     """
 
     __tablename__ = "service_request"
