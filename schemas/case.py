@@ -80,6 +80,11 @@ class CaseRead(BaseModel):
     consent_recipients: list[str] = Field(
         description="ministries the victim currently agrees to share the case with"
     )
+    lawful_basis: str | None = Field(
+        default=None,
+        description="what the case's processing rests on now (UU 27/2022 Art. 20(2)): consent, "
+        "or a basis without it such as vital_interest; null when none was recorded",
+    )
     victim: VictimRead
     referral: ReferralRead
     actions: list[ActionRead]

@@ -26,6 +26,11 @@ class StateRead(BaseModel):
     escalate_after: DeadlineRead | None
     legal_basis: str
     label: LabelRead
+    review: DeadlineRead | None = Field(
+        default=None,
+        description="a stay: its care plan is reviewed this often (a missed review warns, it "
+        "never breaches); such a state has no deadline",
+    )
 
 
 class RungRead(BaseModel):
@@ -53,6 +58,30 @@ class TransitionRead(BaseModel):
     track: str | None
     closes_with: list[str]
     label: LabelRead
+    lawful_basis: str | None = Field(
+        default=None,
+        description="the basis (UU 27/2022 Art. 20(2)) of a step that processes data without "
+        "consent: vital_interest, legal_obligation, public_task, ...",
+    )
+    care_plan_review: bool = False
+
+
+class EmergencyRead(BaseModel):
+    start_within: DeadlineRead
+    legal_basis: str
+    lawful_basis: str
+
+
+class ServiceKindRead(BaseModel):
+    """A kind of service that runs beside the pathway: its owner and the time it has to start."""
+
+    kind: str
+    ministry: str
+    label: LabelRead
+    start_within: DeadlineRead
+    legal_basis: str
+    lawful_bases: list[str]
+    emergency: EmergencyRead | None
 
 
 class WorkflowSummary(BaseModel):
@@ -74,6 +103,9 @@ class WorkflowRead(BaseModel):
     escalation: EscalationRead
     states: list[StateRead]
     transitions: list[TransitionRead]
+    services: list[ServiceKindRead] = Field(
+        default_factory=list, description="service requests that run beside the pathway (v3 on)"
+    )
 
 
 # --- migrating running cases between versions (service/workflow/migrations.py) ---

@@ -44,6 +44,7 @@ from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
 from service.kit.request_id import RequestIdMiddleware
 from service.legal import api as legal
 from service.legal import pages as legal_pages
+from service.service_requests import api as service_requests
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -127,7 +128,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
         legal,
     )  # fmt: skip
-    for module in (*routers, audit):
+    for module in (*routers, audit, service_requests):
         app.include_router(module.router)
     # The web application: pages are routers like any other, on the same use cases.
     for module in PAGES:

@@ -31,7 +31,7 @@ from service.kit import migrate
 from service.kit.config import Settings, settings_for
 from service.kit.context import AppContext
 from service.kit.db import Database, create_db_engine
-from tests.factories import Actors
+from tests.factories import Actors, pin_workflow
 
 PG_URL = os.environ.get("NRM_TEST_DATABASE_URL")
 REQUIRE_PG = os.environ.get("NRM_REQUIRE_POSTGRES") == "1"
@@ -105,7 +105,16 @@ def published(settings: Settings, engine: Engine) -> AppContext:
 
 
 @pytest.fixture
-def context(published: AppContext, connection: Connection) -> AppContext:
+def context(
+    published: AppContext,
+    connection: Connection,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AppContext:
+    """`@pytest.mark.workflow_version(N)`: new cases take version N, as if it were the latest
+    (for tests of an earlier version's behaviour)."""
+    if (marker := request.node.get_closest_marker("workflow_version")) is not None:
+        pin_workflow(monkeypatch, published, marker.args[0])
     sessions = sessionmaker(
         bind=connection,
         class_=Session,

@@ -22,6 +22,7 @@ from service.kit.context import AppContext
 from service.models import UserAccount, utcnow
 from service.units.repository import national as national_unit
 from workflows import Definition, TransitionSpec
+from workflows.registry import DEFAULT_WORKFLOW
 
 PASSWORD = "correct horse battery staple"
 ALL_MINISTRIES = [
@@ -167,6 +168,11 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     "record_police_report": {"report_number": "LP/B/123/II/2026", "filed_on": "2026-01-20"},
     "record_lpsk_decision": {"decision": "protection_granted", "decided_on": "2026-01-25"},
     "record_restitution": {"status": "requested", "amount_idr": 50_000_000},
+    # version 3
+    "begin_emergency_care": {"grounds": "bleeding injuries; the victim is not able to consent"},
+    "review_care_plan": {"reviewed_on": "2026-02-15", "summary": "shelter and counselling go on"},
+    "resume_services": {"plan": "shelter and counselling again"},
+    "leave_services": {"by": "victim", "left_on": "2026-02-10", "wishes": "goes to her sister"},
 }
 SAMPLE_BY_SOURCE: dict[tuple[str, str], dict[str, Any]] = {
     ("close", "monitoring"): {"reason": "reintegrated"},
@@ -184,6 +190,12 @@ SAMPLE_BY_SOURCE: dict[tuple[str, str], dict[str, Any]] = {
         "grounds": "the victim asked for help again",
     },
     ("reopen", "contact_lost"): {"grounds": "the victim called the SAPA 129 hotline"},
+    ("close", "left_services"): {
+        "reason": "left_services",
+        "case_conference_on": "2026-02-12",
+        "signed_statement_ref": "SP-2026-015",
+    },
+    ("reopen", "left_services"): {"grounds": "the victim asked for help again"},
     ("reopen", "monitoring"): {"grounds": "the recruiter contacted the victim again"},
 }
 
@@ -194,9 +206,22 @@ def sample_payload(row: TransitionSpec, *, child: bool = False) -> dict[str, Any
     )
     if child and "consent" in payload:
         payload["consent"]["by"] = "parent"
-    if child and row.trigger == "withdraw_consent":
+    if child and row.trigger in ("withdraw_consent", "leave_services"):
         payload["by"] = "parent"
+    reasons = row.payload_schema.get("properties", {}).get("reason", {}).get("enum")
+    if reasons and payload.get("reason") not in reasons:  # a later version renamed it
+        payload["reason"] = reasons[0]
     return payload
+
+
+def pin_workflow(monkeypatch: Any, context: AppContext, version: int) -> None:
+    """New cases of nrm-indonesia take `version`, as if it were the latest published one."""
+    registry = context.registry
+    engine = registry.engine(DEFAULT_WORKFLOW, version)
+    real_latest = registry.latest
+    monkeypatch.setattr(
+        registry, "latest", lambda name: engine if name == DEFAULT_WORKFLOW else real_latest(name)
+    )
 
 
 def path_to(definition: Definition, target: str) -> list[TransitionSpec]:

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response  # what starlette's TestClient answers with
 
-from tests.factories import Actors, User, fire, intake_body, register
+from tests.factories import Actors, User, approve, fire, intake_body, register
 
 RELATIONS = {
     "lead": "PEMDA",
@@ -273,6 +273,45 @@ def _transfer(verb: str) -> Call:
     return call
 
 
+def _identified(w: World) -> dict[str, Any]:
+    """A new case identified by PEMDA (four eyes), awaiting consent: a version-3 case may be
+    given services now, on a lawful basis other than consent."""
+    case = w.new_case()
+    pending = fire(
+        w.client, w.actors.worker("PEMDA"), case, "identify", {"indicators": ["exploitation"]}
+    )
+    approved = approve(w.client, w.actors.supervisor("PEMDA"), pending)
+    assert approved.status_code == 200, approved.text
+    result: dict[str, Any] = approved.json()
+    return result
+
+
+def _ask_shelter(c: TestClient, h: dict[str, str], case: dict[str, Any]) -> Response:
+    body = {"kind": "shelter", "lawful_basis": "vital_interest"}
+    return c.post(f"/api/v1/cases/{case['id']}/services", json=body, headers=h)
+
+
+def _service_action(action: str) -> Call:
+    """PEMDA's case worker asks KEMENSOS for a shelter; the caller then acts on the request."""
+
+    def call(c: TestClient, h: dict[str, str], w: World) -> Response:
+        case = _identified(w)
+        asked = _ask_shelter(c, w.actors.worker("PEMDA").headers, case)
+        assert asked.status_code == 201, asked.text
+        url = f"/api/v1/cases/{case['id']}/services/{asked.json()['id']}/{action}"
+        return c.post(url, json={"expected_version": 1}, headers=h)
+
+    return call
+
+
+def _ok_for(ok: int, allowed: set[Who]) -> Expect:
+    """Case-bound: 404 unless visible, else `ok` for those allowed, 403 for the others."""
+    return lambda who: (
+        401 if who.role == "anonymous" else 404 if not who.sees_case
+        else ok if who in allowed else 403
+    )  # fmt: skip
+
+
 def _of_relation(ok_for: set[Who]) -> Expect:
     """Lists of a unit: its members and auditors (no case is involved: 403, never 404)."""
     return lambda who: 401 if who.role == "anonymous" else 200 if who in ok_for else 403
@@ -499,6 +538,37 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("PUT", "/api/v1/cases/{case_id}/transfer"): (
         _transfer("reroute"),
         _lead_only(EARLIER),
+    ),
+    # Service requests (v3): the lead ministry (PEMDA, in `identified`) or the provider asks;
+    # only the provider (KEMENSOS for a shelter, none of the relations here) starts, completes
+    # or declines; the lead or the provider withdraws; the rest who see the case read.
+    ("GET", "/api/v1/cases/{case_id}/services"): (
+        lambda c, h, w: c.get(_case_url(w, "/services"), headers=h),
+        _case_read(),
+    ),
+    ("POST", "/api/v1/cases/{case_id}/services"): (
+        lambda c, h, w: _ask_shelter(c, h, _identified(w)),
+        _ok_for(201, LEAD),
+    ),
+    ("POST", "/api/v1/cases/{case_id}/services/{request_id}/start"): (
+        _service_action("start"),
+        _ok_for(200, set()),
+    ),
+    ("POST", "/api/v1/cases/{case_id}/services/{request_id}/complete"): (
+        _service_action("complete"),
+        _ok_for(200, set()),
+    ),
+    ("POST", "/api/v1/cases/{case_id}/services/{request_id}/decline"): (
+        _service_action("decline"),
+        _ok_for(200, set()),
+    ),
+    ("POST", "/api/v1/cases/{case_id}/services/{request_id}/withdraw"): (
+        _service_action("withdraw"),
+        _ok_for(200, LEAD),
+    ),
+    ("GET", "/api/v1/services/queue"): (
+        lambda c, h, w: c.get("/api/v1/services/queue", headers=h),
+        _roles(200, "case_worker", "supervisor"),
     ),
 }
 

@@ -22,7 +22,7 @@ def test_the_contract_example_intake_is_accepted_from_any_ministry(
         assert response.status_code == 201, response.text
         case = response.json()
         assert case["state"] == "referred"
-        assert case["workflow"] == "nrm-indonesia" and case["workflow_version"] == 2
+        assert case["workflow"] == "nrm-indonesia" and case["workflow_version"] == 3
         assert case["phase"] == "identification" and case["ministry"] == "KEMENPPPA"
         assert case["version"] == 1 and case["due_at"] is not None
         assert case["referring_ministry"] == ministry

@@ -16,6 +16,9 @@ from service.kit.paging import CursorCodec
 from tests.bulk import insert_cases
 from tests.factories import Actors, User, child_body, fire, fire_approved, foreign_body, register
 
+# Queues over cases in version 1's states (kept by version 2).
+pytestmark = pytest.mark.workflow_version(2)
+
 QUEUE = "/api/v1/queues"
 
 

@@ -70,3 +70,23 @@ def test_the_demo_walks_kepri_to_ntt_with_a_refusal_and_climbs_the_ladder_in_kup
         "/api/v1/units/PEMDA-21.71/incoming", headers=_login(client, "pemda.batam.worker")
     ).json()["items"]
     assert len(incoming) == 1 and incoming[0]["transfer_to"] == "PEMDA-21.71"
+
+
+def test_the_demo_has_a_version_3_victim_in_a_shelter_in_treatment_and_asking_lpsk_at_once(
+    client: TestClient, context: AppContext
+) -> None:
+    load_demo(context)
+    kemenkes, lpsk = _login(client, "kemenkes.worker"), _login(client, "lpsk.worker")
+    treated = client.get("/api/v1/services/queue", headers=kemenkes).json()["items"]
+    [case_id] = {item["case_id"] for item in treated}
+    services = client.get(f"/api/v1/cases/{case_id}/services", headers=lpsk).json()["items"]
+    assert {s["kind"]: s["status"] for s in services} == {
+        "health": "started", "shelter": "started", "psychosocial": "started",
+        "lpsk_protection": "requested",
+    }  # fmt: skip
+    assert len({s["start_due_at"] for s in services}) == 4  # each its own clock
+    assert {s["unit"] for s in services} >= {"KEMENSOS-21", "PEMDA-21", "LPSK-NASIONAL"}
+    case = client.get(f"/api/v1/cases/{case_id}", headers=lpsk).json()
+    assert case["workflow_version"] == 3 and case["state"] == "in_services"
+    assert case["lawful_basis"] == "consent" and case["sla"] == "on_track"
+    assert {s["lawful_basis"] for s in services} == {"vital_interest", "consent"}

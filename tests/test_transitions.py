@@ -22,11 +22,16 @@ from tests.factories import (
     fire_approved,
     foreign_body,
     path_to,
+    pin_workflow,
     register,
     step,
     step_with_consent,
     walk_to,
 )
+
+# Written against version 1's pathway (kept by version 2); version 3 has its own tests
+# (test_workflow_v3.py), and the walk over every state and exit below runs on both.
+pytestmark = pytest.mark.workflow_version(2)
 
 
 def _definition(context: AppContext) -> Any:
@@ -359,11 +364,19 @@ def test_reconsideration_is_asked_for_only_by_the_referrer_or_a_provider(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("version", [2, 3])
 def test_every_state_is_reached_over_http_and_every_exit_fires_with_a_valid_payload(
-    client: TestClient, actors: Actors, context: AppContext, connection: Connection
+    client: TestClient,
+    actors: Actors,
+    context: AppContext,
+    connection: Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    version: int,
 ) -> None:
     """Walk to each state once, then fire each of its exits inside a savepoint rolled back after."""
+    pin_workflow(monkeypatch, context, version)
     definition = _definition(context)
+    assert definition.version == version
     for ministry in definition.ministries:  # made before any savepoint: no rollback unmakes them
         actors.worker(ministry)
         actors.supervisor(ministry)

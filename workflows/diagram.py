@@ -1,4 +1,5 @@
-"""The workflow as a Mermaid state diagram drawn by `transitions`, phases as composite states.
+"""The workflow as a Mermaid state diagram drawn by `transitions`, phases as composite states
+(and, from version 3, the service requests that run beside them as one more).
 
 The drawing machine is a `HierarchicalGraphMachine` built from the same phase tree and rows as the
 engine's, once per definition and only when a diagram is asked for, so firing never pays for it.
@@ -19,8 +20,10 @@ from transitions.extensions.diagrams_mermaid import NestedGraph
 
 from workflows.machine import SEPARATOR, PhaseState, endpoints, nested_name, phase_tree
 from workflows.model import Definition, StateSpec
+from workflows.services import SERVICE_STATUSES, is_final, machine_rows
 
 CURRENT = "active"  # the library's name for the style of a model's current state
+SERVICES = "services"  # the composite state of the service requests (no phase has this name)
 
 
 class PhaseGraph(NestedGraph):
@@ -95,8 +98,34 @@ def _machine(key: _Published) -> DrawingMachine:
     for row in definition.transitions:
         source, dest = endpoints(definition, row)
         machine.add_transition(row.trigger, source, dest)
+    if definition.services:
+        machine.add_states([_services_tree(definition)])
+        for action, source, dest in machine_rows():
+            machine.add_transition(
+                f"{action}_service",
+                f"{SERVICES}{SEPARATOR}{source}",
+                f"{SERVICES}{SEPARATOR}{dest}",
+            )
     machine.get_markup_config()  # converted once here, read-only for every drawing after
     return machine
+
+
+def _services_tree(definition: Definition) -> dict[str, Any]:
+    """The services beside the pathway as one more composite state: the small machine every
+    request runs, its `requested` node listing each kind with its owner and start deadline."""
+    kinds = "<br/>".join(
+        f"{spec.label.en} / <i>{spec.label.id}</i>: {spec.ministry}, starts within "
+        f"{spec.start_within.describe()}"
+        + (f" (emergency {spec.emergency.start_within.describe()})" if spec.emergency else "")
+        for spec in definition.services.values()
+    )
+    labels = {"requested": f"Requested<br/>{kinds}"}
+    children = [
+        {"name": status, "final": is_final(status),
+         "label": labels.get(status, status.capitalize()).replace('"', "'")}
+        for status in SERVICE_STATUSES
+    ]  # fmt: skip
+    return {"name": SERVICES, "label": "Services beside the pathway", "children": children}
 
 
 def _label(state: StateSpec) -> str:

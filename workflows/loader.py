@@ -17,14 +17,19 @@ from workflows.guards import GUARDS
 from workflows.machine import SEPARATOR
 from workflows.model import (
     ESCALATION_LEVELS,
+    LAWFUL_BASES,
     PHASES,
+    SERVICE_KINDS,
     Deadline,
     DeadlineUnit,
     Definition,
+    Emergency,
     EscalationLevel,
     Label,
+    LawfulBasis,
     Phase,
     Rung,
+    ServiceSpec,
     StateSpec,
     TransitionSpec,
 )
@@ -33,16 +38,18 @@ from workflows.payload import check_schema
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"
 _TOP_KEYS = {
     "name", "version", "title", "initial", "warn_at", "escalation", "handover_guards",
-    "ministries", "states", "transitions",
+    "ministries", "states", "transitions", "services",
 }  # fmt: skip
 _STATE_KEYS = {
     "phase", "ministry", "supporting", "deadline", "escalate_after", "legal_basis", "label",
-    "terminal",
+    "terminal", "review",
 }  # fmt: skip
 _TRANSITION_KEYS = {
     "trigger", "source", "dest", "ministries", "guards", "sensitive", "consent", "track",
-    "label", "payload",
+    "label", "payload", "lawful_basis", "care_plan",
 }  # fmt: skip
+_SERVICE_KEYS = {"ministry", "label", "start_within", "legal_basis", "lawful_bases", "emergency"}
+_EMERGENCY_KEYS = {"start_within", "legal_basis", "lawful_basis"}
 _UNITS = get_args(DeadlineUnit)
 _STATE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -108,10 +115,13 @@ def parse(document: Any) -> Definition:
         raise DefinitionError(f"escalation: unknown ministry {escalate_to!r}")
     default_after = _deadline(escalation.get("after"), "escalation.after")
     ladder = _ladder(escalation.get("ladder"))
+    # A definition with services (version 3 on) cites a legal basis for every state.
+    cited = "services" in doc
     states = {
-        state_name: _state(state_name, raw, ministries, default_after)
+        state_name: _state(state_name, raw, ministries, default_after, cited)
         for state_name, raw in _mapping(_required(doc, "states", dict, name), "states").items()
     }
+    services = _services(doc["services"], ministries) if cited else {}
     handover_guards = tuple(doc.get("handover_guards", ()))
     transitions = _transitions(doc, states, ministries, handover_guards)
     initial = _required(doc, "initial", str, name)
@@ -133,6 +143,8 @@ def parse(document: Any) -> Definition:
         ladder=ladder,
         checksum=checksum(definition_body),
         source=definition_body,
+        services=services,
+        escalate_after=default_after,
     )
 
 
@@ -169,8 +181,86 @@ def _ladder(raw: Any) -> tuple[Rung, ...]:
     return tuple(rungs)
 
 
+def _services(raw: Any, ministries: Mapping[str, Label]) -> dict[str, ServiceSpec]:
+    """`services:` the kinds of service that run beside the pathway, each with its owner and
+    the time it has to start (UU 21/2007 Art. 52(1)), every one citing its legal basis."""
+    specs: dict[str, ServiceSpec] = {}
+    for kind, item in _mapping(raw, "services").items():
+        where = f"service {kind!r}"
+        if kind not in SERVICE_KINDS:
+            raise DefinitionError(f"{where}: a service is one of {', '.join(SERVICE_KINDS)}")
+        item = _mapping(item, where)
+        _no_unknown_keys(item, _SERVICE_KEYS, where)
+        ministry = str(item.get("ministry"))
+        if ministry not in ministries:
+            raise DefinitionError(f"{where}: unknown ministry {ministry!r}")
+        start_within = _deadline(item.get("start_within"), f"{where}.start_within")
+        if start_within is None:
+            raise DefinitionError(f"{where} has no start_within: every service must start in time")
+        bases = tuple(item.get("lawful_bases", ()))
+        for basis in bases:
+            _lawful_basis(basis, f"{where}.lawful_bases")
+        specs[kind] = ServiceSpec(
+            kind=kind,
+            ministry=ministry,
+            label=_label(item.get("label"), f"{where}.label"),
+            start_within=start_within,
+            legal_basis=_legal_basis(item, where),
+            lawful_bases=bases,
+            emergency=_emergency(item.get("emergency"), start_within, f"{where}.emergency"),
+        )
+    if not specs:
+        raise DefinitionError("services must name at least one service")
+    return specs
+
+
+def _emergency(raw: Any, usual: Deadline, where: str) -> Emergency | None:
+    if raw is None:
+        return None
+    raw = _mapping(raw, where)
+    _no_unknown_keys(raw, _EMERGENCY_KEYS, where)
+    start_within = _deadline(raw.get("start_within"), f"{where}.start_within")
+    if start_within is None:
+        raise DefinitionError(f"{where} has no start_within")
+    if _rough_hours(start_within) >= _rough_hours(usual):
+        raise DefinitionError(f"{where}.start_within must be shorter than the service's own")
+    return Emergency(
+        start_within=start_within,
+        legal_basis=_legal_basis(raw, where),
+        lawful_basis=_lawful_basis(raw.get("lawful_basis"), f"{where}.lawful_basis"),
+    )
+
+
+def _rough_hours(deadline: Deadline) -> float:
+    per = {"minutes": 1 / 60, "hours": 1, "days": 24, "business_days": 24}
+    return deadline.amount * per[deadline.unit]
+
+
+def _legal_basis(raw: Mapping[str, Any], where: str) -> str:
+    basis = raw.get("legal_basis")
+    if not isinstance(basis, str) or not basis.strip():
+        raise DefinitionError(
+            f"{where} has no legal_basis: cite article and paragraph, or say 'design choice'"
+        )
+    return basis
+
+
+def _lawful_basis(raw: Any, where: str) -> LawfulBasis:
+    """A basis other than consent (consent is given by `consent: record`, not assumed)."""
+    if raw not in LAWFUL_BASES or raw == "consent":
+        others = ", ".join(b for b in LAWFUL_BASES if b != "consent")
+        raise DefinitionError(
+            f"{where} must be one of {others} (UU 27/2022 Art. 20(2)), not {raw!r}"
+        )
+    return cast(LawfulBasis, raw)
+
+
 def _state(
-    name: str, raw: Any, ministries: Mapping[str, Label], default_after: Deadline | None
+    name: str,
+    raw: Any,
+    ministries: Mapping[str, Label],
+    default_after: Deadline | None,
+    cited: bool = False,
 ) -> StateSpec:
     where = f"state {name!r}"
     if not isinstance(name, str) or not _STATE_NAME.fullmatch(name) or SEPARATOR in name:
@@ -190,10 +280,15 @@ def _state(
             raise DefinitionError(f"{where}: unknown ministry {code!r}")
     terminal = bool(raw.get("terminal", False))
     deadline = _deadline(raw.get("deadline"), f"{where}.deadline")
-    if terminal and deadline is not None:
-        raise DefinitionError(f"{where} is terminal and cannot have a deadline")
-    if not terminal and deadline is None:
+    review = _deadline(raw.get("review"), f"{where}.review")
+    if terminal and (deadline or review) is not None:
+        raise DefinitionError(f"{where} is terminal and cannot have a deadline or a review")
+    if deadline is not None and review is not None:
+        raise DefinitionError(f"{where}: a step has a deadline, a stay a review; not both")
+    if not terminal and deadline is None and review is None:
         raise DefinitionError(f"{where} has no deadline; every open step is due some time")
+    if cited:
+        _legal_basis(raw, where)
     return StateSpec(
         name=name,
         phase=cast(Phase, phase),
@@ -203,8 +298,9 @@ def _state(
         legal_basis=str(raw.get("legal_basis") or ""),
         deadline=deadline,
         escalate_after=_deadline(raw.get("escalate_after"), f"{where}.escalate_after")
-        or (None if terminal else default_after),
+        or (None if terminal or review else default_after),
         terminal=terminal,
+        review=review,
     )
 
 
@@ -250,6 +346,16 @@ def _expand(
     track = raw.get("track")
     if track not in (None, "legal"):
         raise DefinitionError(f"{where}: track must be 'legal', not {track!r}")
+    lawful_basis = raw.get("lawful_basis")
+    if lawful_basis is not None:
+        lawful_basis = _lawful_basis(lawful_basis, f"{where}.lawful_basis")
+        if consent is not None:
+            raise DefinitionError(f"{where}: a step rests on consent or on a lawful_basis")
+    care_plan = raw.get("care_plan")
+    if care_plan not in (None, "review"):
+        raise DefinitionError(f"{where}: care_plan must be 'review', not {care_plan!r}")
+    if care_plan and raw.get("dest") != "=":
+        raise DefinitionError(f"{where}: a care-plan review keeps the case in its stay (dest '=')")
     schema = _closed(_mapping(raw.get("payload", {"type": "object"}), f"{where}.payload"))
     check_schema(schema, where)
     for source in sources:
@@ -258,6 +364,8 @@ def _expand(
             if state_name not in states:
                 raise DefinitionError(f"{where}: unknown state {state_name!r}")
         src, dst = states[source], states[dest]
+        if care_plan and src.review is None:
+            raise DefinitionError(f"{where}: {source!r} is not a stay with a care-plan review")
         codes = tuple(raw.get("ministries") or (src.ministry,))
         for code in codes:
             if code not in ministries:
@@ -280,6 +388,8 @@ def _expand(
             consent=consent,
             track=track,
             closes_with=_closure_reasons(schema, row_where) if dst.terminal else (),
+            lawful_basis=lawful_basis,
+            care_plan_review=bool(care_plan),
         )
 
 

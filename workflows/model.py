@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Phase = Literal["identification", "rehabilitation", "repatriation", "reintegration", "closure"]
 PHASES: tuple[Phase, ...] = (
@@ -18,6 +18,22 @@ DeadlineUnit = Literal["minutes", "hours", "days", "business_days"]
 ConsentEffect = Literal["record", "withdraw"]
 EscalationLevel = Literal["district", "province", "national"]
 ESCALATION_LEVELS: tuple[EscalationLevel, ...] = ("district", "province", "national")
+# The services a victim may receive beside the main pathway (PP 9/2008; UU 21/2007 Art. 51-52).
+SERVICE_KINDS: tuple[str, ...] = (
+    "health", "psychosocial", "shelter", "social_rehabilitation", "legal_aid", "lpsk_protection",
+    "restitution", "family_tracing", "education_vocational", "economic_reintegration",
+)  # fmt: skip
+# UU 27/2022 (PDP) Art. 20(2): the lawful bases of processing personal data. `consent` is (a);
+# the others are the ones a step of the NRM may rest on without the victim's consent.
+LawfulBasis = Literal[
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interest",
+    "public_task",
+    "legitimate_interest",
+]
+LAWFUL_BASES: tuple[LawfulBasis, ...] = get_args(LawfulBasis)
 
 
 @dataclass(frozen=True)
@@ -34,7 +50,8 @@ class Deadline:
     unit: DeadlineUnit
 
     def describe(self) -> str:
-        return f"{self.amount} {self.unit.replace('_', ' ')}"
+        unit = self.unit.replace("_", " ")
+        return f"{self.amount} {unit.removesuffix('s') if self.amount == 1 else unit}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,14 @@ class StateSpec:
     deadline: Deadline | None
     escalate_after: Deadline | None
     terminal: bool
+    review: Deadline | None = None
+    """A stay (a shelter, protection abroad, reintegration): no due date, a care plan reviewed
+    every `review` instead. A missed review warns the lead unit; it is never a breach."""
+
+    @property
+    def clock(self) -> Deadline | None:
+        """What the step's `due_at` counts: its deadline, or the next care-plan review."""
+        return self.deadline or self.review
 
 
 @dataclass(frozen=True)
@@ -75,6 +100,34 @@ class TransitionSpec:
     consent: ConsentEffect | None
     track: Literal["legal"] | None = None
     closes_with: tuple[str, ...] = ()
+    lawful_basis: LawfulBasis | None = None
+    """The basis (UU 27/2022 Art. 20(2)) of a step that processes data without consent."""
+    care_plan_review: bool = False
+    """The row records a review of the care plan: the next review falls due from now."""
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """A shorter start for an urgent request of a service, and the basis it may rest on."""
+
+    start_within: Deadline
+    legal_basis: str
+    lawful_basis: LawfulBasis
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service that runs beside the main pathway, owned by one ministry: it must START
+    within `start_within` of the request (UU 21/2007 Art. 52(1)); how long it lasts is not
+    a deadline. `lawful_bases`: the bases other than consent a request may rest on."""
+
+    kind: str
+    ministry: str
+    label: Label
+    start_within: Deadline
+    legal_basis: str
+    lawful_bases: tuple[LawfulBasis, ...] = ()
+    emergency: Emergency | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +144,9 @@ class Definition:
     ladder: tuple[Rung, ...]
     checksum: str
     source: Mapping[str, Any] = field(repr=False, compare=False)
+    services: Mapping[str, ServiceSpec] = field(default_factory=dict)
+    escalate_after: Deadline | None = None
+    """`escalation.after`: how long past a breach the first rung of the ladder is told."""
     _by_key: dict[tuple[str, str], TransitionSpec] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )

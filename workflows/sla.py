@@ -58,12 +58,16 @@ class Checkpoints:
     warn: datetime
     due: datetime
     escalations: tuple[datetime, ...]
+    breaches: bool = True
+    """False for a stay: its care-plan review falls due at `warn`, and nothing follows."""
 
     def at(self, stage: int) -> datetime | None:
         if stage <= SlaLevel.ON_TRACK:
             return None
         if stage == SlaLevel.WARNED:
             return self.warn
+        if not self.breaches:
+            return None
         if stage == SlaLevel.BREACHED:
             return self.due
         rung = stage - SlaLevel.ESCALATED
@@ -96,13 +100,38 @@ def checkpoints(
     calendar: Calendar,
     escalate_after: Deadline | None = None,
 ) -> Checkpoints:
-    """`escalate_after` overrides the state's (a hand-over waiting for acceptance has its own)."""
+    """`escalate_after` overrides the state's (a hand-over waiting for acceptance has its own).
+
+    A stay (a state with a care-plan `review` and no deadline) only warns, when the review
+    falls due: a missed review is the lead unit's to catch up, not a breach of the stay."""
+    if state.review is not None and escalate_after is None:
+        return Checkpoints(warn=due, due=due, escalations=(), breaches=False)
     warn = entered + (due - entered) * definition.warn_at
-    first = escalate_after or state.escalate_after
+    return Checkpoints(
+        warn=warn,
+        due=due,
+        escalations=_ladder(definition, calendar, due, escalate_after or state.escalate_after),
+    )
+
+
+def start_checkpoints(
+    definition: Definition, requested: datetime, start_due: datetime, calendar: Calendar
+) -> Checkpoints:
+    """A service request that must start by `start_due`: warned, breached at `start_due`, and
+    escalated up the same ladder as a step (first the definition's `escalation.after` past
+    the breach). Only the start has a clock; a started service has none."""
+    warn = requested + (start_due - requested) * definition.warn_at
+    escalations = _ladder(definition, calendar, start_due, definition.escalate_after)
+    return Checkpoints(warn=warn, due=start_due, escalations=escalations)
+
+
+def _ladder(
+    definition: Definition, calendar: Calendar, due: datetime, first: Deadline | None
+) -> tuple[datetime, ...]:
     escalations: list[datetime] = []
     if first is not None:
         escalations.append(calendar.due_at(due, first))
         for rung in definition.ladder[1:]:
             assert rung.after is not None  # the loader requires it above the first rung
             escalations.append(calendar.due_at(escalations[-1], rung.after))
-    return Checkpoints(warn=warn, due=due, escalations=tuple(escalations))
+    return tuple(escalations)

@@ -88,6 +88,7 @@ def present_case(
         assigned_to=assignee,
         referring_ministry=case.referring_ministry,
         closure_reason=case.closure_reason,
+        lawful_basis=case.lawful_basis,
         closed_at=case.closed_at,
         created_at=case.created_at,
         updated_at=case.updated_at,

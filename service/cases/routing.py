@@ -29,7 +29,7 @@ from sqlmodel import Session
 from service.cases.aggregate import LoadedCase
 from service.kit.context import AppContext
 from service.kit.errors import Invalid
-from service.models import CaseFile, CaseUnit, Unit
+from service.models import CaseFile, CaseMinistry, CaseUnit, Unit
 from service.sla import clock
 from service.units import service as units
 from workflows import StateSpec
@@ -67,6 +67,35 @@ def unit_for_step(
     if homeward and dest.ministry != ABROAD_MINISTRY and case.province_of_origin:
         return units.nearest_unit(session, dest.ministry, region_code=_home(case, payload))
     return units.nearest_unit(session, dest.ministry, region_code=current.region_code)
+
+
+def unit_for_service(
+    session: Session, case: CaseFile, lead: Unit, ministry: str, requested: str | None
+) -> Unit:
+    """The unit that owns a service request: the one named (`to_unit`, of that ministry), else
+    the lead unit when its own ministry provides the service, else as a step would go: a
+    mission in the country of exploitation for KEMLU, otherwise the ministry's unit nearest
+    the case's lead unit."""
+    if requested is not None:
+        return requested_unit(session, requested, ministry)
+    if ministry == lead.ministry:
+        return lead
+    if ministry == ABROAD_MINISTRY and case.country_of_exploitation:
+        return units.nearest_unit(session, ministry, country=case.country_of_exploitation)
+    return units.nearest_unit(session, ministry, region_code=lead.region_code)
+
+
+def join_service_owner(session: Session, loaded: LoadedCase, owner: Unit, now: datetime) -> None:
+    """The owner of a service request works with the case: its ministry may read it
+    (`case_ministry`, as a ministry that led a step) and its unit sees the identity it
+    serves (`case_unit`)."""
+    case = loaded.case
+    assert owner.id is not None
+    if owner.ministry not in loaded.handled:
+        session.add(CaseMinistry(case_id=case.id, ministry=owner.ministry, since=now))
+        loaded.handled.add(owner.ministry)
+    _join(session, case, owner.id, now, referred=False)
+    loaded.units.identity.add(owner.id)
 
 
 def hand_over(

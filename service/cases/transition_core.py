@@ -117,6 +117,8 @@ def apply(
             context, case, loaded.victim, command.consent_override_reason
         )
     payload.update(extra or {})
+    if basis := lawful_basis_of(row):
+        payload["_lawful_basis"] = basis
     if accepted is not None:
         payload["_accepted_handover"] = accepted
     if handover is not None:
@@ -133,6 +135,12 @@ def apply(
         loaded.approval_pending = False
 
 
+def lawful_basis_of(row: TransitionSpec) -> str | None:
+    """What the step's processing rests on, recorded on its event: the consent it records, or
+    the basis the definition names for a step that does not wait for consent."""
+    return "consent" if row.consent == "record" else row.lawful_basis
+
+
 def _move(
     session: Session,
     context: AppContext,
@@ -146,6 +154,8 @@ def _move(
     """Move the case row; a legal-track row also keeps its payload as the latest legal fact."""
     if row.track == "legal":
         case.legal = {**case.legal, row.trigger: payload}
+    if row.care_plan_review:
+        clock.review_care_plan(context, case, dest, now)
     if row.dest != row.source:
         case.state, case.phase, case.ministry = dest.name, dest.phase, dest.ministry
         clock.enter_step(context, case, dest, now)
@@ -154,7 +164,12 @@ def _move(
             handled.add(dest.ministry)
         if dest.terminal:
             case.closure_reason, case.closed_at = payload["reason"], now
+    if row.dest != row.source and row.lawful_basis is not None:
+        case.lawful_basis = row.lawful_basis
+    if row.consent == "withdraw" and case.lawful_basis == "consent":
+        case.lawful_basis = None  # nothing to share on until another basis is recorded
     if row.consent == "record":
+        case.lawful_basis = "consent"
         case.objects_to_country_notification = bool(
             payload["consent"].get("objects_to_country_notification")
         )

@@ -3,7 +3,9 @@
 A case is visible to the ministry leading its current state, to every ministry that referred
 or led it earlier (`case_ministry`), and to the ministries supporting its current state
 (read-only), and to each Task Force unit (district, province, national) its current step was
-escalated to, while it stays escalated in that step (read-only, `case_escalation`). Auditors see
+escalated to, while it stays escalated in that step (read-only, `case_escalation`), or that a
+service request still waiting to start was escalated to (`service_request.escalated_unit_id`);
+and to the ministries that own one of its service requests (`case_ministry`). Auditors see
 every case (never its identity); admins see none.
 """
 
@@ -16,7 +18,7 @@ from sqlmodel import col
 
 from schemas.auth import Role
 from service.kit.principal import Principal
-from service.models import CaseEscalation, CaseFile, CaseMinistry
+from service.models import CaseEscalation, CaseFile, CaseMinistry, ServiceRequest
 from workflows import SlaLevel
 from workflows.registry import Registry
 
@@ -96,4 +98,9 @@ def escalated_to(registry: Registry, ministry: str, unit_id: int | None) -> Colu
         col(CaseEscalation.reached_at) >= CaseFile.state_entered_at,
     )
     escalated = col(CaseFile.sla_level) >= literal(int(SlaLevel.ESCALATED), literal_execute=True)
-    return and_(escalated, reached)
+    late_service = exists().where(
+        col(ServiceRequest.case_id) == CaseFile.id,
+        col(ServiceRequest.escalated_unit_id) == literal(unit_id, literal_execute=True),
+        col(ServiceRequest.status) == "requested",
+    )
+    return or_(and_(escalated, reached), late_service)

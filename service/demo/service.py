@@ -15,6 +15,11 @@ from sqlmodel import Session, col, select
 
 from schemas.case import CaseCreate, TransitionRequest
 from schemas.queue import AssignRequest
+from schemas.service_request import (
+    ServiceAction,
+    ServiceRequestChange,
+    ServiceRequestCreate,
+)
 from schemas.unit import UnitCreate, UnitLevel
 from service.approvals import service as approvals
 from service.assignments import service as assignments
@@ -27,13 +32,16 @@ from service.demo.legal import scam_compound_criminal_case
 from service.kit.context import AppContext
 from service.kit.principal import Principal
 from service.models import UserAccount, utcnow
+from service.service_requests import service as service_requests
 from service.sla.sweep import sweep
 from service.units import service as units
 from service.users.service import seed_account
+from workflows.registry import Registry
 
 DEMO_PASSWORD = "nrm-demo-2026"
 ENDPOINT = "nrm demo"
 DAY = timedelta(days=1)
+V2 = 2  # the last version whose pathway the older stories walk
 _GIVEN = [
     "Siti",
     "Rina",
@@ -105,6 +113,11 @@ class Demo:
         self.context = context
         self.users: dict[str, Principal] = {}
         self.rng = random.Random(2025)
+        # The stories written for version 2's pathway stay on it, as running cases do; the
+        # stories of version 3 (services beside the pathway) take the latest.
+        self.until_v2 = Registry(
+            engines={key: e for key, e in context.registry.engines.items() if key[1] <= V2}
+        )
 
     def user(self, name: str) -> Principal:
         return self.users[name]
@@ -112,11 +125,14 @@ class Demo:
     def at(self, when: datetime) -> AppContext:
         return replace(self.context, clock=lambda: when)
 
-    def intake(self, who: str, when: datetime, body: dict[str, Any]) -> dict[str, Any]:
+    def intake(
+        self, who: str, when: datetime, body: dict[str, Any], latest: bool = False
+    ) -> dict[str, Any]:
+        at = self.at(when) if latest else replace(self.at(when), registry=self.until_v2)
         with self.context.database.transaction() as session:
             answer = cases.register_case(
                 session,
-                self.at(when),
+                at,
                 self.user(who),
                 CaseCreate.model_validate(body),
                 endpoint=ENDPOINT,
@@ -213,6 +229,23 @@ class Demo:
         with self.context.database.transaction() as session:
             assignments.claim(session, self.at(when), self.user(worker), case["id"])
 
+    def ask(
+        self, case: dict[str, Any], who: str, when: datetime, kind: str, **body: Any
+    ) -> dict[str, Any]:
+        with self.context.database.transaction() as session:
+            read = service_requests.request_service(
+                session, self.at(when), self.user(who), case["id"],
+                ServiceRequestCreate(kind=kind, **body),
+            )  # fmt: skip
+        return read.model_dump(mode="json")
+
+    def act(self, request: dict[str, Any], who: str, when: datetime, action: ServiceAction) -> None:
+        with self.context.database.transaction() as session:
+            service_requests.change_service(
+                session, self.at(when), self.user(who), request["case_id"], request["id"],
+                action, ServiceRequestChange(expected_version=request["version"]),
+            )  # fmt: skip
+
     def walk(
         self,
         case: dict[str, Any],
@@ -248,6 +281,7 @@ def load_demo(context: AppContext) -> str:
     _kepri_to_ntt(demo, now - 30 * DAY)
     _up_the_ladder_in_kupang(demo, now - 16 * DAY)
     _waiting_in_batam(demo, now - timedelta(hours=3))
+    _services_at_once_in_batam(demo, now - 4 * DAY)
     report = sweep(context)  # on the real clock: the warnings and escalations of the above
     return f"demo data loaded (SLA sweep: {report})\n" + _how_to_log_in()
 
@@ -364,6 +398,50 @@ def _waiting_in_batam(demo: Demo, start: datetime) -> None:
     )  # fmt: skip
     demo.fire(case, "kemenpppa.worker", start + timedelta(hours=1), "begin_screening", {},
               to_unit="PEMDA-21.71")  # fmt: skip
+
+
+def _services_at_once_in_batam(demo: Demo, start: datetime) -> None:
+    """Version 3: found injured in Batam, in emergency care before she could consent (her vital
+    interest), then in a shelter, in treatment, in counselling and with an LPSK protection
+    request at once, each service with its own start clock and owner; the stay has a care plan
+    reviewed monthly, not a due date."""
+    case = demo.intake(
+        "pemda.batam.worker",
+        start,
+        _body("Maria Lede", birth="2002-03-08", channel="police", country="ID",
+              types=["sexual"], referring_organisation="Polresta Barelang"),
+        latest=True,
+    )  # fmt: skip
+    when = start + timedelta(hours=2)
+    case = demo.fire(case, "kemenpppa.worker", when, "begin_screening", {}, to_unit="PEMDA-21.71")
+    case = demo.accept(case, "pemda.batam.worker", when + timedelta(hours=1))
+    indicators = {"indicators": ["deceptive_recruitment", "coercion_or_threats", "exploitation"]}
+    case = demo.fire(case, "pemda.batam.worker", when + timedelta(hours=3), "identify", indicators)
+    report = {
+        "report_number": "LP/B/311/VII/2026/Polresta Barelang",
+        "filed_on": start.date().isoformat(),
+    }
+    case = demo.fire(
+        case, "polri.worker", when + timedelta(hours=6), "record_police_report", report
+    )
+    grounds = {"grounds": "injuries from the raid; she cannot be asked to consent tonight"}
+    when = start + timedelta(hours=10)
+    case = demo.fire(case, "pemda.batam.worker", when, "begin_emergency_care", grounds,
+                     to_unit="KEMENSOS-21")  # fmt: skip
+    case = demo.accept(case, "kemensos.kepri.worker", when + timedelta(hours=1))
+    when += timedelta(hours=2)
+    health = demo.ask(case, "kemensos.kepri.worker", when, "health", emergency=True,
+                      lawful_basis="vital_interest", note="RSUD Embung Fatimah")  # fmt: skip
+    shelter = demo.ask(case, "kemensos.kepri.worker", when + timedelta(minutes=30), "shelter",
+                       lawful_basis="vital_interest", note="RPTC Tanjung Pinang")  # fmt: skip
+    demo.act(health, "kemenkes.worker", when + timedelta(hours=3), "start")
+    demo.act(shelter, "kemensos.kepri.worker", when + timedelta(hours=5), "start")
+    when = start + 2 * DAY
+    case = demo.fire(case, "kemensos.kepri.worker", when, "update_consent", consent())
+    counselling = demo.ask(case, "kemensos.kepri.worker", when, "psychosocial")
+    demo.act(counselling, "pemda.kepri.worker", start + 3 * DAY, "start")
+    demo.ask(case, "kemensos.kepri.worker", when + timedelta(hours=1), "lpsk_protection",
+             note="she may testify against the recruiter")  # fmt: skip
 
 
 def _body(

@@ -123,6 +123,22 @@ class NoTransfer(Conflict):
     code = "no_transfer"
 
 
+class ServiceNotOffered(Conflict):
+    """The case's workflow version (or its step) offers no service requests."""
+
+    code = "service_not_offered"
+
+
+class ServiceAlreadyOpen(Conflict):
+    code = "service_already_open"
+
+
+class LawfulBasisRequired(Invalid):
+    """UU 27/2022 Art. 20: no consent covers the recipient and no other basis was named."""
+
+    code = "lawful_basis_required"
+
+
 class LogBusy(DomainError):
     """A checkpoint could not lock the log in time (long-running writers); try again."""
 

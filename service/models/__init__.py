@@ -15,6 +15,7 @@ from service.models.legal import (
     Suspect,
     SuspectIdentityAccess,
 )
+from service.models.service_request import ServiceRequest
 from service.models.unit import UNIT_LEVELS, CaseEscalation, CaseUnit, Unit
 from service.models.user import ROLES, UserAccount
 from service.models.workflow import WorkflowDefinitionRow
@@ -43,6 +44,7 @@ __all__ = [
     "RetiredRefreshToken",
     "Suspect",
     "SuspectIdentityAccess",
+    "ServiceRequest",
     "Unit",
     "UserAccount",
     "Victim",

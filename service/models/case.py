@@ -87,6 +87,9 @@ class CaseFile(SQLModel, table=True):
     country_of_exploitation: str | None = Field(default=None, max_length=2)
     objects_to_country_notification: bool = Field(default=False)
     legal: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # What the case's processing rests on now (UU 27/2022 Art. 20(2)): "consent" once given, or
+    # the basis of the step that moved it without consent (vital_interest, ...).
+    lawful_basis: str | None = Field(default=None, max_length=24)
     closure_reason: str | None = Field(default=None, max_length=32)
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     created_by_id: int = Field(foreign_key="user_account.id")

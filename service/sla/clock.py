@@ -44,7 +44,7 @@ def enter_step(context: AppContext, case: CaseFile, state: StateSpec, now: datet
     """The case enters `state` at `now` (or its lead unit takes it): the step's deadline and
     service level start again."""
     case.state_entered_at = now
-    case.due_at = context.calendar.due_at(now, state.deadline) if state.deadline else None
+    case.due_at = context.calendar.due_at(now, state.clock) if state.clock else None
     _start_clock(context, case)
 
 
@@ -52,10 +52,19 @@ def retime_step(context: AppContext, case: CaseFile, state: StateSpec) -> None:
     """The case now runs on another definition version (a workflow migration): the step keeps
     the instant it began, its due date and checkpoints are the new definition's, and the stages
     already recorded are not recorded again (stages only rise within a step)."""
-    due = state.deadline
-    case.due_at = context.calendar.due_at(case.state_entered_at, due) if due else None
+    clock = state.clock
+    case.due_at = context.calendar.due_at(case.state_entered_at, clock) if clock else None
     points = step_checkpoints(context, case)
     case.sla_next_at = points.next_after(case.sla_level) if points else None
+
+
+def review_care_plan(context: AppContext, case: CaseFile, state: StateSpec, now: datetime) -> None:
+    """A stay's care plan was reviewed at `now`: the next review falls due from now (the stay
+    itself goes on; when it was entered does not change)."""
+    assert state.review is not None
+    case.due_at = context.calendar.due_at(now, state.review)
+    if case.transfer_to_unit_id is None:  # a waiting hand-over keeps its own clock
+        _start_clock(context, case)
 
 
 def enter_transfer(context: AppContext, case: CaseFile, now: datetime) -> None:

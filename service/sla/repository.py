@@ -16,7 +16,7 @@ from sqlalchemy import or_, select, tuple_
 from sqlmodel import Session, col
 from sqlmodel import select as sql_select
 
-from service.models import CaseEvent, CaseFile, CaseMinistry, CaseUnit
+from service.models import CaseEvent, CaseFile, CaseMinistry, CaseUnit, ServiceRequest
 
 STATE_EVENT_KINDS = ("created", "transition")
 UNIT_EVENT_KINDS = (
@@ -123,3 +123,22 @@ def sla_due_case(session: Session, case_id: uuid.UUID, now: datetime) -> CaseFil
         .with_for_update()
     )
     return session.exec(statement).first()
+
+
+def service_sla_due(
+    session: Session, now: datetime, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> Sequence[ServiceRequest]:
+    """Service requests whose start clock has a stage due by `now`, locked; rows another
+    sweeper holds are skipped (the table is the service requests feature's; the sweep reads
+    and moves only its SLA columns)."""
+    next_at, request_id = col(ServiceRequest.sla_next_at), col(ServiceRequest.id)
+    statement = (
+        sql_select(ServiceRequest)
+        .where(next_at.is_not(None), next_at <= now)
+        .order_by(next_at, request_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if after is not None:
+        statement = statement.where(tuple_(next_at, request_id) > tuple_(*after))
+    return session.exec(statement).all()

@@ -30,11 +30,12 @@ from service.kit.context import AppContext
 from service.kit.db import flush_or_conflict
 from service.kit.errors import Conflict
 from service.kit.principal import SYSTEM
-from service.models import CaseEscalation, CaseFile, Unit
+from service.models import CaseEscalation, CaseFile, ServiceRequest, Unit
 from service.sla import repository as repo
 from service.sla.clock import step_checkpoints
 from service.units import service as units
 from workflows import SlaLevel
+from workflows.sla import start_checkpoints
 
 log = logging.getLogger("nrm.sla")
 EVENT_KINDS = {
@@ -44,16 +45,27 @@ EVENT_KINDS = {
 }
 
 
+SERVICE_EVENT_KINDS = {
+    SlaLevel.WARNED: "service_sla_warning",
+    SlaLevel.BREACHED: "service_sla_breach",
+    SlaLevel.ESCALATED: "service_escalated",
+}
+
+
 @dataclass
 class SweepReport:
+    """What a sweep recorded. `services` counts the service requests whose start clock it
+    moved; their warnings, breaches and escalations count with the steps'."""
+
     cases: int = 0
     warnings: int = 0
     breaches: int = 0
     escalations: int = 0
     skipped: int = 0
+    services: int = 0
 
     def add(self, other: SweepReport) -> None:
-        for name in ("cases", "warnings", "breaches", "escalations", "skipped"):
+        for name in ("cases", "warnings", "breaches", "escalations", "skipped", "services"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def count(self, level: SlaLevel) -> None:
@@ -69,6 +81,7 @@ class SweepReport:
             f"{_count(self.cases, 'case')}: {_count(self.warnings, 'warning')}, "
             f"{_count(self.breaches, 'breach', 'breaches')}, "
             f"{_count(self.escalations, 'escalation')} to a Task Force, {self.skipped} skipped"
+            + (f"; {_count(self.services, 'service request')}" if self.services else "")
         )
 
 
@@ -97,7 +110,9 @@ def sweep(context: AppContext, batch_size: int | None = None) -> SweepReport:
         except Conflict:  # another writer moved the case meanwhile
             _one_by_one(context, ids, now, report)
         if len(ids) < size:
-            return report
+            break
+    _sweep_services(context, now, size, report)
+    return report
 
 
 def _one_by_one(
@@ -129,6 +144,8 @@ def _record(
     for stage in points.to_record(case.sla_level, now):
         level = SlaLevel(min(stage, SlaLevel.ESCALATED))
         payload = _payload(session, case, lead, stage, points.at(stage))
+        if not points.breaches:  # a stay: its care plan's review is due, nothing is late
+            payload["care_plan_review"] = True
         if level is SlaLevel.ESCALATED:
             rung = definition.ladder[stage - SlaLevel.ESCALATED]
             target = units.task_force(session, definition.escalate_to, rung.level, lead)
@@ -143,6 +160,75 @@ def _record(
         report.count(level)
     case.sla_next_at = points.next_after(case.sla_level)
     report.cases += 1
+
+
+def _sweep_services(context: AppContext, now: datetime, size: int, report: SweepReport) -> None:
+    """Service requests not started in time: one event per stage on the case's chain. A batch
+    that loses a race to a writer of one of its cases is left for the next sweep."""
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        count = 0
+        done = SweepReport()
+        try:
+            with context.database.transaction() as session:
+                for request in repo.service_sla_due(session, now, after, size):
+                    count += 1
+                    assert request.sla_next_at is not None
+                    after = (request.sla_next_at, request.id)
+                    _record_service(session, context, request, now, done)
+                flush_or_conflict(session)
+            report.add(done)
+        except Conflict:
+            report.skipped += count
+        if count < size:
+            return
+
+
+def _record_service(
+    session: Session,
+    context: AppContext,
+    request: ServiceRequest,
+    now: datetime,
+    report: SweepReport,
+) -> None:
+    case = session.get(CaseFile, request.case_id)
+    assert case is not None
+    definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
+    points = start_checkpoints(
+        definition, request.requested_at, request.start_due_at, context.calendar
+    )
+    owner = units.by_id(session, request.unit_id)
+    for stage in points.to_record(request.sla_level, now):
+        level = SlaLevel(min(stage, SlaLevel.ESCALATED))
+        notify: dict[str, Any] = {"ministry": request.ministry}
+        if owner is not None:
+            notify["unit"] = owner.code
+        if level is SlaLevel.BREACHED:
+            notify["role"] = Role.SUPERVISOR
+        if level is SlaLevel.ESCALATED:
+            rung = definition.ladder[stage - SlaLevel.ESCALATED]
+            target = units.task_force(session, definition.escalate_to, rung.level, owner)
+            if target is not None and target.id == request.escalated_unit_id:
+                request.sla_level = stage  # that Task Force already has it: nobody new to tell
+                continue
+            notify = {"ministry": definition.escalate_to, "rung": rung.level}
+            if target is not None:
+                request.escalated_unit_id = target.id
+                notify.update(ministry=target.ministry, unit=target.code)
+        reached = points.at(stage)
+        payload: dict[str, Any] = {
+            "service_request": request.id.hex, "kind": request.kind, "level": level.label,
+            "ministry": request.ministry, "unit": owner.code if owner else None,
+            "start_due_at": request.start_due_at.isoformat(),
+            "reached_at": reached.isoformat() if reached else None, "notify": notify,
+        }  # fmt: skip
+        append_case_event(
+            session, case, actor=SYSTEM, at=now, kind=SERVICE_EVENT_KINDS[level], payload=payload
+        )
+        request.sla_level = stage
+        report.count(level)
+    request.sla_next_at = points.next_after(request.sla_level)
+    report.services += 1
 
 
 def _escalate(

@@ -9,8 +9,10 @@ from sqlmodel import Session, col, select
 from schemas.common import LabelRead
 from schemas.workflow import (
     DeadlineRead,
+    EmergencyRead,
     EscalationRead,
     RungRead,
+    ServiceKindRead,
     StateRead,
     TransitionRead,
     WorkflowRead,
@@ -22,6 +24,7 @@ from service.kit.errors import NotFound
 from service.kit.principal import Principal
 from service.models import WorkflowDefinitionRow
 from workflows import PHASES, Deadline, Definition, Label, StateSpec, mermaid
+from workflows.model import ServiceSpec
 
 
 def list_workflows(session: Session, context: AppContext) -> list[WorkflowSummary]:
@@ -116,6 +119,7 @@ def describe(definition: Definition) -> WorkflowRead:
                 escalate_after=_deadline(s.escalate_after),
                 legal_basis=s.legal_basis,
                 label=_label(s.label),
+                review=_deadline(s.review),
             )
             for s in definition.states.values()
         ],
@@ -132,9 +136,35 @@ def describe(definition: Definition) -> WorkflowRead:
                 track=t.track,
                 closes_with=list(t.closes_with),
                 label=_label(t.label),
+                lawful_basis=t.lawful_basis,
+                care_plan_review=t.care_plan_review,
             )
             for t in definition.transitions
         ],
+        services=[_service(spec) for spec in definition.services.values()],
+    )
+
+
+def _service(spec: ServiceSpec) -> ServiceKindRead:
+    start = _deadline(spec.start_within)
+    assert start is not None
+    emergency = None
+    if spec.emergency is not None:
+        urgent = _deadline(spec.emergency.start_within)
+        assert urgent is not None
+        emergency = EmergencyRead(
+            start_within=urgent,
+            legal_basis=spec.emergency.legal_basis,
+            lawful_basis=spec.emergency.lawful_basis,
+        )
+    return ServiceKindRead(
+        kind=spec.kind,
+        ministry=spec.ministry,
+        label=_label(spec.label),
+        start_within=start,
+        legal_basis=spec.legal_basis,
+        lawful_bases=list(spec.lawful_bases),
+        emergency=emergency,
     )
 
 

@@ -17,7 +17,8 @@ write it again:
 - `transfer_accepted`: the sender leaves, the receiver leads;
 - `transfer_declined`: the unit that was waited for is withdrawn;
 - `transfer_rerouted`: the unit it waited for (`instead_of`) is withdrawn, the named unit joins
-  (unless it is the lead unit).
+  (unless it is the lead unit);
+- `service_requested`: the service's owning ministry may read the case, its unit joins.
 
 A unit that leaves keeps its row with `left_at` (the referrer's row never changes); a unit
 withdrawn keeps its row with `withdrawn_at`; a unit that joins again is back without either.
@@ -74,6 +75,8 @@ def expected(events: Iterable[Record], lead_ministry: LeadMinistry) -> Expected:
             ministry = lead_ministry(workflow[0], workflow[1], e["to_state"])
             if ministry is not None:
                 result.ministries.add(ministry)
+        if kind == "service_requested" and isinstance(payload.get("ministry"), str):
+            result.ministries.add(payload["ministry"])
         if result.units is None:
             continue
         if kind == "workflow_migrated" and isinstance(
@@ -87,6 +90,8 @@ def expected(events: Iterable[Record], lead_ministry: LeadMinistry) -> Expected:
                 _join(result, handover.get("to_unit"), at)
         elif kind == "transfer_accepted":
             _take_over(result, payload, at)
+        elif kind == "service_requested":
+            _join(result, payload.get("unit"), at)
         elif kind == "transfer_declined":
             _withdraw(result, payload.get("to_unit"), at)
         elif kind == "transfer_rerouted":
