@@ -39,7 +39,9 @@ def fill_on_v1(context: AppContext, referrals: int) -> None:
     """The demo and `referrals` intakes, all pinned to version 1."""
     registry = context.registry
     engines = dict(registry.engines)
-    del registry.engines[("nrm-indonesia", 2)]
+    for name, version in engines:
+        if name == "nrm-indonesia" and version > 1:
+            del registry.engines[(name, version)]
     registry.memo.clear()
     try:
         demo_service.load_demo(context)

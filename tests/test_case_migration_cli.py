@@ -1,7 +1,8 @@
 """`nrm workflows migrate MAPPING.yaml` as an operator runs it: the dry run, the apply with the
 dry run's checksum, one case at a time, and a refused mapping. The demonstration's cases run on
-the latest version, so the tool (generic over any two published versions) moves them back to
-version 1 here; the API's tests move real version 1 cases forward."""
+the latest version, so the tool (generic over any two published versions) moves those in the
+states both versions have back to version 1 here; the API's tests move real version 1 cases
+forward."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import pytest
 import yaml
 
 from tests.test_cli import cli_env, nrm_here
-from workflows.loader import DEFINITIONS_DIR
+from workflows import Definition, load_directory
 
 __all__ = ["cli_env"]
+NAME = "nrm-indonesia"
 CASE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CHECKSUM = re.compile(r"mapping checksum: ([0-9a-f]{64})")
 
@@ -29,13 +31,24 @@ def demo_env(cli_env: dict[str, str]) -> Iterator[dict[str, str]]:
     yield {**cli_env, "COLUMNS": "250"}  # rich: the table's case ids on one line
 
 
+def latest_and_first() -> tuple[Definition, Definition]:
+    versions = sorted((d for d in load_directory() if d.name == NAME), key=lambda d: d.version)
+    return versions[-1], versions[0]
+
+
 def write_mapping(tmp_path: Path, **changes: Any) -> Path:
-    """Version 2 back to version 1: the same states."""
-    mapping = yaml.safe_load(
-        (DEFINITIONS_DIR / "migrations" / "nrm-indonesia-v1-to-v2.yaml").read_text()
-    )
-    mapping["from"], mapping["to"] = mapping["to"], mapping["from"]
-    mapping.update(changes)
+    """The latest version (the demo's) back to version 1: each live state both have."""
+    latest, first = latest_and_first()
+    mapping: dict[str, Any] = {
+        "from": {"name": NAME, "version": latest.version},
+        "to": {"name": NAME, "version": first.version},
+        "states": {
+            name: name
+            for name, state in latest.states.items()
+            if name in first.states and not state.terminal and not first.state(name).terminal
+        },
+        **changes,
+    }
     path = tmp_path / "mapping.yaml"
     path.write_text(yaml.safe_dump(mapping))
     return path
@@ -61,12 +74,13 @@ def test_the_dry_run_then_the_apply_with_its_checksum(
     args = ["workflows", "migrate", str(mapping), "--apply", "--checksum", checksum[1]]
     code, _out, err = nrm_here(demo_env, *args, "--case", first[0])
     assert code == 0, err
-    assert "1 case(s) on v2: 1 moved" in err
+    on_latest = f"case(s) on v{latest_and_first()[0].version}:"
+    assert f"1 {on_latest} 1 moved" in err
     code, _out, err = nrm_here(demo_env, *args)
     assert code == 0, err
     assert f"{len(moving) - 1} moved" in err and first[0] not in err
     code, _out, err = nrm_here(demo_env, *args)
-    assert code == 0 and "moved" not in err.split("case(s) on v2:")[1]  # nothing moves twice
+    assert code == 0 and "moved" not in err.split(on_latest)[1]  # nothing moves twice
 
     code, out, err = nrm_here(demo_env, "audit", "verify")
     assert code == 0, out + err
