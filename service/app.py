@@ -31,6 +31,7 @@ from service.auth.dependencies import endpoint_of
 from service.bootstrap import bootstrap
 from service.cases import api as cases
 from service.cases import pages as case_pages
+from service.cases.duplicates import api as duplicates
 from service.demo import service as demo
 from service.health import api as health
 from service.jobs import JOBS
@@ -122,6 +123,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         app.state.context = context
     routers = (
         health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
+        duplicates,
     )  # fmt: skip
     for module in (*routers, audit):
         app.include_router(module.router)

@@ -6,6 +6,7 @@ from service.models.approval import Approval
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
 from service.models.checkpoint import AuditCheckpoint, AuditWitness
+from service.models.duplicate import DuplicateMatch, VictimBlock
 from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
 from service.models.unit import UNIT_LEVELS, CaseEscalation, CaseUnit, Unit
@@ -27,6 +28,7 @@ __all__ = [
     "CaseMinistry",
     "CaseUnit",
     "Consent",
+    "DuplicateMatch",
     "IdempotencyRecord",
     "IdentityAccess",
     "LoginFailure",
@@ -34,6 +36,7 @@ __all__ = [
     "Unit",
     "UserAccount",
     "Victim",
+    "VictimBlock",
     "WorkflowDefinitionRow",
     "metadata",
     "utcnow",
