@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from service.audit.log import append_case_event
+from service.cases.duplicates import repository as duplicates_repo
 from service.cases.erasable import ERASED
 from service.kit.context import AppContext
 from service.kit.db import flush_or_conflict
@@ -113,6 +114,8 @@ def _erase(
     victim.trafficking = {k: v for k, v in victim.trafficking.items()
                           if k not in REFERRAL_FREE_TEXT}  # fmt: skip
     victim.erased_at = now
+    victim.document_index = None  # the blind index and blocks derive from the identity
+    duplicates_repo.drop_blocks(session, case.id)
     case.legal = {
         trigger: map_free_text(_schema(definition, trigger), fact, lambda _text: ERASED)
         for trigger, fact in case.legal.items()

@@ -20,6 +20,8 @@ from datetime import date
 from rapidfuzz import fuzz
 
 MUHAMMAD = "muhammad"
+MONONYM_WEIGHT = 0.85
+_YEARS_APART = {0: 60.0, 1: 40.0, 2: 15.0}  # same year, a date misremembered, an age estimate
 _MUHAMMAD_FORMS = frozenset({
     "muhammad", "muhamad", "muhammed", "muhamed", "mohammad", "mohamad", "mohammed", "mohamed",
     "mochammad", "mochamad", "mokhammad", "mokhamad", "muchammad", "muchamad", "mukhammad",
@@ -35,6 +37,7 @@ _SPELLING = (
     ("kh", "h"), ("ph", "f"), ("th", "t"), ("dh", "d"), ("j", "y"), ("q", "k"), ("v", "f"),
     ("z", "s"), ("x", "ks"),
 )  # fmt: skip
+_BIN = re.compile(r"\s(?:bin|binti|bte|bt)\s", re.IGNORECASE)
 _DOUBLED = re.compile(r"(.)\1+")
 _NOT_LETTERS = re.compile(r"[^a-z]+")
 
@@ -83,24 +86,29 @@ def person(
     province: str | None,
     sex: str | None,
 ) -> Person:
-    names = tuple(" ".join(tokens(n)) for n in [full_name, *(other_names or [])] if tokens(n))
+    given = [full_name, *(other_names or [])]
+    # "X bin Y": Y is the father's name, written by one referrer and left out by another
+    given += [_BIN.split(n)[0] for n in given if _BIN.search(n)]
+    names = tuple(dict.fromkeys(" ".join(tokens(n)) for n in given if tokens(n)))
     year = birth_date.year if birth_date else birth_year
     return Person(names, birth_date, year, province, sex)
 
 
 def name_score(a: Person, b: Person) -> float:
-    """0-100: the best pair among both people's names; order-free, a mononym within a name."""
+    """0-100: the best pair among both people's names. Token sort ignores word order; token set
+    finds a mononym within a longer name, discounted (a shared single name is weaker evidence)."""
     best = 0.0
     for x in a.names:
         for y in b.names:
-            score = (fuzz.token_set_ratio(x, y) + fuzz.token_sort_ratio(x, y)) / 2
+            score = max(fuzz.token_sort_ratio(x, y), MONONYM_WEIGHT * fuzz.token_set_ratio(x, y))
             best = max(best, score)
     return best
 
 
 def score(a: Person, b: Person) -> int:
-    """0-100: name 65 %, birth 20 %, province 15 %; a different known sex costs 25 points."""
-    total = 0.65 * name_score(a, b) + 0.20 * _birth(a, b) + 0.15 * _place(a, b)
+    """0-100: name 60 %, birth 25 %, province 15 %; a different known sex costs 25 points.
+    Weights and the threshold were chosen on generated data (bench/duplicates.py)."""
+    total = 0.60 * name_score(a, b) + 0.25 * _birth(a, b) + 0.15 * _place(a, b)
     if a.sex in ("female", "male") and b.sex in ("female", "male") and a.sex != b.sex:
         total -= 25
     return max(0, round(total))
@@ -111,8 +119,7 @@ def _birth(a: Person, b: Person) -> float:
         return 100
     if a.birth_year is None or b.birth_year is None:
         return 50
-    gap = abs(a.birth_year - b.birth_year)
-    return {0: 80.0, 1: 50.0, 2: 20.0}.get(gap, 0.0)
+    return _YEARS_APART.get(abs(a.birth_year - b.birth_year), 0.0)
 
 
 def _place(a: Person, b: Person) -> float:

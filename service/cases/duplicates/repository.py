@@ -34,6 +34,10 @@ def file_victim(
     session.add_all(VictimBlock(case_id=case_id, block=block) for block in sorted(set(blocks)))
 
 
+def drop_blocks(session: Session, case_id: uuid.UUID) -> None:
+    session.execute(delete(VictimBlock).where(col(VictimBlock.case_id) == case_id))
+
+
 def candidates(
     session: Session,
     case_id: uuid.UUID,
