@@ -284,8 +284,8 @@ def _register(
             "referring_unit": referrer.code,
         },
     )  # fmt: skip
+    warnings = duplicates.on_intake(session, context, principal, case, victim, data.victim)
     session.flush()
-    warnings = duplicates.on_intake(session, context, principal, case, data.victim)
     where = UnitsOfCase(lead_code=lead.code, lead_path=lead.path, identity=identity)
     loaded = LoadedCase(case, victim, handled, set(), None, approval_pending=False, units=where)
     read = present(session, context, principal, loaded, endpoint, reveal)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -19,7 +20,14 @@ from workflows.registry import Registry
 
 @dataclass(frozen=True)
 class Candidate:
-    case: CaseFile
+    """What scoring needs of an earlier case: a few columns, not the whole row."""
+
+    case_id: uuid.UUID
+    reference: str
+    province_of_origin: str | None
+    sex: str
+    age_at_intake: int | None
+    created_at: datetime
     identity: bytes
 
 
@@ -31,6 +39,10 @@ def file_victim(
         update(Victim).where(col(Victim.case_id) == case_id).values(document_index=document_index)
     )
     session.execute(delete(VictimBlock).where(col(VictimBlock.case_id) == case_id))
+    session.add_all(VictimBlock(case_id=case_id, block=block) for block in sorted(set(blocks)))
+
+
+def add_blocks(session: Session, case_id: uuid.UUID, blocks: Iterable[str]) -> None:
     session.add_all(VictimBlock(case_id=case_id, block=block) for block in sorted(set(blocks)))
 
 
@@ -73,12 +85,16 @@ def candidates(
     ids = same_document | set(by_block)
     if not ids:
         return same_document, []
-    rows = session.exec(
-        select(CaseFile, Victim.identity_ciphertext)
+    rows = session.execute(
+        sa_select(
+            col(CaseFile.id), col(CaseFile.reference), col(CaseFile.province_of_origin),
+            col(CaseFile.sex), col(CaseFile.age_at_intake), col(CaseFile.created_at),
+            col(Victim.identity_ciphertext),
+        )
         .join(Victim, col(Victim.case_id) == CaseFile.id)
         .where(col(CaseFile.id).in_(sorted(ids)), col(Victim.identity_ciphertext).is_not(None))
-    ).all()
-    return same_document, [Candidate(case, sealed) for case, sealed in rows if sealed is not None]
+    ).all()  # fmt: skip
+    return same_document, [Candidate(*row) for row in rows]
 
 
 def visible_ids(
@@ -91,8 +107,8 @@ def visible_ids(
     return set(session.exec(query).all())
 
 
-def add_match(session: Session, match: DuplicateMatch) -> None:
-    session.add(match)
+def add_matches(session: Session, matches: Iterable[DuplicateMatch]) -> None:
+    session.add_all(matches)
 
 
 @dataclass(frozen=True)

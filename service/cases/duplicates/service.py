@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -39,7 +40,7 @@ from service.kit.context import AppContext
 from service.kit.errors import Forbidden, MatchDecided, NotFound
 from service.kit.paging import Paging, scope_of
 from service.kit.principal import Principal
-from service.models import CaseFile, DuplicateMatch
+from service.models import CaseFile, DuplicateMatch, Victim
 
 # The best F1 on 10,000 generated people with realistic variants (bench/people.py, seed 13),
 # checked on another 10,000 (seed 2026): `python -m bench.duplicates`, bench/RESULTS.md.
@@ -53,6 +54,7 @@ def on_intake(
     context: AppContext,
     principal: Principal,
     case: CaseFile,
+    row: Victim,
     victim: VictimCreate,
 ) -> list[IntakeWarning]:
     """File the new victim's index and blocks; record each likely duplicate as an open match;
@@ -62,42 +64,33 @@ def on_intake(
     year = _birth_year(victim.birth_date, victim.age_estimate, case.created_at)
     document = victim.identity_document
     index = blind_index.document_index(key, document.kind, document.number) if document else None
-    repo.file_victim(
-        session, case.id, index, blind_index.blocks(key, names, year, case.province_of_origin)
-    )
+    row.document_index = index
+    repo.add_blocks(session, case.id, blind_index.blocks(key, names, year, case.province_of_origin))
     search = blind_index.search_blocks(key, names, year, case.province_of_origin)
     same_document, found = repo.candidates(session, case.id, index, search, MAX_CANDIDATES)
     newcomer = matching.person(
         victim.full_name, victim.other_names, victim.birth_date, year,
         case.province_of_origin, victim.sex,
     )  # fmt: skip
-    matches: list[DuplicateMatch] = []
+    matches: list[tuple[DuplicateMatch, str]] = []
     for candidate in found:
-        other = candidate.case
-        if other.id in same_document:
+        if candidate.case_id in same_document:
             score, basis = 100, "document"
         else:
-            score, basis = (
-                matching.score(newcomer, _person(context, other, candidate.identity)),
-                "name",
-            )
+            score, basis = matching.score(newcomer, _person(context, candidate)), "name"
         if score >= THRESHOLD:
-            matches.append(
-                DuplicateMatch(case_id=case.id, other_case_id=other.id, score=score, basis=basis,
-                               found_at=case.created_at)
-            )  # fmt: skip
-    for match in matches:
-        repo.add_match(session, match)
+            match = DuplicateMatch(case_id=case.id, other_case_id=candidate.case_id, score=score,
+                                   basis=basis, found_at=case.created_at)  # fmt: skip
+            matches.append((match, candidate.reference))
     if not matches:
         return []
-    seen = repo.visible_ids(
-        session, principal, context.registry, [m.other_case_id for m in matches]
-    )
-    by_id = {c.case.id: c.case for c in found}
+    repo.add_matches(session, [match for match, _ in matches])
+    others = [match.other_case_id for match, _ in matches]
+    seen = repo.visible_ids(session, principal, context.registry, others)
     return [
-        IntakeWarning(case_id=str(m.other_case_id), reference=by_id[m.other_case_id].reference,
-                      score=m.score, basis=m.basis)
-        for m in sorted(matches, key=lambda m: -m.score)
+        IntakeWarning(case_id=str(m.other_case_id), reference=reference, score=m.score,
+                      basis=m.basis)
+        for m, reference in sorted(matches, key=lambda pair: -pair[0].score)
         if m.other_case_id in seen
     ]  # fmt: skip
 
@@ -183,7 +176,8 @@ def reindex(context: AppContext, batch: int = 500) -> Reindexed:
                     continue
                 identity = context.cipher.decrypt(sealed, case.id.bytes)
                 names = [identity.get("full_name") or "", *(identity.get("other_names") or [])]
-                year = _person(context, case, sealed).birth_year
+                year = _identity_person(identity, case.age_at_intake, case.created_at,
+                                        case.province_of_origin, case.sex).birth_year  # fmt: skip
                 document = identity.get("identity_document") or None
                 index = (
                     blind_index.document_index(key, document["kind"], document["number"])
@@ -258,15 +252,27 @@ def _side(case: CaseFile) -> MatchedCase:
     )  # fmt: skip
 
 
-def _person(context: AppContext, case: CaseFile, sealed: bytes) -> matching.Person:
-    identity = context.cipher.decrypt(sealed, case.id.bytes)
+def _person(context: AppContext, candidate: repo.Candidate) -> matching.Person:
+    identity = context.cipher.decrypt(candidate.identity, candidate.case_id.bytes)
+    return _identity_person(
+        identity, candidate.age_at_intake, candidate.created_at,
+        candidate.province_of_origin, candidate.sex,
+    )  # fmt: skip
+
+
+def _identity_person(
+    identity: dict[str, Any],
+    age_at_intake: int | None,
+    created_at: datetime,
+    province: str | None,
+    sex: str,
+) -> matching.Person:
     raw = identity.get("birth_date")
     birth = date.fromisoformat(raw) if raw else None
-    year = birth.year if birth else _year_from_age(case.age_at_intake, case.created_at)
+    year = birth.year if birth else _year_from_age(age_at_intake, created_at)
     return matching.person(
-        identity.get("full_name") or "", identity.get("other_names"), birth, year,
-        case.province_of_origin, case.sex,
-    )  # fmt: skip
+        identity.get("full_name") or "", identity.get("other_names"), birth, year, province, sex
+    )
 
 
 def _birth_year(birth: date | None, age_estimate: int | None, at: datetime) -> int | None:
