@@ -32,6 +32,7 @@ from service.bootstrap import bootstrap
 from service.cases import api as cases
 from service.cases import pages as case_pages
 from service.cases.duplicates import api as duplicates
+from service.cases.duplicates import pages as duplicate_pages
 from service.demo import service as demo
 from service.health import api as health
 from service.jobs import JOBS
@@ -82,6 +83,7 @@ PAGES = (
     case_pages,
     assignment_pages,
     approval_pages,
+    duplicate_pages,
     figure_pages,
     audit_pages,
     workflow_pages,

@@ -24,6 +24,8 @@ def navigation(context: AppContext, principal: Principal) -> list[Link]:
     task_force = principal.ministry in {d.escalate_to for d in context.registry.definitions()}
     if principal.role == "supervisor" or task_force:
         links += [("/escalations", "nav.escalations"), ("/figures", "nav.figures")]
+    if principal.role == "supervisor":
+        links.append(("/duplicates", "nav.duplicates"))
     return links
 
 
