@@ -317,3 +317,17 @@ def test_reindex_under_a_new_key_rewrites_the_index_and_keeps_finding(
     after = session.get(Victim, uuid.UUID(first["id"]))
     assert after is not None and after.document_index not in (None, old)
     assert after.document_index == blind_index.document_index(bytes(range(100, 132)), "nik", nik)
+
+
+def test_an_earlier_identity_that_does_not_open_never_blocks_an_intake(
+    client: TestClient, actors: Actors, session: Session, context: AppContext
+) -> None:
+    name = f"Sutarmi {uuid.uuid4().hex[:6]}"
+    first = _post(client, actors.worker("KEMLU"), _person(full_name=name, sex="female"))
+    victim = session.get(Victim, uuid.UUID(first["id"]))
+    assert victim is not None
+    victim.identity_ciphertext = context.cipher.encrypt({"full_name": name}, uuid.uuid4().bytes)
+    session.add(victim)
+    session.commit()
+    again = _post(client, actors.worker("KEMLU"), _person(full_name=name, sex="female"))
+    assert again["state"] == "referred" and first["id"] not in str(again["warnings"])

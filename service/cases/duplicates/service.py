@@ -77,7 +77,11 @@ def on_intake(
         if candidate.case_id in same_document:
             score, basis = 100, "document"
         else:
-            score, basis = matching.score(newcomer, _person(context, candidate)), "name"
+            try:
+                earlier = _person(context, candidate)
+            except ValueError:  # sealed under a key no longer held: no reason to refuse intake
+                continue
+            score, basis = matching.score(newcomer, earlier), "name"
         if score >= THRESHOLD:
             match = DuplicateMatch(case_id=case.id, other_case_id=candidate.case_id, score=score,
                                    basis=basis, found_at=case.created_at)  # fmt: skip
