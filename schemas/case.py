@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from schemas.common import LabelRead, StrictModel, examples
+from schemas.duplicate import IntakeWarning
 from schemas.referral import ReferralCreate, ReferralRead
 from schemas.victim import VictimCreate, VictimRead
 from workflows.payload import portable_numbers
@@ -88,6 +89,13 @@ class CaseRead(BaseModel):
     victim: VictimRead
     referral: ReferralRead
     actions: list[ActionRead]
+
+
+class CaseCreated(CaseRead):
+    """The registered case, and what the intake noticed (possible duplicates the caller may see);
+    a warning never refuses an intake."""
+
+    warnings: list[IntakeWarning] = Field(default_factory=list)
 
 
 class TransitionRequest(StrictModel):

@@ -31,6 +31,8 @@ from service.auth.dependencies import endpoint_of
 from service.bootstrap import bootstrap
 from service.cases import api as cases
 from service.cases import pages as case_pages
+from service.cases.duplicates import api as duplicates
+from service.cases.duplicates import pages as duplicate_pages
 from service.demo import service as demo
 from service.health import api as health
 from service.jobs import JOBS
@@ -84,6 +86,7 @@ PAGES = (
     case_pages,
     assignment_pages,
     approval_pages,
+    duplicate_pages,
     figure_pages,
     audit_pages,
     workflow_pages,
@@ -127,6 +130,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     routers = (
         health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
         legal,
+        duplicates,
     )  # fmt: skip
     for module in (*routers, audit, service_requests):
         app.include_router(module.router)

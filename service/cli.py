@@ -224,6 +224,17 @@ def rotate_data_key() -> None:
         raise typer.Exit(1)
 
 
+@keys_app.command("reindex")
+def reindex() -> None:
+    """Compute every victim's blind index and duplicate-search blocks again under the index key
+    (after NRM_INDEX_KEY changed, or the data key it derives from); batched, safe to run again."""
+    from service.cases.duplicates.service import reindex as run_reindex
+
+    with command_context() as context:
+        report = run_reindex(context)
+    console.print(f"examined {report.examined}, of them erased (nothing to index) {report.erased}")
+
+
 app.add_typer(keys_app, name="keys")
 
 

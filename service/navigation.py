@@ -30,6 +30,8 @@ def navigation(context: AppContext, principal: Principal) -> list[Link]:
         links += [("/escalations", "nav.escalations"), ("/figures", "nav.figures")]
     if principal.ministry in LEGAL_MINISTRIES:
         links.append(("/criminal-cases", "legal.nav"))
+    if principal.role == "supervisor":
+        links.append(("/duplicates", "nav.duplicates"))
     return links
 
 

@@ -317,6 +317,42 @@ def _of_relation(ok_for: set[Who]) -> Expect:
     return lambda who: 401 if who.role == "anonymous" else 200 if who in ok_for else 403
 
 
+def _new_match(w: World) -> int:
+    """Two referrals of one person (the same NIK), both in screening like the case under test."""
+    nik = str(3_200_000_000_000_000 + next(w.counter) * 7_919 + id(w) % 1_000_000)
+    body = intake_body(identity_document={"kind": "nik", "number": nik})
+    cases = []
+    for _ in range(2):
+        case = register(w.client, w.actors.worker("KEMLU"), body)
+        fire(w.client, w.actors.worker("KEMENPPPA"), case, "begin_screening", {})
+        cases.append(case)
+    url: str | None = "/api/v1/duplicates?limit=100"
+    while url:
+        listed = w.client.get(url, headers=w.actors.supervisor("KEMENPPPA").headers).json()
+        for match in listed["items"]:
+            if match["new_case"]["id"] == cases[1]["id"] and match["basis"] == "document":
+                match_id: int = match["id"]
+                return match_id
+        url = listed["next_cursor"] and f"/api/v1/duplicates?cursor={listed['next_cursor']}"
+    raise AssertionError("the second referral of one NIK made no match")
+
+
+def _review(who: Who) -> int:
+    """Supervisors who may see both cases decide a match; 404 (not 403) when they may not."""
+    if who.role == "anonymous":
+        return 401
+    if who.role != "supervisor":
+        return 403
+    return 200 if who.sees_case else 404
+
+
+def _match_decision(verb: str) -> Call:
+    def call(c: TestClient, h: dict[str, str], w: World) -> Response:
+        return c.post(f"/api/v1/duplicates/{_new_match(w)}/{verb}", headers=h)
+
+    return call
+
+
 LEAD = {Who("case_worker", "lead"), Who("supervisor", "lead")}
 EARLIER = {Who("case_worker", "earlier"), Who("supervisor", "earlier")}
 
@@ -569,6 +605,16 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("GET", "/api/v1/services/queue"): (
         lambda c, h, w: c.get("/api/v1/services/queue", headers=h),
         _roles(200, "case_worker", "supervisor"),
+    ),
+    ("GET", "/api/v1/duplicates"): (
+        lambda c, h, w: c.get("/api/v1/duplicates", headers=h),
+        _roles(200, "supervisor"),
+    ),
+    ("POST", "/api/v1/duplicates/{match_id}/link"): (_match_decision("link"), _review),
+    ("POST", "/api/v1/duplicates/{match_id}/dismiss"): (_match_decision("dismiss"), _review),
+    ("GET", "/api/v1/cases/{case_id}/linked"): (
+        lambda c, h, w: c.get(_case_url(w, "/linked"), headers=h),
+        _case_read(),
     ),
 }
 

@@ -25,7 +25,7 @@ from service.kit.context import AppContext
 from service.models import IdentityAccess
 from service.web import assets
 from tests.factories import Actors
-from tests.test_access_matrix import EVERYONE, Who, World, _account_request
+from tests.test_access_matrix import EVERYONE, Who, World, _account_request, _new_match
 from tests.web import WebUser, get, post, visible_text, web_login
 
 Call = Callable[[TestClient, WebUser | None, "WebWorld"], Response]
@@ -87,6 +87,15 @@ def _worker_case(ok_for: Callable[[Who], bool], ok: int = 303) -> Expect:
         return ok if ok_for(who) else 403
 
     return expect
+
+
+def _match_review(who: Who) -> int:
+    """Supervisors who see both cases decide a match (then back to the list); 404 otherwise."""
+    if who.role == "anonymous":
+        return 303
+    if who.role != "supervisor":
+        return 403
+    return 303 if who.sees_case else 404
 
 
 def _lead(role: str) -> Callable[[Who], bool]:
@@ -328,6 +337,18 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
             {"assignee": w.actors.worker("PEMDA").username},
         ),
         _worker_case(_lead("supervisor")),
+    ),
+    ("GET", "/duplicates"): (
+        lambda c, u, w: get(c, u, "/duplicates"),
+        _roles(200, "supervisor"),
+    ),
+    ("POST", "/duplicates/{match_id}/link"): (
+        lambda c, u, w: post(c, u, f"/duplicates/{_new_match(w)}/link", {}),
+        _match_review,
+    ),
+    ("POST", "/duplicates/{match_id}/dismiss"): (
+        lambda c, u, w: post(c, u, f"/duplicates/{_new_match(w)}/dismiss", {}),
+        _match_review,
     ),
     ("GET", "/approvals"): (
         lambda c, u, w: get(c, u, "/approvals"),

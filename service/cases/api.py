@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from schemas.approval import PendingTransitionRead
-from schemas.case import CaseCreate, CaseRead, HistoryRead, TransitionRequest
+from schemas.case import CaseCreate, CaseCreated, CaseRead, HistoryRead, TransitionRequest
 from schemas.common import ErrorRead
 from schemas.unit import TransferDecision, TransferRequest
 from service.auth.dependencies import RunDep
@@ -34,7 +34,7 @@ def respond(answer: Answer) -> JSONResponse:
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
 
-@router.post("", status_code=201, response_model=CaseRead, responses=_ERRORS)
+@router.post("", status_code=201, response_model=CaseCreated, responses=_ERRORS)
 async def register_case(
     body: CaseCreate, run: RunDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from service.audit.log import append_case_event
+from service.cases.duplicates import repository as duplicates_repo
 from service.cases.erasable import ERASED, lineage, trigger_schema
 from service.kit.context import AppContext
 from service.kit.db import flush_or_conflict
@@ -112,6 +113,8 @@ def _erase(
     victim.trafficking = {k: v for k, v in victim.trafficking.items()
                           if k not in REFERRAL_FREE_TEXT}  # fmt: skip
     victim.erased_at = now
+    victim.document_index = None  # the blind index and blocks derive from the identity
+    duplicates_repo.drop_blocks(session, case.id)
     case.legal = {
         trigger: map_free_text(trigger_schema(definitions, trigger), fact, lambda _text: ERASED)
         for trigger, fact in case.legal.items()

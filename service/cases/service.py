@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from schemas.case import CaseCreate, CaseRead, EventRead, HistoryRead
+from schemas.case import CaseCreate, CaseCreated, CaseRead, EventRead, HistoryRead
 from schemas.common import WIB
 from schemas.victim import VictimRead
 from service.audit import identity_access as identity_log
@@ -22,6 +22,7 @@ from service.audit.log import append_case_event
 from service.cases import erasable, routing
 from service.cases import repository as repo
 from service.cases.aggregate import LoadedCase, UnitsOfCase
+from service.cases.duplicates import service as duplicates
 from service.cases.idempotency import Answer, idempotent
 from service.cases.presenters import (
     REFERRAL_COLUMNS,
@@ -283,11 +284,13 @@ def _register(
             "referring_unit": referrer.code,
         },
     )  # fmt: skip
+    warnings = duplicates.on_intake(session, context, principal, case, victim, data.victim)
     session.flush()
     where = UnitsOfCase(lead_code=lead.code, lead_path=lead.path, identity=identity)
     loaded = LoadedCase(case, victim, handled, set(), None, approval_pending=False, units=where)
     read = present(session, context, principal, loaded, endpoint, reveal)
-    return Answer(status_code=201, body=read.model_dump(mode="json"))
+    created = CaseCreated(**dict(read), warnings=warnings)
+    return Answer(status_code=201, body=created.model_dump(mode="json"))
 
 
 def _victim(context: AppContext, case: CaseFile, data: CaseCreate) -> Victim:

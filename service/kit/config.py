@@ -20,7 +20,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +58,9 @@ class Settings(BaseSettings):
     # rotation (docs/operations.md), comma separated
     data_keys_read_only: str = Field(default="", repr=False)
     audit_signing_key: str | None = Field(default=None, repr=False)
+    # the blind index of identity documents and the duplicate search's blocks
+    # (service/cases/duplicates/): unset, derived from the data key by HKDF (docs/operations.md)
+    index_key: str | None = Field(default=None, repr=False)
     # public keys of earlier signing keys (`nrm audit public-key` of each, comma separated):
     # verification still accepts the checkpoints they signed (docs/operations.md)
     audit_retired_public_keys: str = ""
@@ -194,6 +199,7 @@ class Keys:
     data_key: bytes
     audit_signing_key: bytes
     data_keys_read_only: tuple[bytes, ...] = ()
+    index_key: bytes = b""  # HMAC-SHA256 key of the blind index; never the data key itself
 
 
 def resolve_keys(settings: Settings) -> Keys:
@@ -222,14 +228,29 @@ def resolve_keys(settings: Settings) -> Keys:
             f"(at least {MIN_SECRET_DISTINCT} different ones, and about {MIN_SECRET_BITS} bits "
             "by its characters' entropy: not a repeated pattern)"
         )
+    data_key = _decode_key(str(given["data_key"]), 32, "NRM_DATA_KEY")
     return Keys(
         secret_key=secret,
-        data_key=_decode_key(str(given["data_key"]), 32, "NRM_DATA_KEY"),
+        data_key=data_key,
         audit_signing_key=_decode_key(str(given["audit_signing_key"]), 32, "NRM_AUDIT_SIGNING_KEY"),
         data_keys_read_only=tuple(
             _decode_key(item, 32, "NRM_DATA_KEYS_READ_ONLY")
             for item in _items(settings.data_keys_read_only)
         ),
+        index_key=(
+            _decode_key(settings.index_key, 32, "NRM_INDEX_KEY")
+            if settings.index_key
+            else derived_index_key(data_key)
+        ),
+    )
+
+
+def derived_index_key(data_key: bytes) -> bytes:
+    """The blind index's key when NRM_INDEX_KEY is unset: HKDF-SHA256 of the data key under a
+    label of its own. One-way, so the index key reveals nothing of the data key; but a data-key
+    rotation then changes it too (docs/operations.md: set NRM_INDEX_KEY in production)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nrm/blind-index/v1").derive(
+        data_key
     )
 
 

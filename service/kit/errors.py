@@ -115,6 +115,12 @@ class CaseErased(Conflict):
     code = "case_erased"
 
 
+class MatchDecided(Conflict):
+    """A possible duplicate already linked or dismissed (cases/duplicates)."""
+
+    code = "match_decided"
+
+
 class LegalHold(Conflict):
     code = "legal_hold"
 

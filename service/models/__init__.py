@@ -6,6 +6,7 @@ from service.models.approval import Approval
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
 from service.models.checkpoint import AuditCheckpoint, AuditWitness
+from service.models.duplicate import DuplicateMatch, VictimBlock
 from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
 from service.models.legal import (
@@ -37,6 +38,7 @@ __all__ = [
     "Consent",
     "CriminalCase",
     "CriminalCaseVictim",
+    "DuplicateMatch",
     "IdempotencyRecord",
     "IdentityAccess",
     "LegalTrack",
@@ -48,6 +50,7 @@ __all__ = [
     "Unit",
     "UserAccount",
     "Victim",
+    "VictimBlock",
     "WorkflowDefinitionRow",
     "metadata",
     "utcnow",

@@ -143,6 +143,9 @@ class Victim(SQLModel, table=True):
     trafficking: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
+    # the blind index of the identity document (cases/duplicates/blind_index.py): an HMAC,
+    # never the number; null without a document, and after erasure
+    document_index: str | None = Field(default=None, max_length=64, index=True)
 
 
 class CaseMinistry(SQLModel, table=True):
