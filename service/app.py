@@ -50,6 +50,7 @@ from service.users import api as users
 from service.users import pages as users_pages
 from service.web import assets, docs
 from service.web.errors import error_page, wants_page
+from service.webhooks import api as webhooks
 from service.workflow import api as workflows
 from service.workflow import pages as workflow_pages
 from service.worklists import api as queues
@@ -122,6 +123,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         app.state.context = context
     routers = (
         health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
+        webhooks,
     )  # fmt: skip
     for module in (*routers, audit):
         app.include_router(module.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Annotated
 
 import typer
@@ -224,3 +225,34 @@ def rotate_data_key() -> None:
 
 
 app.add_typer(keys_app, name="keys")
+
+
+# --- webhooks (service/webhooks/): the delivery worker for operators and tests ---
+
+webhooks_app = typer.Typer(help="Webhooks: deliver the outbox.", no_args_is_help=True)
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver(
+    once: Annotated[
+        bool, typer.Option("--once", help="deliver what is due now, then exit")
+    ] = False,
+) -> None:
+    """Fan the outbox out and deliver what is due (what `nrm serve` does in the background);
+    safe beside running servers: a delivery is leased to one worker at a time."""
+    from service.webhooks import delivery
+
+    with command_context() as context:
+        while True:
+            report = delivery.deliver(context)
+            delivery.refresh_metrics(context)
+            console.print(
+                f"fanned out {report.fanned_out}, delivered {report.delivered}, "
+                f"failed {report.failed} (retried later), dead-lettered {report.dead}"
+            )
+            if once:
+                return
+            time.sleep(context.settings.webhook_deliver_seconds)
+
+
+app.add_typer(webhooks_app, name="webhooks")

@@ -11,6 +11,7 @@ from service.auth import service as auth
 from service.cases import erasure, idempotency
 from service.kit.periodic import PeriodicJob
 from service.sla import sweep
+from service.webhooks import delivery as webhooks
 from service.worklists import service as worklists
 
 RETENTION_SECONDS = 3600.0
@@ -54,5 +55,11 @@ JOBS: tuple[PeriodicJob, ...] = (
         name="retention",
         interval_seconds=lambda _context: RETENTION_SECONDS,
         run=erasure.erase_past_retention,
+    ),
+    # webhooks (service/webhooks/): fan the outbox out and deliver what is due
+    PeriodicJob(
+        name="webhook_delivery",
+        interval_seconds=lambda context: context.settings.webhook_deliver_seconds,
+        run=webhooks.run_job,
     ),
 )

@@ -10,6 +10,7 @@ from service.models.event import AuditStream, CaseEvent
 from service.models.idempotency import IdempotencyRecord
 from service.models.unit import UNIT_LEVELS, CaseEscalation, CaseUnit, Unit
 from service.models.user import ROLES, UserAccount
+from service.models.webhook import WebhookDelivery, WebhookOutbox, WebhookSubscription
 from service.models.workflow import WorkflowDefinitionRow
 
 __all__ = [
@@ -34,6 +35,9 @@ __all__ = [
     "Unit",
     "UserAccount",
     "Victim",
+    "WebhookDelivery",
+    "WebhookOutbox",
+    "WebhookSubscription",
     "WorkflowDefinitionRow",
     "metadata",
     "utcnow",
