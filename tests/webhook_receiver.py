@@ -16,6 +16,7 @@ from typing import Any
 class Received:
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)
 
     @property
     def message(self) -> dict[str, Any]:

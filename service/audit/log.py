@@ -50,13 +50,19 @@ def append_case_event(
     case.event_count = event.stream_seq
     case.head_hash = event.hash
     session.add(event)
+    queue_for_webhooks(session, case, event.stream_seq)
+    return event
+
+
+def queue_for_webhooks(session: Session, case: CaseFile, stream_seq: int) -> None:
+    """The event's outbox row (service/webhooks/), in the event's transaction: one small
+    insert whoever subscribes, with what the case is as the event happens."""
     session.add(
         WebhookOutbox(
-            case_id=case.id, stream_seq=event.stream_seq, state=case.state, phase=case.phase,
+            case_id=case.id, stream_seq=stream_seq, state=case.state, phase=case.phase,
             ministry=case.ministry, unit_id=case.unit_id,
         )
     )  # fmt: skip
-    return event
 
 
 def append_stream_event(

@@ -82,8 +82,12 @@ def deliver(context: AppContext, *, budget_seconds: float = TIME_BUDGET_SECONDS)
             claimed = _claim(context)
             if not claimed and not fanned:
                 break
-            outcomes = list(pool.map(lambda row: _post(context, client, row), claimed))
-            _record(context, outcomes, report)
+            results = list(
+                pool.map(lambda run: _post_in_order(context, client, run), _runs(claimed))
+            )
+            outcomes = [outcome for sent, _unsent in results for outcome in sent]
+            unsent = [row_id for _sent, rest in results for row_id in rest]
+            _record(context, outcomes, unsent, report)
     return report
 
 
@@ -197,6 +201,28 @@ def _claim(context: AppContext) -> list[Any]:
         return repo.claim_due(session, now, now + timedelta(seconds=lease), settings.webhook_batch)
 
 
+def _runs(claimed: list[Any]) -> list[list[Any]]:
+    """The claimed rows by (subscription, case), each run in the case's order."""
+    runs: dict[tuple[int, Any], list[Any]] = {}
+    for row in claimed:
+        runs.setdefault((row.subscription_id, row.case_id), []).append(row)
+    return [sorted(run, key=lambda row: row.stream_seq) for run in runs.values()]
+
+
+def _post_in_order(
+    context: AppContext, client: httpx.Client, run: list[Any]
+) -> tuple[list[Outcome], list[int]]:
+    """Send a case's events one after another; the first failure stops the run (what follows
+    it stays unsent, its lease given back)."""
+    sent: list[Outcome] = []
+    for index, row in enumerate(run):
+        outcome = _post(context, client, row)
+        sent.append(outcome)
+        if outcome.error is not None:
+            return sent, [later.id for later in run[index + 1 :]]
+    return sent, []
+
+
 def _post(context: AppContext, client: httpx.Client, row: Any) -> Outcome:
     body = canonical_json(row.payload)
     ident = message_id(row.event_seq)
@@ -213,7 +239,9 @@ def _post(context: AppContext, client: httpx.Client, row: Any) -> Outcome:
     return Outcome(row.id, row.attempts + 1, f"HTTP {response.status_code}")
 
 
-def _record(context: AppContext, outcomes: list[Outcome], report: DeliveryReport) -> None:
+def _record(
+    context: AppContext, outcomes: list[Outcome], unsent: list[int], report: DeliveryReport
+) -> None:
     settings = context.settings
     now = context.clock()
     accepted = [o.delivery_id for o in outcomes if o.error is None]
@@ -232,6 +260,7 @@ def _record(context: AppContext, outcomes: list[Outcome], report: DeliveryReport
     with context.database.transaction() as session:
         repo.delivered(session, accepted)
         repo.failed(session, changes)
+        repo.release(session, unsent)
     report.delivered += len(accepted)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, exists, func, insert, or_, text, tuple_, update
+from sqlalchemy import Row, Select, delete, exists, func, insert, or_, text, tuple_, update
 from sqlalchemy import select as select_rows
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -121,17 +121,14 @@ def drop_outbox(session: Session, ids: list[int]) -> None:
 # --- delivery --------------------------------------------------------------------------------
 
 
-def claim_due(
-    session: Session, now: datetime, leased_until: datetime, limit: int
-) -> list[Row[Any]]:
-    """Lease the deliveries due now that head their (subscription, case): none has a lower
-    `stream_seq` still waiting, dead or leased. Rows another worker holds are skipped."""
-    earlier = aliased(WebhookDelivery)
+def _deliverable() -> Select[Any]:
     d = WebhookDelivery
-    statement = (
+    return (
         select_rows(
             col(d.id),
             col(d.subscription_id),
+            col(d.case_id),
+            col(d.stream_seq),
             col(d.event_seq),
             col(d.payload),
             col(d.attempts),
@@ -139,9 +136,24 @@ def claim_due(
             col(Subscription.secret_sealed),
         )
         .join(Subscription, col(Subscription.id) == col(d.subscription_id))
+        .where(col(Subscription.is_active).is_(True), col(d.dead_at).is_(None))
+    )
+
+
+def claim_due(
+    session: Session, now: datetime, leased_until: datetime, limit: int
+) -> list[Row[Any]]:
+    """Lease the deliveries due now that head their (subscription, case) (no lower
+    `stream_seq` waits, dead or leased), skipping heads another worker holds; then, behind
+    each head, the events of its case that wait after it, in order (`limit` rows in all).
+
+    A follower is never another worker's: only a head's holder leases behind it.
+    """
+    earlier = aliased(WebhookDelivery)
+    d = WebhookDelivery
+    heads = (
+        _deliverable()
         .where(
-            col(Subscription.is_active).is_(True),
-            col(d.dead_at).is_(None),
             col(d.next_attempt_at) <= now,
             or_(col(d.leased_until).is_(None), col(d.leased_until) <= now),
             ~exists().where(
@@ -154,7 +166,18 @@ def claim_due(
         .limit(limit)
         .with_for_update(of=d, skip_locked=True)
     )
-    rows = list(session.execute(statement).all())
+    rows = list(session.execute(heads).all())
+    if rows and len(rows) < limit:
+        groups = [(row.subscription_id, row.case_id) for row in rows]
+        followers = (
+            _deliverable()
+            .where(tuple_(col(d.subscription_id), col(d.case_id)).in_(groups))
+            .where(col(d.id).not_in([row.id for row in rows]))
+            .order_by(col(d.subscription_id), col(d.case_id), col(d.stream_seq))
+            .limit(limit - len(rows))
+            .with_for_update(of=d)
+        )
+        rows.extend(session.execute(followers).all())
     if rows:
         session.execute(
             update(WebhookDelivery)
@@ -162,6 +185,16 @@ def claim_due(
             .values(leased_until=leased_until)
         )
     return rows
+
+
+def release(session: Session, ids: list[int]) -> None:
+    """Leases given back unsent (behind a failure): the next claim starts from there."""
+    if ids:
+        session.execute(
+            update(WebhookDelivery)
+            .where(col(WebhookDelivery.id).in_(ids))
+            .values(leased_until=None)
+        )
 
 
 def delivered(session: Session, ids: list[int]) -> None:

@@ -1,0 +1,168 @@
+"""Webhooks: what the outbox row costs a transition, and how fast the worker delivers.
+
+    .venv/bin/python -m bench.webhooks [--pg URL] [--events 5000] [--rounds 6] [--rate 200]
+
+1. Outbox cost: rounds of in-place transitions (`record_police_report`, POLRI, through the
+   real use case, one transaction each) alternate with and without the outbox row, as
+   bench/transition_hashing.py does for the hash.
+2. Drain: `--events` events wait in the outbox; one worker (`delivery.deliver`, what the job of
+   `nrm serve` runs) fans them out and POSTs them, signed, to a receiver on loopback (a
+   threaded HTTP/1.1 server with keep-alive). Reports events/s (target: 1,000).
+3. Latency: transitions at `--rate` per second while the worker loops as in `nrm serve`
+   (every NRM_WEBHOOK_DELIVER_SECONDS, here 0.1 s); commit-to-receipt p50/p95/max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from bench._setup import fresh_context
+from bench.transition_hashing import fire_many, new_case, principal
+from service.audit import log as events
+from service.kit.context import AppContext
+from service.kit.principal import Principal
+from service.models import WebhookSubscription
+from service.webhooks import delivery, signing
+from tests.webhook_receiver import Receiver
+
+
+def rounds(
+    context: AppContext, police: Principal, kemlu: Principal, n: int, each: int
+) -> dict[str, float]:
+    real = events.queue_for_webhooks
+    off: Callable[..., None] = lambda *_args: None  # noqa: E731
+    rates: dict[str, list[float]] = {"outbox": [], "no outbox": []}
+    for _ in range(n):
+        for mode in rates:
+            events.queue_for_webhooks = real if mode == "outbox" else off
+            case = new_case(context, kemlu)
+            started = time.perf_counter()
+            fire_many(context, police, case, each)
+            rates[mode].append(each / (time.perf_counter() - started))
+    events.queue_for_webhooks = real
+    return {mode: statistics.median(r) for mode, r in rates.items()}
+
+
+def subscribe(context: AppContext, url: str, admin_id: int) -> None:
+    with context.database.transaction() as session:
+        session.add(
+            WebhookSubscription(
+                url=url, event_kinds=[], secret_sealed=delivery.seal_secret(
+                    context.cipher, signing.new_secret()
+                ), created_by_id=admin_id,
+            )
+        )  # fmt: skip
+
+
+def fill(context: AppContext, police: Principal, kemlu: Principal, count: int, spread: int) -> None:
+    """About `count` events in the outbox over `spread` cases (a registration, then
+    transitions), from 4 threads."""
+    cases = [new_case(context, kemlu) for _ in range(spread)]
+    each = max(1, (count - spread) // spread)
+    with ThreadPoolExecutor(4) as pool:
+        for future in [pool.submit(fire_many, context, police, c, each) for c in cases]:
+            future.result()
+
+
+def drain(context: AppContext, receiver: Receiver) -> tuple[float, int]:
+    started = time.perf_counter()
+    delivered = 0
+    while True:
+        report = delivery.deliver(context, budget_seconds=600)
+        delivered += report.delivered
+        if report.delivered == 0 and report.fanned_out == 0:
+            break
+    return delivered / (time.perf_counter() - started), delivered
+
+
+def latency(context: AppContext, police: Principal, kemlu: Principal, receiver: Receiver,
+            rate: float, seconds: float) -> list[float]:  # fmt: skip
+    receiver.accepted.clear()
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            delivery.deliver(context)
+            stop.wait(context.settings.webhook_deliver_seconds)
+
+    worker = threading.Thread(target=loop)
+    worker.start()
+    case = new_case(context, kemlu)
+    fired, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        fire_many(context, police, case, 1)
+        case["version"] += 1
+        fired += 1
+        ahead = fired / rate - (time.perf_counter() - started)
+        if ahead > 0:
+            time.sleep(ahead)
+    deadline = time.time() + 30
+    while len(receiver.accepted) < fired + 1 and time.time() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    worker.join()
+    return [r.at - _at(r.message) for r in receiver.accepted]
+
+
+def _at(message: dict[str, Any]) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(message["data"]["at"]).timestamp()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", help="a PostgreSQL server URL (a database is made and dropped)")
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--cases", type=int, default=100, help="the events' spread")
+    parser.add_argument("--rounds", type=int, default=6, help="outbox cost: rounds per mode")
+    parser.add_argument("--transitions", type=int, default=200, help="outbox cost: per round")
+    parser.add_argument("--rate", type=float, default=200.0, help="latency: transitions/s")
+    parser.add_argument("--seconds", type=float, default=10.0, help="latency: for how long")
+    args = parser.parse_args()
+    with fresh_context(args.pg) as base:
+        settings = base.settings.model_copy(update={"webhook_deliver_seconds": 0.1})
+        context = replace(base, settings=settings)
+        backend = context.database.engine.dialect.name
+        kemlu = principal(context, "kemlu.bench", "KEMLU")
+        police = principal(context, "polri.bench", "POLRI")
+        rounds(context, police, kemlu, 1, 100)  # warm up
+        cost = rounds(context, police, kemlu, args.rounds, args.transitions)
+        print(f"{backend}: outbox cost, {args.transitions} transitions x {args.rounds} rounds "
+              f"per mode, one thread (median):")  # fmt: skip
+        for mode, rate in cost.items():
+            print(f"  {mode:10} {rate:8.0f} transitions/s  ({1e3 / rate:.2f} ms each)")
+        on, off = cost["outbox"], cost["no outbox"]
+        print(f"  difference {1e3 / on - 1e3 / off:+8.3f} ms per transition "
+              f"({100 * (off - on) / off:+.1f} %, noise included)")  # fmt: skip
+
+        receiver = Receiver().start()
+        subscribe(context, receiver.url, police.user_id or 0)
+        delivery.deliver(context)  # the warm-up rounds' events: fanned out and sent
+        receiver.accepted.clear()
+        fill(context, police, kemlu, args.events, args.cases)
+        with context.database.snapshot() as session:
+            waiting = delivery.backlog(session)[0]
+        per_second, delivered = drain(context, receiver)
+        print(f"{backend}: drain {waiting} outbox events of {args.cases} cases -> "
+              f"{delivered} deliveries: "
+              f"{per_second:.0f} events/s (concurrency {settings.webhook_concurrency}, "
+              f"batch {settings.webhook_batch})")  # fmt: skip
+        lags = latency(context, police, kemlu, receiver, args.rate, args.seconds)
+        lags.sort()
+        p50, p95 = 1e3 * lags[len(lags) // 2], 1e3 * lags[int(len(lags) * 0.95)]
+        print(f"{backend}: latency commit -> receipt at {args.rate:.0f} transitions/s, worker "
+              f"every {settings.webhook_deliver_seconds} s ({len(lags)} events): "
+              f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {1e3 * lags[-1]:.0f} ms")  # fmt: skip
+        receiver.stop()
+
+
+if __name__ == "__main__":
+    main()
