@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     webhook_deliver_seconds: float = Field(default=2.0, gt=0)
     webhook_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     webhook_read_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
-    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    webhook_max_attempts: int = Field(default=16, ge=1, le=100)
     webhook_backoff_seconds: float = Field(default=2.0, gt=0)
     webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     webhook_batch: int = Field(default=500, ge=1, le=5000)
