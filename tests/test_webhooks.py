@@ -11,7 +11,8 @@ import base64
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,10 +21,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from schemas.case import CaseCreate, TransitionRequest
+from schemas.webhook import SubscriptionCreate
+from service.cases.firing import fire_transition
+from service.cases.service import register_case
 from service.kit.context import AppContext
 from service.models import CaseEvent, WebhookOutbox, utcnow
+from service.users.service import seed_account
 from service.webhooks import delivery
-from tests.factories import Actors, fire, intake_body, register
+from service.webhooks.service import create_subscription
+from tests.factories import Actors, fire, intake_body, password_hash, register
 from tests.webhook_receiver import Receiver
 
 SUBSCRIPTIONS = "/api/v1/webhooks/subscriptions"
@@ -394,3 +401,43 @@ def test_an_empty_update_and_a_missing_subscription(client: TestClient, actors: 
         client.post("/api/v1/webhooks/dead-letters/999999/requeue", headers=admin).status_code
         == 404
     )
+
+
+# --- workers side by side (real commits) ---------------------------------------------------------
+
+
+def test_workers_side_by_side_send_each_event_once_and_in_order(
+    committed_context: Callable[..., AppContext], receiver: Receiver
+) -> None:
+    """Every worker process runs the job: three at once share the work through the fan-out
+    lock and the leases (SKIP LOCKED on PostgreSQL, the single writer on SQLite), and a
+    receiver that answers at once gets each event exactly once, each case's in order."""
+    context = committed_context(pool_size=6, webhook_concurrency=4, webhook_batch=7)
+    with context.database.transaction() as session:
+        kemlu = seed_account(session, "kemlu.hook", password_hash(), "case_worker", "KEMLU")
+        police = seed_account(session, "polri.hook", password_hash(), "case_worker", "POLRI")
+        admin = seed_account(session, "admin.hook", password_hash(), "admin", None)
+    with context.database.transaction() as session:
+        create_subscription(session, context, admin, SubscriptionCreate(url=receiver.url))
+    cases = []
+    intake = CaseCreate.model_validate(intake_body())
+    report = {"report_number": "LP/1/26", "filed_on": "2026-01-02"}
+    for _ in range(6):
+        with context.database.transaction() as session:
+            made = register_case(session, context, kemlu, intake, endpoint="test").body
+        for version in range(made["version"], made["version"] + 4):
+            request = TransitionRequest(
+                trigger="record_police_report", expected_version=version, payload=report
+            )
+            with context.database.transaction() as session:
+                fire_transition(session, context, police, made["id"], request, endpoint="test")
+        cases.append({"id": made["id"]})
+    with ThreadPoolExecutor(3) as pool:
+        reports = list(pool.map(lambda _n: delivery.deliver(context), range(3)))
+    delivery.deliver(context)  # whatever a worker left when it found nothing yet
+
+    with context.database.snapshot() as session:
+        wanted = events_of(session, cases)
+        assert delivery.backlog(session) == (0, 0, 0)
+    assert arrivals(receiver) == wanted  # once each: no repeats at all, in order
+    assert sum(r.delivered for r in reports) <= sum(map(len, wanted.values()))

@@ -65,6 +65,19 @@ class Receiver:
                 self.send_header("content-length", "0")
                 self.end_headers()
 
+            def do_GET(self) -> None:
+                """What was accepted, for a receiver in another process (the bench)."""
+                with receiver._lock:
+                    kept = [
+                        {"id": r.headers.get("webhook-id"), "at": r.at, "message": r.message}
+                        for r in receiver.accepted
+                    ]
+                body = json.dumps(kept).encode()
+                self.send_response(200)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *_args: Any) -> None:
                 return
 

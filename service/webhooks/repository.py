@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, exists, func, insert, or_, text, tuple_, update
+from sqlalchemy import (
+    Row,
+    Select,
+    String,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy import select as select_rows
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -74,7 +86,9 @@ def lock_fan_out(session: Session) -> bool:
 
 
 def outbox_batch(session: Session, limit: int) -> Sequence[Row[Any]]:
-    """The oldest outbox rows with their event, case and unit (one query)."""
+    """The oldest outbox rows with their event, case and unit, in one query (the event by its
+    place on the case's stream: the unique (stream, stream_seq) index)."""
+    stream = func.replace(cast(col(WebhookOutbox.case_id), String), "-", "")  # the id's hex
     statement = (
         select_rows(
             col(WebhookOutbox.id),
@@ -87,26 +101,24 @@ def outbox_batch(session: Session, limit: int) -> Sequence[Row[Any]]:
             col(CaseFile.workflow_version),
             col(Unit.code),
             col(Unit.region_code),
+            col(CaseEvent.seq),
+            col(CaseEvent.kind),
+            col(CaseEvent.trigger),
+            col(CaseEvent.from_state),
+            col(CaseEvent.to_state),
+            col(CaseEvent.at),
         )
         .join(CaseFile, col(CaseFile.id) == col(WebhookOutbox.case_id))
         .join(Unit, col(Unit.id) == col(WebhookOutbox.unit_id))
+        .outerjoin(
+            CaseEvent,
+            (col(CaseEvent.stream) == stream)
+            & (col(CaseEvent.stream_seq) == col(WebhookOutbox.stream_seq)),
+        )
         .order_by(col(WebhookOutbox.id))
         .limit(limit)
     )
     return session.execute(statement).all()
-
-
-def events_of(
-    session: Session, keys: Sequence[tuple[uuid.UUID, int]]
-) -> dict[tuple[str, int], CaseEvent]:
-    """The case events named by (case id, seq on the case's stream)."""
-    if not keys:
-        return {}
-    wanted = [(case_id.hex, seq) for case_id, seq in keys]
-    statement = select(CaseEvent).where(
-        tuple_(col(CaseEvent.stream), col(CaseEvent.stream_seq)).in_(wanted)
-    )
-    return {(e.stream, e.stream_seq): e for e in session.exec(statement)}
 
 
 def add_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
