@@ -51,6 +51,7 @@ from service.users import pages as users_pages
 from service.web import assets, docs
 from service.web.errors import error_page, wants_page
 from service.webhooks import api as webhooks
+from service.webhooks import pages as webhook_pages
 from service.workflow import api as workflows
 from service.workflow import pages as workflow_pages
 from service.worklists import api as queues
@@ -78,6 +79,7 @@ PAGES = (
     auth_pages,
     users_pages,
     unit_pages,
+    webhook_pages,
     worklist_pages,
     case_pages,
     assignment_pages,

@@ -250,6 +250,14 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         _roles(422, *EVERY_ROLE),
     ),
     ("GET", "/admin/units"): (lambda c, u, w: get(c, u, "/admin/units"), _roles(200, "admin")),
+    ("GET", "/admin/webhooks"): (
+        lambda c, u, w: get(c, u, "/admin/webhooks"),
+        _roles(200, "admin"),
+    ),
+    ("POST", "/admin/webhooks/dead-letters/{delivery_id}/requeue"): (  # none dead: not found
+        lambda c, u, w: post(c, u, "/admin/webhooks/dead-letters/999999/requeue"),
+        _roles(404, "admin"),
+    ),
     ("POST", "/admin/units"): (
         lambda c, u, w: post(c, u, "/admin/units", _new_unit(w)),
         _roles(303, "admin"),

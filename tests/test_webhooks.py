@@ -31,6 +31,7 @@ from service.users.service import seed_account
 from service.webhooks import delivery
 from service.webhooks.service import create_subscription
 from tests.factories import Actors, fire, intake_body, password_hash, register
+from tests.web import get, post, visible_text, web_login
 from tests.webhook_receiver import Receiver
 
 SUBSCRIPTIONS = "/api/v1/webhooks/subscriptions"
@@ -441,3 +442,27 @@ def test_workers_side_by_side_send_each_event_once_and_in_order(
         assert delivery.backlog(session) == (0, 0, 0)
     assert arrivals(receiver) == wanted  # once each: no repeats at all, in order
     assert sum(r.delivered for r in reports) <= sum(map(len, wanted.values()))
+
+
+def test_the_admins_page_lists_receivers_and_sends_a_dead_letter_again(
+    client: TestClient, actors: Actors, receiver: Receiver, worker: AppContext, clock: Clock,
+    context: AppContext,
+) -> None:  # fmt: skip
+    subscribe(client, actors, receiver.url, description="NTT dashboard")
+    case = new_case(client, actors, police_report=False)
+    receiver.mode = "fail"
+    once = replace(worker, settings=worker.settings.model_copy(update={"webhook_max_attempts": 1}))
+    delivery.deliver(once)
+    admin = web_login(context, actors.admin())
+    page = get(client, admin, "/admin/webhooks")
+    assert page.status_code == 200
+    text = visible_text(page.text)
+    assert "NTT dashboard" in text and case["id"] in text and "HTTP 500" in text
+    assert NAME not in page.text
+    dead = client.get("/api/v1/webhooks/dead-letters", headers=actors.admin().headers).json()
+    sent = post(client, admin, f"/admin/webhooks/dead-letters/{dead['items'][0]['id']}/requeue")
+    assert sent.status_code == 303
+    receiver.mode = "ok"
+    drain(worker, clock)
+    assert [r.message["data"]["seq"] for r in receiver.accepted][:1] == [1]
+    assert "HTTP 500" not in visible_text(get(client, admin, "/admin/webhooks").text)
