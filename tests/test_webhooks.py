@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlmodel import Session, col, select
 
 from schemas.case import CaseCreate, TransitionRequest
@@ -466,3 +467,18 @@ def test_the_admins_page_lists_receivers_and_sends_a_dead_letter_again(
     drain(worker, clock)
     assert [r.message["data"]["seq"] for r in receiver.accepted][:1] == [1]
     assert "HTTP 500" not in visible_text(get(client, admin, "/admin/webhooks").text)
+
+
+def test_the_job_reports_the_backlog_to_the_metrics(
+    client: TestClient, actors: Actors, receiver: Receiver, worker: AppContext
+) -> None:
+    subscribe(client, actors, receiver.url)
+    new_case(client, actors)  # three events; the receiver refuses the first
+    receiver.mode = "fail"
+    report = delivery.run_job(worker)
+    assert (report.fanned_out, report.delivered, report.failed) == (3, 0, 1)
+
+    def gauge(state: str) -> float | None:
+        return REGISTRY.get_sample_value("nrm_webhook_backlog", {"state": state})
+
+    assert (gauge("outbox"), gauge("deliveries"), gauge("dead")) == (0.0, 3.0, 0.0)
