@@ -10,13 +10,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
@@ -482,3 +485,14 @@ def test_the_job_reports_the_backlog_to_the_metrics(
         return REGISTRY.get_sample_value("nrm_webhook_backlog", {"state": state})
 
     assert (gauge("outbox"), gauge("deliveries"), gauge("dead")) == (0.0, 3.0, 0.0)
+
+
+def test_a_run_near_the_end_of_its_lease_stops_and_gives_the_rest_back(
+    receiver: Receiver, worker: AppContext
+) -> None:
+    """A case's events are sent one after another under one lease; one that could not finish
+    before the lease runs out is not started (another worker could take it meanwhile)."""
+    rows = [SimpleNamespace(id=n, event_seq=n, payload={}, url=receiver.url) for n in (7, 8)]
+    with httpx.Client() as http:
+        sent, unsent = delivery._post_in_order(worker, http, rows, time.monotonic() - 1)
+    assert (sent, unsent, receiver.hits) == ([], [7, 8], 0)

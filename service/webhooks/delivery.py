@@ -79,12 +79,16 @@ def deliver(context: AppContext, *, budget_seconds: float = TIME_BUDGET_SECONDS)
         while time.monotonic() - started < budget_seconds:
             fanned = fan_out(context)
             report.fanned_out += fanned
-            claimed = _claim(context)
+            lease = _lease_seconds(context)
+            deadline = time.monotonic() + lease - _longest_post(context) - 5
+            claimed = _claim(context, lease)
             if not claimed and not fanned:
                 break
+            runs = _runs(claimed)
             results = list(
-                pool.map(lambda run: _post_in_order(context, client, run), _runs(claimed))
-            )
+                pool.map(_post_in_order, [context] * len(runs), [client] * len(runs), runs,
+                         [deadline] * len(runs))
+            )  # fmt: skip
             outcomes = [outcome for sent, _unsent in results for outcome in sent]
             unsent = [row_id for _sent, rest in results for row_id in rest]
             _record(context, outcomes, unsent, report)
@@ -184,13 +188,24 @@ def backoff(settings_base: float, cap: float, attempts: int, rand: Callable[[], 
     return delay / 2 + rand() * delay / 2
 
 
-def _claim(context: AppContext) -> list[Any]:
+def _longest_post(context: AppContext) -> float:
+    """The longest one POST can take: waiting for a pooled connection, connecting, writing,
+    reading (each bounded by its timeout)."""
     settings = context.settings
-    # the longest a batch can take when every POST waits out its timeouts, and a margin: a
-    # lease never runs out while its worker still means to send
+    return 2 * settings.webhook_connect_timeout_seconds + 2 * settings.webhook_read_timeout_seconds
+
+
+def _lease_seconds(context: AppContext) -> float:
+    """How long claimed deliveries are this worker's: every thread's share of a batch sent at
+    the longest, and a margin. A run that would outlast it stops and gives the rest back
+    (`_post_in_order`), so a lease never runs out while its worker still sends."""
+    settings = context.settings
     rounds = -(-settings.webhook_batch // settings.webhook_concurrency)
-    one = 2 * settings.webhook_connect_timeout_seconds + 2 * settings.webhook_read_timeout_seconds
-    lease = rounds * one + 30
+    return rounds * _longest_post(context) + 30
+
+
+def _claim(context: AppContext, lease: float) -> list[Any]:
+    settings = context.settings
     with context.database.transaction() as session:
         now = context.clock()
         return repo.claim_due(session, now, now + timedelta(seconds=lease), settings.webhook_batch)
@@ -205,12 +220,14 @@ def _runs(claimed: list[Any]) -> list[list[Any]]:
 
 
 def _post_in_order(
-    context: AppContext, client: httpx.Client, run: list[Any]
+    context: AppContext, client: httpx.Client, run: list[Any], deadline: float
 ) -> tuple[list[Outcome], list[int]]:
-    """Send a case's events one after another; the first failure stops the run (what follows
-    it stays unsent, its lease given back)."""
+    """Send a case's events one after another; the first failure stops the run, and so does
+    the lease's end drawing near (what follows stays unsent, its lease given back)."""
     sent: list[Outcome] = []
     for index, row in enumerate(run):
+        if time.monotonic() >= deadline:
+            return sent, [later.id for later in run[index:]]
         outcome = _post(context, client, row)
         sent.append(outcome)
         if outcome.error is not None:
