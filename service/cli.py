@@ -213,13 +213,16 @@ def rotate_data_key() -> None:
     """Seal every identity and case key again under NRM_DATA_KEY (those that open only with a
     key of NRM_DATA_KEYS_READ_ONLY); batched, while the service runs, safe to run again."""
     from service.cases.rekey import rotate_data_key as rotate
+    from service.webhooks.service import reseal_secrets
 
     with command_context() as context:
         report = rotate(context)
+        secrets = reseal_secrets(context)
     console.print(
         f"examined {report.examined}, sealed again {report.resealed}, "
         f"changed meanwhile {report.changed}" + (" (run it again)" if report.changed else "")
     )
+    console.print(f"webhook secrets sealed again: {secrets}")
     if report.changed:
         raise typer.Exit(1)
 

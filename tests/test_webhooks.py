@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,10 +31,11 @@ from schemas.webhook import SubscriptionCreate
 from service.cases.firing import fire_transition
 from service.cases.service import register_case
 from service.kit.context import AppContext
-from service.models import CaseEvent, WebhookOutbox, utcnow
+from service.kit.encryption import IdentityCipher
+from service.models import CaseEvent, WebhookOutbox, WebhookSubscription, utcnow
 from service.users.service import seed_account
 from service.webhooks import delivery
-from service.webhooks.service import create_subscription
+from service.webhooks.service import create_subscription, reseal_secrets
 from tests.factories import Actors, fire, intake_body, password_hash, register
 from tests.web import get, post, visible_text, web_login
 from tests.webhook_receiver import Receiver
@@ -496,3 +498,17 @@ def test_a_run_near_the_end_of_its_lease_stops_and_gives_the_rest_back(
     with httpx.Client() as http:
         sent, unsent = delivery._post_in_order(worker, http, rows, time.monotonic() - 1)
     assert (sent, unsent, receiver.hits) == ([], [7, 8], 0)
+
+
+def test_a_data_key_rotation_seals_the_secrets_again(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    secret = subscribe(client, actors, "https://d.example/in")["secret"]
+    new_key = os.urandom(32)
+    rotating = replace(context, cipher=IdentityCipher(new_key, (context.settings.keys.data_key,)))
+    assert reseal_secrets(rotating) == 1
+    assert reseal_secrets(rotating) == 0
+    only_new = IdentityCipher(new_key)
+    with context.database.snapshot() as session:
+        sealed = session.exec(select(WebhookSubscription.secret_sealed)).all()
+    assert [delivery.open_secret(only_new, s) for s in sealed] == [secret]

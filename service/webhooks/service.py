@@ -143,6 +143,21 @@ def requeue(
     return Requeued(requeued=count)
 
 
+def reseal_secrets(context: AppContext) -> int:
+    """After a data-key rotation (`nrm keys rotate-data-key`): seal every subscription's
+    secret again under the current key; how many were sealed again (0 on a second run)."""
+    resealed = 0
+    with context.database.transaction() as session:
+        for sub in repo.all_subscriptions(session):
+            if context.cipher.is_current(sub.secret_sealed, delivery.SECRET_BOUND_TO):
+                continue
+            secret = delivery.open_secret(context.cipher, sub.secret_sealed)
+            sub.secret_sealed = delivery.seal_secret(context.cipher, secret)
+            session.add(sub)
+            resealed += 1
+    return resealed
+
+
 def _subscription(session: Session, subscription_id: int) -> WebhookSubscription:
     sub = repo.subscription(session, subscription_id)
     if sub is None:
