@@ -55,6 +55,8 @@ from service.users import api as users
 from service.users import pages as users_pages
 from service.web import assets, docs
 from service.web.errors import error_page, wants_page
+from service.webhooks import api as webhooks
+from service.webhooks import pages as webhook_pages
 from service.workflow import api as workflows
 from service.workflow import pages as workflow_pages
 from service.worklists import api as queues
@@ -82,6 +84,7 @@ PAGES = (
     auth_pages,
     users_pages,
     unit_pages,
+    webhook_pages,
     worklist_pages,
     case_pages,
     assignment_pages,
@@ -131,6 +134,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
         legal,
         duplicates,
+        webhooks,
     )  # fmt: skip
     for module in (*routers, audit, service_requests):
         app.include_router(module.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+import time
 from typing import Annotated
 
 import typer
@@ -213,13 +214,16 @@ def rotate_data_key() -> None:
     """Seal every identity and case key again under NRM_DATA_KEY (those that open only with a
     key of NRM_DATA_KEYS_READ_ONLY); batched, while the service runs, safe to run again."""
     from service.cases.rekey import rotate_data_key as rotate
+    from service.webhooks.service import reseal_secrets
 
     with command_context() as context:
         report = rotate(context)
+        secrets = reseal_secrets(context)
     console.print(
         f"examined {report.examined}, sealed again {report.resealed}, "
         f"changed meanwhile {report.changed}" + (" (run it again)" if report.changed else "")
     )
+    console.print(f"webhook secrets sealed again: {secrets}")
     if report.changed:
         raise typer.Exit(1)
 
@@ -284,3 +288,32 @@ def workflows_migrate(
 
 
 app.add_typer(workflows_app, name="workflows")
+# --- webhooks (service/webhooks/): the delivery worker for operators and tests ---
+
+webhooks_app = typer.Typer(help="Webhooks: deliver the outbox.", no_args_is_help=True)
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver(
+    once: Annotated[
+        bool, typer.Option("--once", help="deliver what is due now, then exit")
+    ] = False,
+) -> None:
+    """Fan the outbox out and deliver what is due (what `nrm serve` does in the background);
+    safe beside running servers: a delivery is leased to one worker at a time."""
+    from service.webhooks import delivery
+
+    with command_context() as context:
+        while True:
+            report = delivery.deliver(context)
+            delivery.refresh_metrics(context)
+            console.print(
+                f"fanned out {report.fanned_out}, delivered {report.delivered}, "
+                f"failed {report.failed} (retried later), dead-lettered {report.dead}"
+            )
+            if once:
+                return
+            time.sleep(context.settings.webhook_deliver_seconds)
+
+
+app.add_typer(webhooks_app, name="webhooks")

@@ -12,6 +12,7 @@ from service.cases import erasure, idempotency
 from service.kit.periodic import PeriodicJob
 from service.legal import deadlines as legal_deadlines
 from service.sla import sweep
+from service.webhooks import delivery as webhooks
 from service.worklists import service as worklists
 
 RETENTION_SECONDS = 3600.0
@@ -61,5 +62,11 @@ JOBS: tuple[PeriodicJob, ...] = (
         name="lpsk_deadlines",
         interval_seconds=lambda context: context.settings.sla_sweep_seconds,
         run=legal_deadlines.run_job,
+    ),
+    # webhooks (service/webhooks/): fan the outbox out and deliver what is due
+    PeriodicJob(
+        name="webhook_delivery",
+        interval_seconds=lambda context: context.settings.webhook_deliver_seconds,
+        run=webhooks.run_job,
     ),
 )

@@ -13,7 +13,11 @@ Link = tuple[str, str]  # (path, catalogue key)
 
 def navigation(context: AppContext, principal: Principal) -> list[Link]:
     if principal.role == "admin":
-        return [("/admin/users", "nav.users"), ("/admin/units", "nav.units")]
+        return [
+            ("/admin/users", "nav.users"),
+            ("/admin/units", "nav.units"),
+            ("/admin/webhooks", "nav.webhooks"),
+        ]
     if principal.role == "auditor":
         return [
             ("/audit", "nav.audit"),

@@ -351,6 +351,15 @@ def _match_decision(verb: str) -> Call:
         return c.post(f"/api/v1/duplicates/{_new_match(w)}/{verb}", headers=h)
 
     return call
+def _subscription(w: World, tail: str = "") -> str:
+    """A fresh subscription (made by an admin), for probes that change or delete it."""
+    made = w.client.post(
+        "/api/v1/webhooks/subscriptions",
+        json={"url": "https://d.example/in"},
+        headers=w.actors.admin().headers,
+    )
+    assert made.status_code == 201, made.text
+    return f"/api/v1/webhooks/subscriptions/{made.json()['id']}{tail}"
 
 
 LEAD = {Who("case_worker", "lead"), Who("supervisor", "lead")}
@@ -615,6 +624,40 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("GET", "/api/v1/cases/{case_id}/linked"): (
         lambda c, h, w: c.get(_case_url(w, "/linked"), headers=h),
         _case_read(),
+    # webhooks (service/webhooks/): admins only
+    ("GET", "/api/v1/webhooks/subscriptions"): (
+        lambda c, h, w: c.get("/api/v1/webhooks/subscriptions", headers=h),
+        _roles(200, "admin"),
+    ),
+    ("POST", "/api/v1/webhooks/subscriptions"): (
+        lambda c, h, w: c.post(
+            "/api/v1/webhooks/subscriptions", json={"url": "https://d.example/in"}, headers=h
+        ),
+        _roles(201, "admin"),
+    ),
+    ("GET", "/api/v1/webhooks/subscriptions/{subscription_id}"): (
+        lambda c, h, w: c.get(_subscription(w), headers=h),
+        _roles(200, "admin"),
+    ),
+    ("PATCH", "/api/v1/webhooks/subscriptions/{subscription_id}"): (
+        lambda c, h, w: c.patch(_subscription(w), json={"is_active": False}, headers=h),
+        _roles(200, "admin"),
+    ),
+    ("DELETE", "/api/v1/webhooks/subscriptions/{subscription_id}"): (
+        lambda c, h, w: c.delete(_subscription(w), headers=h),
+        _roles(204, "admin"),
+    ),
+    ("POST", "/api/v1/webhooks/subscriptions/{subscription_id}/requeue"): (
+        lambda c, h, w: c.post(_subscription(w, "/requeue"), headers=h),
+        _roles(200, "admin"),
+    ),
+    ("GET", "/api/v1/webhooks/dead-letters"): (
+        lambda c, h, w: c.get("/api/v1/webhooks/dead-letters", headers=h),
+        _roles(200, "admin"),
+    ),
+    ("POST", "/api/v1/webhooks/dead-letters/{delivery_id}/requeue"): (  # none dead: 404
+        lambda c, h, w: c.post("/api/v1/webhooks/dead-letters/999999/requeue", headers=h),
+        _roles(404, "admin"),
     ),
 }
 

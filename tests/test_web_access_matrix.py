@@ -22,7 +22,7 @@ from sqlmodel import col, func, select
 
 from service.app import PAGES
 from service.kit.context import AppContext
-from service.models import IdentityAccess
+from service.models import IdentityAccess, WebhookDelivery, utcnow
 from service.web import assets
 from tests.factories import Actors
 from tests.test_access_matrix import EVERYONE, Who, World, _account_request, _new_match
@@ -57,6 +57,26 @@ class WebWorld(World):
         )
         assert response.status_code == 200, response.text
         return case
+
+
+def _dead_letter(w: WebWorld) -> int:
+    """A fresh dead letter (a subscription's delivery whose attempts ran out)."""
+    made = w.client.post(
+        "/api/v1/webhooks/subscriptions",
+        json={"url": "https://d.example/in"},
+        headers=w.actors.admin().headers,
+    )
+    assert made.status_code == 201, made.text
+    now = utcnow()
+    with w.context.database.transaction() as session:
+        letter = WebhookDelivery(
+            subscription_id=made.json()["id"], case_id=uuid.uuid4(), stream_seq=1, event_seq=1,
+            payload={"data": {"kind": "created"}}, attempts=3, next_attempt_at=now, dead_at=now,
+        )  # fmt: skip
+        session.add(letter)
+        session.flush()
+        assert letter.id is not None
+        return letter.id
 
 
 def _roles(ok: int, *roles: str, anonymous: int = 303) -> Expect:
@@ -259,6 +279,14 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         _roles(422, *EVERY_ROLE),
     ),
     ("GET", "/admin/units"): (lambda c, u, w: get(c, u, "/admin/units"), _roles(200, "admin")),
+    ("GET", "/admin/webhooks"): (
+        lambda c, u, w: get(c, u, "/admin/webhooks"),
+        _roles(200, "admin"),
+    ),
+    ("POST", "/admin/webhooks/dead-letters/{delivery_id}/requeue"): (
+        lambda c, u, w: post(c, u, f"/admin/webhooks/dead-letters/{_dead_letter(w)}/requeue"),
+        _roles(303, "admin"),
+    ),
     ("POST", "/admin/units"): (
         lambda c, u, w: post(c, u, "/admin/units", _new_unit(w)),
         _roles(303, "admin"),

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from service.audit.integrity.chain import GENESIS, event_hash
 from service.kit.principal import Principal
-from service.models import AuditStream, CaseEvent, CaseFile
+from service.models import AuditStream, CaseEvent, CaseFile, WebhookOutbox
 from workflows.payload import portable_numbers
 
 
@@ -30,7 +30,8 @@ def append_case_event(
     """Chain an event onto `case` and bump its `event_count`, the row's compare-and-set.
 
     The event and the case row are flushed together; if another writer changed the case since
-    it was read, the flush fails and nothing of either is written.
+    it was read, the flush fails and nothing of either is written. So is the event's outbox
+    row (service/webhooks/): other systems hear of exactly the events that committed.
     """
     event = _build(
         stream=case.id.hex,
@@ -49,7 +50,19 @@ def append_case_event(
     case.event_count = event.stream_seq
     case.head_hash = event.hash
     session.add(event)
+    queue_for_webhooks(session, case, event.stream_seq)
     return event
+
+
+def queue_for_webhooks(session: Session, case: CaseFile, stream_seq: int) -> None:
+    """The event's outbox row (service/webhooks/), in the event's transaction: one small
+    insert whoever subscribes, with what the case is as the event happens."""
+    session.add(
+        WebhookOutbox(
+            case_id=case.id, stream_seq=stream_seq, state=case.state, phase=case.phase,
+            ministry=case.ministry, unit_id=case.unit_id,
+        )
+    )  # fmt: skip
 
 
 def append_stream_event(

@@ -121,6 +121,16 @@ class Settings(BaseSettings):
     # retention (cases/erasure.py): a closed case's identity and erasable text are erased this
     # many years after closure unless a legal hold is set; the pseudonymous record stays
     retention_years: int = Field(default=5, ge=1, le=100)
+    # webhooks (service/webhooks/): the delivery job's interval, its bounded waits on a receiver,
+    # retries (exponential backoff with jitter, capped) and the dead-letter threshold
+    webhook_deliver_seconds: float = Field(default=2.0, gt=0)
+    webhook_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    webhook_read_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=16, ge=1, le=100)
+    webhook_backoff_seconds: float = Field(default=2.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_batch: int = Field(default=500, ge=1, le=5000)
+    webhook_concurrency: int = Field(default=16, ge=1, le=128)
 
     @field_validator("trusted_proxies")
     @classmethod

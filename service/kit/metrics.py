@@ -87,6 +87,12 @@ QUEUE_CASES = Gauge(
     ("ministry", "overdue"),
     multiprocess_mode="mostrecent",
 )
+WEBHOOK_BACKLOG = Gauge(
+    "nrm_webhook_backlog",
+    "Webhook events waiting: in the outbox, in deliveries (dead included), dead letters",
+    ("state",),
+    multiprocess_mode="mostrecent",
+)
 
 
 def route_label(scope: dict[str, Any] | Any) -> str:

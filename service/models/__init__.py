@@ -19,6 +19,7 @@ from service.models.legal import (
 from service.models.service_request import ServiceRequest
 from service.models.unit import UNIT_LEVELS, CaseEscalation, CaseUnit, Unit
 from service.models.user import ROLES, UserAccount
+from service.models.webhook import WebhookDelivery, WebhookOutbox, WebhookSubscription
 from service.models.workflow import WorkflowDefinitionRow
 
 __all__ = [
@@ -51,6 +52,9 @@ __all__ = [
     "UserAccount",
     "Victim",
     "VictimBlock",
+    "WebhookDelivery",
+    "WebhookOutbox",
+    "WebhookSubscription",
     "WorkflowDefinitionRow",
     "metadata",
     "utcnow",
