@@ -6,7 +6,7 @@ a victim's), who was shown a suspect's identity (`suspect_identity_access`, appe
 each victim's legal track (`legal_track`: witness, court decision and restitution, LPSK).
 
 Revision ID: 0013_criminal_cases
-Revises: 0010_erasure
+Revises: 0011_service_requests
 Create Date: 2026-11-30 00:02:49.309620
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from migrations import append_only
 
 revision: str = '0013_criminal_cases'
-down_revision: str | Sequence[str] | None = '0010_erasure'
+down_revision: str | Sequence[str] | None = "0011_service_requests"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
