@@ -624,6 +624,7 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("GET", "/api/v1/cases/{case_id}/linked"): (
         lambda c, h, w: c.get(_case_url(w, "/linked"), headers=h),
         _case_read(),
+    ),
     # webhooks (service/webhooks/): admins only
     ("GET", "/api/v1/webhooks/subscriptions"): (
         lambda c, h, w: c.get("/api/v1/webhooks/subscriptions", headers=h),
