@@ -20,6 +20,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from service import navigation
 from service.approvals import api as approvals
 from service.approvals import pages as approval_pages
+from service.arrivals import api as arrivals
 from service.assignments import api as assignments
 from service.assignments import pages as assignment_pages
 from service.audit import api as audit
@@ -122,6 +123,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         app.state.context = context
     routers = (
         health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
+        arrivals,
     )  # fmt: skip
     for module in (*routers, audit):
         app.include_router(module.router)
@@ -136,7 +138,10 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     openapi.install(app)
     # X-Forwarded-For and -Proto from the configured proxies only: anyone else could name any
     # address, and so spend another client's login attempts (or dodge their own limit).
-    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, as_page=_refusal_page)
+    app.add_middleware(
+        RequestGuard, max_bytes=settings.max_body_bytes, as_page=_refusal_page,
+        larger=((arrivals.MANIFEST_PATH, settings.max_manifest_bytes),),
+    )  # fmt: skip
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     app.add_middleware(metrics.RequestMetrics)  # inside the request id: its 500 is counted

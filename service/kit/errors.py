@@ -142,3 +142,14 @@ class DatabaseBusy(DomainError):
 
     def __init__(self, detail: str = "the database is busy; try again shortly") -> None:
         super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class ManifestUnreadable(Invalid):
+    """An uploaded manifest that is not a CSV (UTF-8) or XLSX file, or whose columns are wrong."""
+
+    code = "manifest_unreadable"
+
+
+class ManifestTooLarge(DomainError):
+    status_code = 413
+    code = "manifest_too_large"

@@ -3,6 +3,7 @@
 from service.models.access import AuthSession, IdentityAccess, LoginFailure, RetiredRefreshToken
 from service.models.account_request import AccountRequest
 from service.models.approval import Approval
+from service.models.arrival import Arrival, GroupDecision, ManifestRow
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
 from service.models.checkpoint import AuditCheckpoint, AuditWitness
@@ -17,6 +18,7 @@ __all__ = [
     "UNIT_LEVELS",
     "AccountRequest",
     "Approval",
+    "Arrival",
     "AuditCheckpoint",
     "AuditStream",
     "AuditWitness",
@@ -27,9 +29,11 @@ __all__ = [
     "CaseMinistry",
     "CaseUnit",
     "Consent",
+    "GroupDecision",
     "IdempotencyRecord",
     "IdentityAccess",
     "LoginFailure",
+    "ManifestRow",
     "RetiredRefreshToken",
     "Unit",
     "UserAccount",

@@ -1,0 +1,92 @@
+"""Queries of arrivals and their manifest rows; an arrival's cases as far as the caller may see."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, tuple_, update
+from sqlmodel import Session, col, select
+
+from service.models import Arrival, CaseFile, ManifestRow, Unit, UserAccount
+
+
+def get(session: Session, arrival_id: uuid.UUID) -> Arrival | None:
+    return session.get(Arrival, arrival_id)
+
+
+def page(
+    session: Session, after: tuple[date, uuid.UUID] | None, fetch: int
+) -> Sequence[tuple[Arrival, str, str, int]]:
+    """Newest arrival first: (arrival, receiving unit's code, recorder's name, cases imported)."""
+    statement = _described()
+    if after is not None:
+        statement = statement.where(
+            tuple_(col(Arrival.arrival_date), col(Arrival.id)) < tuple_(*after)
+        )
+    statement = statement.order_by(col(Arrival.arrival_date).desc(), col(Arrival.id).desc())
+    return session.exec(statement.limit(fetch)).all()  # type: ignore[return-value]
+
+
+def described(session: Session, arrival_id: uuid.UUID) -> tuple[Arrival, str, str, int] | None:
+    row = session.exec(_described().where(col(Arrival.id) == arrival_id)).first()
+    return row  # type: ignore[return-value]
+
+
+def _described() -> Any:
+    imported = (
+        select(func.count())
+        .where(col(ManifestRow.arrival_id) == col(Arrival.id), col(ManifestRow.case_id).isnot(None))
+        .scalar_subquery()
+    )
+    return (
+        select(Arrival, Unit.code, UserAccount.username, imported)
+        .join(Unit, col(Unit.id) == col(Arrival.unit_id))
+        .join(UserAccount, col(UserAccount.id) == col(Arrival.created_by_id))
+    )
+
+
+def imported_case(session: Session, arrival_id: uuid.UUID, row_key: str) -> uuid.UUID | None:
+    statement = select(ManifestRow.case_id).where(
+        col(ManifestRow.arrival_id) == arrival_id, col(ManifestRow.row_key) == row_key
+    )
+    return session.exec(statement).first()
+
+
+def link_case(session: Session, arrival_id: uuid.UUID, row_key: str, case_id: uuid.UUID) -> None:
+    session.execute(
+        update(ManifestRow)
+        .where(col(ManifestRow.arrival_id) == arrival_id, col(ManifestRow.row_key) == row_key)
+        .values(case_id=case_id)
+    )
+
+
+def cases(
+    session: Session,
+    arrival_id: uuid.UUID,
+    visible: ColumnElement[bool],
+    after: str | None,
+    fetch: int,
+) -> Sequence[CaseFile]:
+    """The arrival's cases that `visible` admits, by case id."""
+    statement = (
+        select(CaseFile)
+        .join(ManifestRow, col(ManifestRow.case_id) == col(CaseFile.id))
+        .where(col(ManifestRow.arrival_id) == arrival_id, visible)
+    )
+    if after is not None:
+        statement = statement.where(col(CaseFile.id) > uuid.UUID(after))
+    return session.exec(statement.order_by(col(CaseFile.id)).limit(fetch)).all()
+
+
+def case_ids(session: Session, arrival_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
+    """Every case of the arrival, visible or not (the caller's visibility is checked per case)."""
+    statement = (
+        select(ManifestRow.case_id)
+        .where(col(ManifestRow.arrival_id) == arrival_id, col(ManifestRow.case_id).isnot(None))
+        .order_by(col(ManifestRow.case_id))
+        .limit(limit)
+    )
+    return [case_id for case_id in session.exec(statement).all() if case_id is not None]
