@@ -33,6 +33,7 @@ from service.bootstrap import bootstrap
 from service.cases import api as cases
 from service.cases import pages as case_pages
 from service.demo import service as demo
+from service.groups import api as groups
 from service.health import api as health
 from service.jobs import JOBS
 from service.kit import metrics, openapi, periodic
@@ -123,7 +124,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         app.state.context = context
     routers = (
         health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
-        arrivals,
+        arrivals, groups,
     )  # fmt: skip
     for module in (*routers, audit):
         app.include_router(module.router)

@@ -60,8 +60,6 @@ def upgrade() -> None:
         "group_decision",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("trigger", sa.String(length=64), nullable=False),
-        sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("note", sa.Text(), nullable=True),
         sa.Column("arrival_id", sa.Uuid(), nullable=True),
         sa.Column("ministry", sa.String(length=20), nullable=False),
         sa.Column("requested_by_id", sa.Integer(), nullable=False),
@@ -69,9 +67,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("decision_reason", sa.Text(), nullable=True),
         sa.CheckConstraint(
-            "status IN ('pending', 'approved', 'rejected')",
+            "status IN ('pending', 'approved', 'rejected', 'done')",
             name=op.f("ck_group_decision_status"),
         ),
         sa.ForeignKeyConstraint(

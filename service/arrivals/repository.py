@@ -79,14 +79,3 @@ def cases(
     if after is not None:
         statement = statement.where(col(CaseFile.id) > uuid.UUID(after))
     return session.exec(statement.order_by(col(CaseFile.id)).limit(fetch)).all()
-
-
-def case_ids(session: Session, arrival_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
-    """Every case of the arrival, visible or not (the caller's visibility is checked per case)."""
-    statement = (
-        select(ManifestRow.case_id)
-        .where(col(ManifestRow.arrival_id) == arrival_id, col(ManifestRow.case_id).isnot(None))
-        .order_by(col(ManifestRow.case_id))
-        .limit(limit)
-    )
-    return [case_id for case_id in session.exec(statement).all() if case_id is not None]

@@ -121,10 +121,13 @@ def arrival_cases(
     return ArrivalCasePage(items=items, next_cursor=next_cursor)
 
 
-def case_ids_of(session: Session, principal: Principal, arrival_id: str, limit: int) -> list[str]:
-    """Every case id of the arrival (visible or not: a group decision checks each case)."""
+def visible_case_ids(
+    session: Session, context: AppContext, principal: Principal, arrival_id: str, limit: int
+) -> list[str]:
+    """The ids of the arrival's cases the caller may see (a group decision's selection)."""
     arrival = existing(session, principal, arrival_id)
-    return [str(case_id) for case_id in repo.case_ids(session, arrival.id, limit)]
+    rows = repo.cases(session, arrival.id, visibility(principal, context.registry), None, limit)
+    return [str(case.id) for case in rows]
 
 
 def existing(session: Session, principal: Principal, arrival_id: str) -> Arrival:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index
 from sqlmodel import Field, SQLModel
 
 from service.models.base import UTCDateTime, utcnow
 
-GROUP_STATUSES = ("pending", "approved", "rejected")
+GROUP_STATUSES = ("pending", "approved", "rejected", "done")  # done: nothing waited
 
 
 class Arrival(SQLModel, table=True):
@@ -55,7 +53,10 @@ class ManifestRow(SQLModel, table=True):
 
 class GroupDecision(SQLModel, table=True):
     """One trigger with one payload, fired at many cases. A sensitive trigger makes one pending
-    approval per case, each naming this group, which a supervisor decides once for all."""
+    approval per case, each naming this group, which a supervisor decides once for all.
+
+    The payload, note and decision's reason live only in the member approvals and events (sealed per case, so
+    that erasing a case erases them): the group row holds no free text of any case."""
 
     __tablename__ = "group_decision"
     __table_args__ = (
@@ -65,8 +66,6 @@ class GroupDecision(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     trigger: str = Field(max_length=64)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    note: str | None = Field(default=None, sa_column=Column(Text))
     arrival_id: uuid.UUID | None = Field(default=None, sa_column=Column(ForeignKey("arrival.id")))
     ministry: str = Field(max_length=20)
     requested_by_id: int = Field(foreign_key="user_account.id")
@@ -76,4 +75,3 @@ class GroupDecision(SQLModel, table=True):
     status: str = Field(default="pending", max_length=12)
     decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    decision_reason: str | None = Field(default=None, sa_column=Column(Text))
