@@ -49,7 +49,10 @@ _SEX = {"perempuan": "female", "p": "female", "wanita": "female", "laki-laki": "
         "tidak diketahui": "unknown"}  # fmt: skip
 _YES_NO = {"ya": "true", "y": "true", "yes": "true", "true": "true", "1": "true",
            "tidak": "false", "t": "false", "no": "false", "false": "false", "0": "false"}  # fmt: skip
-_FIELD_TO_HEADER = {c.field: c.header for c in BY_HEADER.values()}
+_FIELD_TO_HEADER = {c.field: c.header for c in BY_HEADER.values()} | {
+    "victim.identity_document": "nomor_dokumen",  # a NIK of the wrong length
+    "victim.contact": "telepon",
+}
 
 
 @dataclass
