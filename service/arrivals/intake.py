@@ -112,14 +112,17 @@ def import_manifest(
             if progress is not None:
                 progress(tally.rows_total)
 
-    for number, row_cells, problems in manifest.rows():
-        tally.rows_total += 1
-        valid = _validate(number, row_cells, problems, tally, secret, arrival)
-        if valid is not None:
-            batch.append(valid)
-        if len(batch) >= BATCH_ROWS:
-            flush_batch()
-    flush_batch()
+    try:
+        for number, row_cells, problems in manifest.rows():
+            tally.rows_total += 1
+            valid = _validate(number, row_cells, problems, tally, secret, arrival)
+            if valid is not None:
+                batch.append(valid)
+            if len(batch) >= BATCH_ROWS:
+                flush_batch()
+        flush_batch()
+    finally:
+        manifest.close()
     if progress is not None:
         progress(tally.rows_total)
     return ManifestReport(

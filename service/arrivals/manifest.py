@@ -13,6 +13,7 @@ past `MAX_XLSX_INFLATED` is refused before it is opened (a zip bomb).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -124,6 +125,12 @@ class Manifest:
             raise ManifestUnreadable("; ".join(problems))
         self._rows = rows
 
+    def close(self) -> None:
+        """Stop reading: the file (an XLSX archive) is let go now, not when collected."""
+        close = getattr(self._rows, "close", None)
+        if close is not None:
+            close()
+
     def rows(self) -> Iterator[tuple[int, list[Cell], list[str]]]:
         """(row number as the spreadsheet shows it, cells, problems of the raw cells)."""
         for number, raw in enumerate(self._rows, start=2):
@@ -166,26 +173,32 @@ def _csv(file: IO[bytes]) -> Manifest:
             raise ManifestUnreadable("file: not a CSV or XLSX manifest")
         delimiter = ";" if first.count(";") > first.count(",") else ","
         header = next(csv.reader([first], delimiter=delimiter), [])
-        manifest = Manifest(header, _csv_rows(csv.reader(text, delimiter=delimiter)))
+        return Manifest(header, _csv_rows(text, csv.reader(text, delimiter=delimiter)))
     except UnicodeDecodeError as exc:
+        text.detach()
         raise ManifestUnreadable(
             "file: not a CSV in UTF-8 nor an XLSX workbook; save it as 'CSV UTF-8' or XLSX"
         ) from exc
-    except csv.Error as exc:
+    except (csv.Error, ManifestUnreadable) as exc:
+        text.detach()  # the caller's file stays open (and is the caller's to close)
+        if isinstance(exc, ManifestUnreadable):
+            raise
         raise ManifestUnreadable(f"file: not a readable CSV ({exc})") from exc
-    return manifest
 
 
-def _csv_rows(reader: Iterator[list[str]]) -> Iterator[list[Any]]:
+def _csv_rows(text: io.TextIOWrapper, reader: Any) -> Iterator[list[Any]]:
     try:
         for row in reader:
             if any("\x00" in cell for cell in row):
-                raise ManifestUnreadable(f"row {reader.line_num}: holds the NUL character")  # type: ignore[attr-defined]
+                raise ManifestUnreadable(f"row {reader.line_num}: holds the NUL character")
             yield row
     except UnicodeDecodeError as exc:
         raise ManifestUnreadable("file: not UTF-8 past its first lines") from exc
     except csv.Error as exc:
         raise ManifestUnreadable(f"file: not a readable CSV ({exc})") from exc
+    finally:
+        with contextlib.suppress(ValueError):  # the file was closed under it (a crash)
+            text.detach()
 
 
 def _xlsx(file: IO[bytes]) -> Manifest:
@@ -202,8 +215,19 @@ def _xlsx(file: IO[bytes]) -> Manifest:
         raise ManifestUnreadable("file: not a CSV or XLSX manifest") from exc
     sheet = book.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
-    header = [_text(value) for value in next(rows, ())]
-    return Manifest(header, iter(rows))
+    try:
+        header = [_text(value) for value in next(rows, ())]
+        return Manifest(header, _xlsx_rows(book, rows))
+    except ManifestUnreadable:
+        book.close()
+        raise
+
+
+def _xlsx_rows(book: Any, rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
+    try:
+        yield from (list(row) for row in rows)
+    finally:
+        book.close()  # read-only mode keeps the archive open until closed
 
 
 def _text(value: Any) -> str:
