@@ -286,3 +286,20 @@ def test_an_arrival_is_validated_like_any_input(client: TestClient, actors: Acto
     assert client.get(f"/api/v1/arrivals/{uuid.uuid4()}", headers=worker.headers).status_code == 404
     assert client.get("/api/v1/arrivals", headers=actors.admin().headers).status_code == 403
     assert HEADER[0] == "nama_lengkap"
+
+
+def test_a_row_claimed_meanwhile_by_another_upload_rolls_its_own_case_back(
+    client: TestClient, actors: Actors, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.arrivals import repository
+
+    worker = actors.worker("KEMLU")
+    made = arrival(client, worker)
+    content = csv_bytes([person(i) for i in range(3)])
+    first = upload(client, worker, made["id"], content).json()
+    before = (count(session, CaseFile), count(session, Victim))
+    monkeypatch.setattr(repository, "imported_cases", lambda *args: {})  # as if not yet seen
+    second = upload(client, worker, made["id"], content).json()
+    assert (second["created"], second["already_imported"]) == (0, 3)
+    assert [r["case_id"] for r in second["results"]] == [r["case_id"] for r in first["results"]]
+    assert (count(session, CaseFile), count(session, Victim)) == before

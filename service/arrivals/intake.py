@@ -8,8 +8,9 @@ Transactions: rows are imported in batches of `BATCH_ROWS`, one transaction per 
 commit, one round of the caller's session check), each row inside its own savepoint. A row that
 the intake refuses rolls back alone; a crash loses at most the batch in flight. Each imported
 row's keyed hash is claimed (`insert_if_absent`) in the same savepoint as its case, so a second
-upload of the file, whole or after a crash, finds the rows already taken and makes no second
-case. The file is read as a stream: memory does not grow with its length (see bench/).
+upload of the file, whole or after a crash, finds the rows already taken (one query per batch)
+and makes no second case; two uploads at once both make the case, and the second's claim, which
+waits for the first's commit, finds it taken and rolls its own row back. The file is read as a stream: memory does not grow with its length (see bench/).
 """
 
 from __future__ import annotations
@@ -212,15 +213,25 @@ def _import(
     tally: Tally,
     endpoint: str,
 ) -> None:
+    taken = repo.imported_cases(session, arrival, [row.key for row in rows])  # one query
     for row in rows:
+        if row.key in taken:
+            tally.result(_already(row, taken[row.key]))
+            continue
         try:
             with session.begin_nested():
                 result = _import_row(session, context, principal, arrival, row, endpoint)
+        except _TakenMeanwhile:  # a concurrent upload of the same row committed first
+            result = _already(row, repo.imported_case(session, arrival, row.key))
         except DomainError as exc:
             tally.refused += 1
             tally.problem(row.number, None, str(exc.detail))
             continue
         tally.result(result)
+
+
+class _TakenMeanwhile(Exception):
+    """Rolls the row's savepoint back: its case is not kept, the other upload's is."""
 
 
 def _import_row(
@@ -231,19 +242,24 @@ def _import_row(
     row: ValidRow,
     endpoint: str,
 ) -> RowResult:
-    claim = {"arrival_id": arrival, "row_key": row.key, "imported_at": context.clock()}
-    if not insert_if_absent(session, ManifestRow.__table__, claim):
-        case_id = repo.imported_case(session, arrival, row.key)
-        return RowResult(
-            row=row.number, outcome="already_imported",
-            case_id=str(case_id) if case_id else None, reference=None,
-        )  # fmt: skip
+    """The case, then the row's claim with it: on PostgreSQL a concurrent claim of the same row
+    waits for the other transaction and then finds it taken (`insert_if_absent`)."""
     answer = cases.register_case(
         session, context, principal, row.data, endpoint=endpoint, reveal=False
     )
     body = answer.body
-    repo.link_case(session, arrival, row.key, uuid.UUID(body["id"]))
+    claim = {"arrival_id": arrival, "row_key": row.key, "case_id": uuid.UUID(body["id"]),
+             "imported_at": context.clock()}  # fmt: skip
+    if not insert_if_absent(session, ManifestRow.__table__, claim):
+        raise _TakenMeanwhile()
     return RowResult(
         row=row.number, outcome="created", case_id=body["id"], reference=body["reference"],
         warnings=[str(w) for w in body.get("warnings", [])],
+    )  # fmt: skip
+
+
+def _already(row: ValidRow, case_id: uuid.UUID | None) -> RowResult:
+    return RowResult(
+        row=row.number, outcome="already_imported", case_id=str(case_id) if case_id else None,
+        reference=None,
     )  # fmt: skip

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, tuple_, update
+from sqlalchemy import ColumnElement, func, tuple_
 from sqlmodel import Session, col, select
 
 from service.models import Arrival, CaseFile, ManifestRow, Unit, UserAccount
@@ -55,12 +55,14 @@ def imported_case(session: Session, arrival_id: uuid.UUID, row_key: str) -> uuid
     return session.exec(statement).first()
 
 
-def link_case(session: Session, arrival_id: uuid.UUID, row_key: str, case_id: uuid.UUID) -> None:
-    session.execute(
-        update(ManifestRow)
-        .where(col(ManifestRow.arrival_id) == arrival_id, col(ManifestRow.row_key) == row_key)
-        .values(case_id=case_id)
+def imported_cases(
+    session: Session, arrival_id: uuid.UUID, row_keys: list[str]
+) -> dict[str, uuid.UUID | None]:
+    """Which of these rows the arrival already holds, and their cases."""
+    statement = select(ManifestRow.row_key, ManifestRow.case_id).where(
+        col(ManifestRow.arrival_id) == arrival_id, col(ManifestRow.row_key).in_(row_keys)
     )
+    return dict(session.exec(statement).all())
 
 
 def cases(
