@@ -21,6 +21,7 @@ from service import navigation
 from service.approvals import api as approvals
 from service.approvals import pages as approval_pages
 from service.arrivals import api as arrivals
+from service.arrivals import pages as arrival_pages
 from service.assignments import api as assignments
 from service.assignments import pages as assignment_pages
 from service.audit import api as audit
@@ -34,6 +35,7 @@ from service.cases import api as cases
 from service.cases import pages as case_pages
 from service.demo import service as demo
 from service.groups import api as groups
+from service.groups import pages as group_pages
 from service.health import api as health
 from service.jobs import JOBS
 from service.kit import metrics, openapi, periodic
@@ -86,6 +88,8 @@ PAGES = (
     figure_pages,
     audit_pages,
     workflow_pages,
+    arrival_pages,
+    group_pages,
 )
 
 

@@ -54,3 +54,12 @@ def close_if_nothing_waits(session: Session, group_id: uuid.UUID) -> None:
 def username(session: Session, user_id: int | None) -> str | None:
     user = session.get(UserAccount, user_id) if user_id is not None else None
     return user.username if user else None
+
+
+def of_ministry(session: Session, ministry: str | None, status: str, limit: int) -> Sequence[GroupDecision]:
+    """A ministry's groups in `status`, newest first (all ministries' when `ministry` is None)."""
+    statement = select(GroupDecision).where(col(GroupDecision.status) == status)
+    if ministry is not None:
+        statement = statement.where(col(GroupDecision.ministry) == ministry)
+    order = (col(GroupDecision.requested_at).desc(), col(GroupDecision.id).desc())
+    return session.exec(statement.order_by(*order).limit(limit)).all()

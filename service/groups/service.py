@@ -92,6 +92,20 @@ def read_group(
     return _present(session, group, Outcomes(group, results))
 
 
+def waiting_groups(
+    session: Session, context: AppContext, principal: Principal, limit: int
+) -> list[GroupDecisionRead]:
+    """The groups waiting for a decision: the caller's ministry's (auditors: every ministry's);
+    counts only, per status of their cases."""
+    if not (principal.works_cases or principal.role == Role.AUDITOR):
+        raise Forbidden("group decisions are for case workers, supervisors and auditors")
+    ministry = None if principal.role == Role.AUDITOR else principal.ministry
+    return [
+        read_group(session, context, principal, str(group.id))
+        for group in repo.of_ministry(session, ministry, "pending", limit)
+    ]
+
+
 def _open_group(
     session: Session,
     context: AppContext,
