@@ -49,9 +49,12 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=10_000, help="rows of the streamed import")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args()
-    lines = [f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.bulk_intake`; "
-             f"{procfs.cpu_model()}, {_cores()} cores, load {procfs.load_average()}; "
-             f"Python {platform.python_version()}; PostgreSQL at {args.pg.split('@')[-1]}.", ""]  # fmt: skip
+    lines = [
+        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.bulk_intake`; "
+        f"{procfs.cpu_model()}, {_cores()} cores, load {procfs.load_average()}; "
+        f"Python {platform.python_version()}; PostgreSQL at {args.pg.split('@')[-1]}.",
+        "",
+    ]
     with fresh_context(args.pg) as context:
         _users(context)
         with live_server(context) as base, httpx.Client(base_url=base, timeout=600) as http:
@@ -90,28 +93,42 @@ def _arrival(http: httpx.Client, who: dict[str, str], day: str, name: str) -> st
 
 def _waves(http: httpx.Client, worker: dict[str, str]) -> list[str]:
     people = list(returnees(699))
-    rows = ["| wave | rows | created | already imported | refused | seconds | rows/s |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = [
+        "| wave | rows | created | already imported | refused | seconds | rows/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     total = 0.0
-    for wave, (day, chosen) in enumerate((("2025-02-27", people[:130]),
-                                          ("2025-03-18", people[130:])), start=1):  # fmt: skip
+    for wave, (day, chosen) in enumerate(
+        (("2025-02-27", people[:130]), ("2025-03-18", people[130:])), start=1
+    ):
         arrival_id = _arrival(http, worker, day, f"Myawaddy gelombang {wave}")
         content = manifest_csv(chosen)
         started = time.perf_counter()
-        answer = http.post(f"/api/v1/arrivals/{arrival_id}/manifest",
-                           files={"file": (f"wave{wave}.csv", content)}, headers=worker)  # fmt: skip
+        answer = http.post(
+            f"/api/v1/arrivals/{arrival_id}/manifest",
+            files={"file": (f"wave{wave}.csv", content)},
+            headers=worker,
+        )
         seconds = time.perf_counter() - started
         answer.raise_for_status()
         report = answer.json()
         total += seconds
-        rows.append(f"| {wave} | {len(chosen)} | {report['created']} | "
-                    f"{report['already_imported']} | {report['refused']} | {seconds:.2f} | "
-                    f"{len(chosen) / seconds:.0f} |")  # fmt: skip
+        rows.append(
+            f"| {wave} | {len(chosen)} | {report['created']} | "
+            f"{report['already_imported']} | {report['refused']} | {seconds:.2f} | "
+            f"{len(chosen) / seconds:.0f} |"
+        )
         if wave == 2:
             _waves.arrival = arrival_id  # type: ignore[attr-defined]
     verdict = "**pass**" if total < 10 else "**FAIL**"
-    return ["### The 699 returnees, uploaded as two CSV manifests over HTTP", "", *rows, "",
-            f"699 rows upload to cases: **{total:.2f} s** (target < 10 s: {verdict}).", ""]  # fmt: skip
+    return [
+        "### The 699 returnees, uploaded as two CSV manifests over HTTP",
+        "",
+        *rows,
+        "",
+        f"699 rows upload to cases: **{total:.2f} s** (target < 10 s: {verdict}).",
+        "",
+    ]
 
 
 def _group(http: httpx.Client, worker: dict[str, str], supervisor: dict[str, str]) -> list[str]:
@@ -124,24 +141,49 @@ def _group(http: httpx.Client, worker: dict[str, str], supervisor: dict[str, str
         seconds = time.perf_counter() - started
         answer.raise_for_status()
         result = answer.json()
-        timings.append(f"| {step} | {len(result['results'])} | {result[key]} {key} | "
-                       f"{seconds:.2f} |")  # fmt: skip
+        timings.append(
+            f"| {step} | {len(result['results'])} | {result[key]} {key} | {seconds:.2f} |"
+        )
         return result, seconds
 
-    timed("group transition `begin_screening_abroad` (arrival)", "/api/v1/group-transitions",
-          {"arrival_id": arrival_id, "trigger": "begin_screening_abroad",
-           "payload": {"mission": "KBRI Yangon"}}, worker, "moved")  # fmt: skip
-    asked, _ = timed("group transition `identify` (sensitive: one group approval)",
-                     "/api/v1/group-transitions",
-                     {"arrival_id": arrival_id, "trigger": "identify",
-                      "payload": {"indicators": ["deceptive_recruitment", "exploitation"]}},
-                     worker, "pending")  # fmt: skip
-    _, seconds = timed("group approval, approved once", f"/api/v1/group-approvals/{asked['id']}/approve",
-                       {"reason": "screening records checked"}, supervisor, "approved")  # fmt: skip
+    timed(
+        "group transition `begin_screening_abroad` (arrival)",
+        "/api/v1/group-transitions",
+        {
+            "arrival_id": arrival_id,
+            "trigger": "begin_screening_abroad",
+            "payload": {"mission": "KBRI Yangon"},
+        },
+        worker,
+        "moved",
+    )
+    asked, _ = timed(
+        "group transition `identify` (sensitive: one group approval)",
+        "/api/v1/group-transitions",
+        {
+            "arrival_id": arrival_id,
+            "trigger": "identify",
+            "payload": {"indicators": ["deceptive_recruitment", "exploitation"]},
+        },
+        worker,
+        "pending",
+    )
+    _, seconds = timed(
+        "group approval, approved once",
+        f"/api/v1/group-approvals/{asked['id']}/approve",
+        {"reason": "screening records checked"},
+        supervisor,
+        "approved",
+    )
     verdict = "**pass**" if seconds < 5 else "**FAIL**"
-    return ["### The second wave's 569 cases through identification by group decisions", "",
-            *timings, "", f"569 cases approved in one decision: **{seconds:.2f} s** "
-            f"(target < 5 s: {verdict}).", ""]  # fmt: skip
+    return [
+        "### The second wave's 569 cases through identification by group decisions",
+        "",
+        *timings,
+        "",
+        f"569 cases approved in one decision: **{seconds:.2f} s** (target < 5 s: {verdict}).",
+        "",
+    ]
 
 
 def _streamed(context: AppContext, count: int) -> list[str]:
@@ -149,8 +191,12 @@ def _streamed(context: AppContext, count: int) -> list[str]:
     from service.arrivals import service as arrivals
 
     run = runner(context, "petugas.kemlu")
-    data = ArrivalCreate(arrival_date="2025-03-19", place="Pelabuhan Tanjung Priok",
-                         source_country="KH", operation_name="streamed")  # type: ignore[arg-type]  # fmt: skip
+    data = ArrivalCreate(
+        arrival_date="2025-03-19",
+        place="Pelabuhan Tanjung Priok",
+        source_country="KH",
+        operation_name="streamed",
+    )  # type: ignore[arg-type]
     made = run(lambda s, c, p: arrivals.create_arrival(s, c, p, data))
     samples: list[tuple[int, float]] = []
     with tempfile.NamedTemporaryFile(suffix=".csv") as file:
@@ -161,19 +207,29 @@ def _streamed(context: AppContext, count: int) -> list[str]:
         started = time.perf_counter()
         with open(file.name, "rb") as stream:
             report = intake.import_manifest(
-                run, made.id, stream, size, max_bytes=context.settings.max_manifest_bytes,
-                endpoint="bench", progress=lambda done: samples.append((done, _rss())),
-            )  # fmt: skip
+                run,
+                made.id,
+                stream,
+                size,
+                max_bytes=context.settings.max_manifest_bytes,
+                endpoint="bench",
+                progress=lambda done: samples.append((done, _rss())),
+            )
         seconds = time.perf_counter() - started
     first = next((rss for done, rss in samples if done >= 1000), samples[0][1])
     peak = max(rss for _, rss in samples)
-    return ["### 10,000 rows streamed (`nrm cases import`'s path, one process)", "",
-            f"{count} rows ({size / 1e6:.1f} MB CSV): {report.created} created, "
-            f"{report.already_imported} already imported, {report.refused} refused in "
-            f"{seconds:.1f} s ({count / seconds:.0f} rows/s).", "",
-            f"Resident size: {before:.0f} MiB before, {first:.0f} MiB after 1,000 rows, "
-            f"{peak:.0f} MiB at the peak over {count:,} rows (growth after the first 1,000: "
-            f"{peak - first:+.0f} MiB); ru_maxrss {_maxrss():.0f} MiB.", ""]  # fmt: skip
+    return [
+        "### 10,000 rows streamed (`nrm cases import`'s path, one process)",
+        "",
+        f"{count} rows ({size / 1e6:.1f} MB CSV): {report.created} created, "
+        f"{report.already_imported} already imported, {report.refused} refused in "
+        f"{seconds:.1f} s ({count / seconds:.0f} rows/s).",
+        "",
+        f"Resident size: {before:.0f} MiB before, {first:.0f} MiB after 1,000 rows, "
+        f"{peak:.0f} MiB at the peak over {count:,} rows (growth after the first 1,000: "
+        f"{peak - first:+.0f} MiB); ru_maxrss {_maxrss():.0f} MiB.",
+        "",
+    ]
 
 
 def _rss() -> float:

@@ -13,25 +13,81 @@ from datetime import date
 
 from service.arrivals.manifest import COLUMNS
 
-GIVEN_F = ("Siti", "Dewi", "Sri", "Nur", "Maria", "Yuliana", "Ani", "Rina", "Wulan", "Fitri",
-           "Agustina", "Yohana", "Ratna", "Lestari", "Intan", "Novita", "Selvi", "Marlina")  # fmt: skip
-GIVEN_M = ("Yohanes", "Agus", "Budi", "Ahmad", "Muhammad", "Dedi", "Yosef", "Fransiskus",
-           "Rizky", "Andi", "Hendra", "Petrus", "Lalu", "Iwan", "Arif", "Dimas", "Stefanus")  # fmt: skip
-FAMILY = ("Bria", "Seran", "Taek", "Nahak", "Lado", "Saputra", "Hidayat", "Pratama", "Nugraha",
-          "Setiawan", "Kurniawan", "Rahayu", "Wahyudi", "Mulyadi", "Sumarni", "Tefa", "Kolo",
-          "Fahmi", "Hakim", "Sanjaya")  # fmt: skip
+GIVEN_F = (
+    "Siti",
+    "Dewi",
+    "Sri",
+    "Nur",
+    "Maria",
+    "Yuliana",
+    "Ani",
+    "Rina",
+    "Wulan",
+    "Fitri",
+    "Agustina",
+    "Yohana",
+    "Ratna",
+    "Lestari",
+    "Intan",
+    "Novita",
+    "Selvi",
+    "Marlina",
+)
+GIVEN_M = (
+    "Yohanes",
+    "Agus",
+    "Budi",
+    "Ahmad",
+    "Muhammad",
+    "Dedi",
+    "Yosef",
+    "Fransiskus",
+    "Rizky",
+    "Andi",
+    "Hendra",
+    "Petrus",
+    "Lalu",
+    "Iwan",
+    "Arif",
+    "Dimas",
+    "Stefanus",
+)
+FAMILY = (
+    "Bria",
+    "Seran",
+    "Taek",
+    "Nahak",
+    "Lado",
+    "Saputra",
+    "Hidayat",
+    "Pratama",
+    "Nugraha",
+    "Setiawan",
+    "Kurniawan",
+    "Rahayu",
+    "Wahyudi",
+    "Mulyadi",
+    "Sumarni",
+    "Tefa",
+    "Kolo",
+    "Fahmi",
+    "Hakim",
+    "Sanjaya",
+)
 ORIGINS = (
     ("Nusa Tenggara Timur", ("Kupang", "Timor Tengah Selatan", "Belu", "Malaka", "Sikka"), 4),
     ("Nusa Tenggara Barat", ("Lombok Timur", "Lombok Tengah", "Sumbawa", "Bima"), 3),
     ("Jawa Barat", ("Cianjur", "Sukabumi", "Indramayu", "Karawang", "Bandung"), 3),
     ("Jawa Timur", ("Malang", "Banyuwangi", "Jember"), 1),
     ("Sumatera Utara", ("Medan", "Deli Serdang"), 1),
-)  # fmt: skip
+)
 PLACES = {"MM": ("Myawaddy", "Shwe Kokko", "KK Park"), "KH": ("Sihanoukville", "Bavet")}
 MISSIONS = {"MM": "KBRI Yangon", "KH": "KBRI Phnom Penh"}
 
 
-def returnees(count: int, seed: int = 2025, today: date = date(2025, 3, 18)) -> Iterator[dict[str, str]]:
+def returnees(
+    count: int, seed: int = 2025, today: date = date(2025, 3, 18)
+) -> Iterator[dict[str, str]]:
     rng = random.Random(seed)
     provinces = [p for p, _, weight in ORIGINS for _ in range(weight)]
     districts = {p: d for p, d, _ in ORIGINS}
@@ -54,7 +110,9 @@ def returnees(count: int, seed: int = 2025, today: date = date(2025, 3, 18)) -> 
             "negara_eksploitasi": country,
             "tempat_eksploitasi": rng.choice(PLACES[country]),
             "jenis_eksploitasi": "forced_criminality",
-            "cara_perekrutan": rng.choice(("online_advertisement", "family_or_friend", "job_offer")),
+            "cara_perekrutan": rng.choice(
+                ("online_advertisement", "family_or_friend", "job_offer")
+            ),
             "cara_pengendalian": "withheld_documents, restricted_movement",
             "sektor_kerja": "online scam",
         }
@@ -66,7 +124,10 @@ def returnees(count: int, seed: int = 2025, today: date = date(2025, 3, 18)) -> 
         else:
             row["perkiraan_usia"] = str(age)
         if rng.random() < 0.6:
-            row["jenis_dokumen"], row["nomor_dokumen"] = "passport", f"C{rng.randint(1000000, 9999999)}"
+            row["jenis_dokumen"], row["nomor_dokumen"] = (
+                "passport",
+                f"C{rng.randint(1000000, 9999999)}",
+            )
         yield row
 
 

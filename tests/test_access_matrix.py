@@ -284,7 +284,9 @@ _MANIFEST = b"nama_lengkap,jenis_kelamin,perkiraan_usia,kewarganegaraan,saluran_
 
 
 def _arrival(w: World) -> str:
-    made = w.client.post("/api/v1/arrivals", json=_ARRIVAL, headers=w.actors.worker("KEMLU").headers)
+    made = w.client.post(
+        "/api/v1/arrivals", json=_ARRIVAL, headers=w.actors.worker("KEMLU").headers
+    )
     assert made.status_code == 201, made.text
     arrival_id: str = made.json()["id"]
     return arrival_id
@@ -553,7 +555,8 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ),
     ("POST", "/api/v1/arrivals/{arrival_id}/manifest"): (
         lambda c, h, w: c.post(
-            f"/api/v1/arrivals/{_arrival(w)}/manifest", files={"file": ("m.csv", _MANIFEST)},
+            f"/api/v1/arrivals/{_arrival(w)}/manifest",
+            files={"file": ("m.csv", _MANIFEST)},
             headers=h,
         ),
         _roles(200, "case_worker", "supervisor"),  # per row: the single intake's own checks
@@ -561,8 +564,11 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("POST", "/api/v1/group-transitions"): (
         lambda c, h, w: c.post(
             "/api/v1/group-transitions",
-            json={"case_ids": [w.case["id"]], "trigger": "record_police_report",
-                  "payload": {"report_number": "LP/1/2026", "filed_on": "2026-01-02"}},
+            json={
+                "case_ids": [w.case["id"]],
+                "trigger": "record_police_report",
+                "payload": {"report_number": "LP/1/2026", "filed_on": "2026-01-02"},
+            },
             headers=h,
         ),
         _roles(200, "case_worker", "supervisor"),  # per case: tests/test_group_decisions.py
@@ -571,8 +577,14 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         lambda c, h, w: c.get(f"/api/v1/group-approvals/{_group(w)}", headers=h),
         _group_read,
     ),
-    ("POST", "/api/v1/group-approvals/{group_id}/approve"): (_group_decision("approve"), _decide_group),
-    ("POST", "/api/v1/group-approvals/{group_id}/reject"): (_group_decision("reject"), _decide_group),
+    ("POST", "/api/v1/group-approvals/{group_id}/approve"): (
+        _group_decision("approve"),
+        _decide_group,
+    ),
+    ("POST", "/api/v1/group-approvals/{group_id}/reject"): (
+        _group_decision("reject"),
+        _decide_group,
+    ),
 }
 
 

@@ -44,9 +44,10 @@ def test_a_supervisor_decides_a_group_once_on_its_page(
     made, ids = imported(client, worker, 2)
     body = {"arrival_id": made["id"], "trigger": "begin_screening_abroad",
             "payload": {"mission": "KBRI Yangon"}}  # fmt: skip
-    assert client.post("/api/v1/group-transitions", json=body, headers=worker.headers).json()[
-        "moved"
-    ] == 2
+    assert (
+        client.post("/api/v1/group-transitions", json=body, headers=worker.headers).json()["moved"]
+        == 2
+    )
     body = {"case_ids": ids, "trigger": "identify", "payload": {"indicators": ["exploitation"]}}
     group = client.post("/api/v1/group-transitions", json=body, headers=worker.headers).json()
     web = web_login(context, supervisor)

@@ -49,9 +49,12 @@ def test_a_csv_manifest_becomes_cases_through_the_single_intake(
     assert (case.json()["state"], case.json()["version"]) == ("referred", 1)
     history = client.get(f"/api/v1/cases/{case.json()['id']}/history", headers=worker.headers)
     assert [e["kind"] for e in history.json()["items"]] == ["created"]
-    assert client.get(f"/api/v1/arrivals/{made['id']}", headers=worker.headers).json()[
-        "cases_imported"
-    ] == 5
+    assert (
+        client.get(f"/api/v1/arrivals/{made['id']}", headers=worker.headers).json()[
+            "cases_imported"
+        ]
+        == 5
+    )
     assert rows_of(session, made["id"]) == 5
 
 
@@ -64,7 +67,7 @@ def test_an_xlsx_manifest_with_english_headers_and_dates_as_dates(
     made = arrival(client, worker)
     header = ["victim.full_name", "victim.sex", "victim.birth_date", "victim.nationality",
               "referral.channel", "victim.presumed_child"]  # fmt: skip
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"victim.full_name": "Yohanes Bria", "victim.sex": "male",
          "victim.birth_date": date(2009, 5, 1), "victim.nationality": "id",
          "referral.channel": "embassy"},
@@ -100,7 +103,7 @@ def test_each_invalid_row_is_reported_by_row_and_column_and_stores_nothing(
         person(0),
         person(1, tanggal_lahir="2090-01-01"),  # in the future
         person(2, jenis_kelamin="x"),
-        person(3, nama_lengkap="=HYPERLINK(\"http://x\")"),  # a formula: CSV injection
+        person(3, nama_lengkap='=HYPERLINK("http://x")'),  # a formula: CSV injection
         person(4, telepon="+62 812-3456-7890"),  # a number with a sign is no formula
         person(5, tanggal_lahir="", perkiraan_usia=""),  # no age at all
         person(6, jenis_dokumen="nik", nomor_dokumen="123"),
@@ -166,7 +169,7 @@ def test_after_a_crash_midway_the_upload_again_completes_without_doubles(
     [
         (b"%PDF-1.7 \x00\x01\x02\xff\xfe", "not a CSV"),
         (b"PK\x03\x04 this is no zip", "not a CSV or XLSX"),
-        ("nama_lengkap,jenis_kelamin,umur,kewarganegaraan,saluran_rujukan\r\n".encode(),
+        (b"nama_lengkap,jenis_kelamin,umur,kewarganegaraan,saluran_rujukan\r\n",
          "'umur': unknown column"),
         (b"nama_lengkap,kewarganegaraan\r\nAni,ID\r\n", "missing required column(s): "
          "jenis_kelamin, saluran_rujukan"),

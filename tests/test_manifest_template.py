@@ -40,11 +40,22 @@ def test_the_filled_example_imports_without_a_refusal(
 
 
 def test_the_command_line_imports_a_manifest_as_a_named_user(
-    cli_env: dict[str, str], tmp_path: Path
+    cli_env: dict[str, str],  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
 ) -> None:
     assert nrm_here(cli_env, "db", "upgrade")[0] == 0
-    made = nrm_here(cli_env, "users", "add", "petugas.kemlu", "--role", "case_worker",
-                    "--ministry", "KEMLU", "--password-stdin", stdin="a long enough passphrase\n")
+    made = nrm_here(
+        cli_env,
+        "users",
+        "add",
+        "petugas.kemlu",
+        "--role",
+        "case_worker",
+        "--ministry",
+        "KEMLU",
+        "--password-stdin",
+        stdin="a long enough passphrase\n",
+    )
     assert made[0] == 0, made
     code, out, err = nrm_here(cli_env, "arrivals", "add", "--date", "2025-03-18", "--place",
                               "Bandara Soekarno-Hatta", "--from", "MM", "--operation",

@@ -397,7 +397,10 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         lambda c, u, w: get(c, u, f"/arrivals/{_arrival(w)}"),
         _roles(200, "case_worker", "supervisor", "auditor"),
     ),
-    ("POST", "/arrivals/{arrival_id}/manifest"): (_upload, _roles(200, "case_worker", "supervisor")),
+    ("POST", "/arrivals/{arrival_id}/manifest"): (
+        _upload,
+        _roles(200, "case_worker", "supervisor"),
+    ),
     ("GET", "/group-approvals"): (
         lambda c, u, w: get(c, u, "/group-approvals"),
         _roles(200, "case_worker", "supervisor", "auditor"),

@@ -24,7 +24,9 @@ from service.kit.context import AppContext
 from service.kit.errors import DomainError, NotAuthenticated
 
 arrivals_app = typer.Typer(help="Mass arrivals: the record that groups a manifest's cases.")
-AsUser = Annotated[str, typer.Option("--as", help="the user who acts (a case worker or supervisor)")]
+AsUser = Annotated[
+    str, typer.Option("--as", help="the user who acts (a case worker or supervisor)")
+]
 
 
 def runner(context: AppContext, username: str) -> Any:
@@ -60,7 +62,9 @@ def add_arrival(
     with command_context() as context:
         try:
             made = runner(context, as_user)(
-                lambda session, ctx, principal: arrivals.create_arrival(session, ctx, principal, data)
+                lambda session, ctx, principal: arrivals.create_arrival(
+                    session, ctx, principal, data
+                )
             )
         except DomainError as exc:
             console.print(f"[red]{exc.detail}[/red]")
@@ -69,8 +73,12 @@ def add_arrival(
 
 
 def import_manifest_command(
-    file: Annotated[Path, typer.Argument(help="the manifest: CSV (UTF-8) or XLSX", exists=True,
-                                         dir_okay=False, readable=True)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="the manifest: CSV (UTF-8) or XLSX", exists=True, dir_okay=False, readable=True
+        ),
+    ],
     arrival: Annotated[str, typer.Option(help="the arrival's id (nrm arrivals add)")],
     as_user: AsUser,
     report: Annotated[Path | None, typer.Option(help="write the full JSON report here")] = None,

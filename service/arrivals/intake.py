@@ -10,7 +10,8 @@ the intake refuses rolls back alone; a crash loses at most the batch in flight. 
 row's keyed hash is claimed (`insert_if_absent`) in the same savepoint as its case, so a second
 upload of the file, whole or after a crash, finds the rows already taken (one query per batch)
 and makes no second case; two uploads at once both make the case, and the second's claim, which
-waits for the first's commit, finds it taken and rolls its own row back. The file is read as a stream: memory does not grow with its length (see bench/).
+waits for the first's commit, finds it taken and rolls its own row back. The file is read as
+a stream: memory does not grow with its length (see bench/).
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ _KEY_LABEL = b"nrm/manifest-row/v1"
 _SEX = {"perempuan": "female", "p": "female", "wanita": "female", "laki-laki": "male",
         "laki laki": "male", "l": "male", "pria": "male", "lainnya": "other",
         "tidak diketahui": "unknown"}  # fmt: skip
-_YES_NO = {"ya": "true", "y": "true", "yes": "true", "true": "true", "1": "true",
-           "tidak": "false", "t": "false", "no": "false", "false": "false", "0": "false"}  # fmt: skip
+_YES = ("ya", "y", "yes", "true", "1")
+_NO = ("tidak", "t", "no", "false", "0")
+_YES_NO = {word: "true" for word in _YES} | {word: "false" for word in _NO}
 _FIELD_TO_HEADER = {c.field: c.header for c in BY_HEADER.values()} | {
     "victim.identity_document": "nomor_dokumen",  # a NIK of the wrong length
     "victim.contact": "telepon",
@@ -250,7 +252,7 @@ def _import_row(
     body = answer.body
     claim = {"arrival_id": arrival, "row_key": row.key, "case_id": uuid.UUID(body["id"]),
              "imported_at": context.clock()}  # fmt: skip
-    if not insert_if_absent(session, ManifestRow.__table__, claim):
+    if not insert_if_absent(session, ManifestRow.__table__, claim):  # type: ignore[attr-defined]
         raise _TakenMeanwhile()
     return RowResult(
         row=row.number, outcome="created", case_id=body["id"], reference=body["reference"],

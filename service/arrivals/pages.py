@@ -93,9 +93,7 @@ async def _list(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    listing = await page.read(
-        lambda s, c, me: arrivals.list_arrivals(s, c, me, cursor, PAGE_SIZE)
-    )
+    listing = await page.read(lambda s, c, me: arrivals.list_arrivals(s, c, me, cursor, PAGE_SIZE))
     return page.render(
         templates, "arrivals.html", status_code, listing=listing, values=values or {},
         errors=errors or {},

@@ -27,12 +27,15 @@ def page(
             tuple_(col(Arrival.arrival_date), col(Arrival.id)) < tuple_(*after)
         )
     statement = statement.order_by(col(Arrival.arrival_date).desc(), col(Arrival.id).desc())
-    return session.exec(statement.limit(fetch)).all()  # type: ignore[return-value]
+    rows: Sequence[tuple[Arrival, str, str, int]] = session.exec(statement.limit(fetch)).all()
+    return rows
 
 
 def described(session: Session, arrival_id: uuid.UUID) -> tuple[Arrival, str, str, int] | None:
-    row = session.exec(_described().where(col(Arrival.id) == arrival_id)).first()
-    return row  # type: ignore[return-value]
+    row: tuple[Arrival, str, str, int] | None = session.exec(
+        _described().where(col(Arrival.id) == arrival_id)
+    ).first()
+    return row
 
 
 def _described() -> Any:

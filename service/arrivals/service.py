@@ -115,7 +115,7 @@ def arrival_cases(
             version=c.version,
             due_at=c.due_at,
             is_child=c.is_child,
-        )  # fmt: skip
+        )
         for c in page
     ]
     return ArrivalCasePage(items=items, next_cursor=next_cursor)

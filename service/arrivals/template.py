@@ -62,7 +62,7 @@ def write(target: Path = TARGET) -> list[Path]:
         path.write_bytes(b"\xef\xbb\xbf" + csv_text(examples).encode())  # Excel reads UTF-8
         written.append(path)
         book = openpyxl.Workbook()
-        book.remove(book.active)  # type: ignore[arg-type]
+        book.remove(book.active)
         for title, rows in xlsx_rows(examples).items():
             sheet = book.create_sheet(title)
             for row in rows:

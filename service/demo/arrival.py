@@ -41,9 +41,7 @@ def arrival_from_myawaddy(demo: Any, start: datetime) -> None:
         place="Bandara Soekarno-Hatta", source_country="MM",
         operation_name="Pemulangan WNI dari Myawaddy (demo)",
     )  # fmt: skip
-    made = runner("kemlu.worker", start)(
-        lambda s, c, p: arrivals.create_arrival(s, c, p, data)
-    )
+    made = runner("kemlu.worker", start)(lambda s, c, p: arrivals.create_arrival(s, c, p, data))
     content = (TARGET / "manifest-example.csv").read_bytes() + MORE.encode()
     intake.import_manifest(
         runner("kemlu.worker", start + timedelta(minutes=30)), made.id, io.BytesIO(content),

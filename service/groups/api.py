@@ -11,9 +11,7 @@ from service.groups import service as groups
 from service.kit.capacity import in_thread
 
 router = APIRouter(prefix="/api/v1", tags=["group decisions"])
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorRead} for code in (403, 404, 409)
-}
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorRead} for code in (403, 404, 409)}
 
 
 @router.post("/group-transitions", responses=_ERRORS)

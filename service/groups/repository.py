@@ -36,7 +36,7 @@ def visible_members(
         .where(col(Approval.group_id) == group_id, visible)
         .order_by(col(Approval.requested_at), col(Approval.id))
     )
-    return session.exec(statement).all()  # type: ignore[return-value]
+    return session.exec(statement).all()
 
 
 def close_if_nothing_waits(session: Session, group_id: uuid.UUID) -> None:
@@ -56,7 +56,9 @@ def username(session: Session, user_id: int | None) -> str | None:
     return user.username if user else None
 
 
-def of_ministry(session: Session, ministry: str | None, status: str, limit: int) -> Sequence[GroupDecision]:
+def of_ministry(
+    session: Session, ministry: str | None, status: str, limit: int
+) -> Sequence[GroupDecision]:
     """A ministry's groups in `status`, newest first (all ministries' when `ministry` is None)."""
     statement = select(GroupDecision).where(col(GroupDecision.status) == status)
     if ministry is not None:

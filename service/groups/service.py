@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlmodel import Session
@@ -63,8 +64,10 @@ def fire_group(run: Runner, request: GroupTransitionRequest, endpoint: str) -> G
     command = Command(request.trigger, request.payload, request.note, None)
     outcomes = Outcomes()
     for batch in _batches(case_ids):
-        run(lambda s, c, p: _fire_batch(s, c, p, group_id, command, request, batch, outcomes))
-    return run(lambda s, c, p: _finish(s, p, group_id, outcomes))
+        run(partial(_fire_batch, group_id=group_id, command=command, request=request,
+                    case_ids=batch, outcomes=outcomes))  # fmt: skip
+    done: GroupDecisionRead = run(lambda s, c, p: _finish(s, p, group_id, outcomes))
+    return done
 
 
 def decide_group(
@@ -74,9 +77,11 @@ def decide_group(
     member_ids = run(lambda s, c, p: _members_to_decide(s, p, group_id))
     outcomes = Outcomes()
     for batch in _batches(member_ids):
-        run(lambda s, c, p: _decide_batch(s, c, p, batch, approve, reason, endpoint, outcomes))
+        run(partial(_decide_batch, members=batch, approve=approve, reason=reason,
+                    endpoint=endpoint, outcomes=outcomes))  # fmt: skip
     status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
-    return run(lambda s, c, p: _decided(s, c, p, group_id, status, outcomes))
+    decided: GroupDecisionRead = run(lambda s, c, p: _decided(s, c, p, group_id, status, outcomes))
+    return decided
 
 
 def read_group(
@@ -119,17 +124,22 @@ def _open_group(
     if request.arrival_id is not None:
         arrival = arrivals.existing(session, principal, request.arrival_id)
         arrival_id = arrival.id
-        case_ids = arrivals.visible_case_ids(session, context, principal, request.arrival_id, MAX_CASES + 1)
+        case_ids = arrivals.visible_case_ids(
+            session, context, principal, request.arrival_id, MAX_CASES + 1
+        )
     else:
         case_ids = list(dict.fromkeys(request.case_ids or []))
     if len(case_ids) > MAX_CASES:
         raise Conflict(f"case_ids: at most {MAX_CASES} cases in one group decision")
     session.add(
         GroupDecision(
-            id=group_id, trigger=request.trigger, arrival_id=arrival_id,
-            ministry=principal.ministry, requested_by_id=principal.user_id,
+            id=group_id,
+            trigger=request.trigger,
+            arrival_id=arrival_id,
+            ministry=principal.ministry,
+            requested_by_id=principal.user_id,
             requested_at=context.clock(),
-        )  # fmt: skip
+        )
     )
     return case_ids
 
@@ -269,7 +279,8 @@ def _refused(case_id: str, exc: DomainError) -> GroupCaseResult:
 
 def _outcome(status: str) -> GroupOutcome:
     return {
-        ApprovalStatus.PENDING: "pending_approval", ApprovalStatus.APPROVED: "approved",
+        ApprovalStatus.PENDING: "pending_approval",
+        ApprovalStatus.APPROVED: "approved",
         ApprovalStatus.REJECTED: "rejected",
     }.get(ApprovalStatus(status), "refused")  # type: ignore[return-value]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index
 from sqlmodel import Field, SQLModel
 
@@ -55,8 +56,8 @@ class GroupDecision(SQLModel, table=True):
     """One trigger with one payload, fired at many cases. A sensitive trigger makes one pending
     approval per case, each naming this group, which a supervisor decides once for all.
 
-    The payload, note and decision's reason live only in the member approvals and events (sealed per case, so
-    that erasing a case erases them): the group row holds no free text of any case."""
+    The payload, note and decision's reason live only in the member approvals and events
+    (sealed per case, so that erasing a case erases them): no free text of any case is here."""
 
     __tablename__ = "group_decision"
     __table_args__ = (
