@@ -94,29 +94,31 @@ def _arrival(http: httpx.Client, who: dict[str, str], day: str, name: str) -> st
 def _waves(http: httpx.Client, worker: dict[str, str]) -> list[str]:
     people = list(returnees(699))
     rows = [
-        "| wave | rows | created | already imported | refused | seconds | rows/s |",
-        "|---|---|---|---|---|---|---|",
+        "| wave | rows | created | already imported | refused | seconds | rows/s | CPU s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    total = 0.0
+    total = total_cpu = 0.0
     for wave, (day, chosen) in enumerate(
         (("2025-02-27", people[:130]), ("2025-03-18", people[130:])), start=1
     ):
         arrival_id = _arrival(http, worker, day, f"Myawaddy gelombang {wave}")
         content = manifest_csv(chosen)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         answer = http.post(
             f"/api/v1/arrivals/{arrival_id}/manifest",
             files={"file": (f"wave{wave}.csv", content)},
             headers=worker,
         )
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         answer.raise_for_status()
         report = answer.json()
         total += seconds
+        total_cpu += cpu
         rows.append(
             f"| {wave} | {len(chosen)} | {report['created']} | "
             f"{report['already_imported']} | {report['refused']} | {seconds:.2f} | "
-            f"{len(chosen) / seconds:.0f} |"
+            f"{len(chosen) / seconds:.0f} | {cpu:.2f} |"
         )
         if wave == 2:
             _waves.arrival = arrival_id  # type: ignore[attr-defined]
@@ -126,23 +128,26 @@ def _waves(http: httpx.Client, worker: dict[str, str]) -> list[str]:
         "",
         *rows,
         "",
-        f"699 rows upload to cases: **{total:.2f} s** (target < 10 s: {verdict}).",
+        f"699 rows upload to cases: **{total:.2f} s** (target < 10 s: {verdict}); the "
+        f"service's CPU time (uvicorn runs in this process) {total_cpu:.2f} s.",
         "",
     ]
 
 
 def _group(http: httpx.Client, worker: dict[str, str], supervisor: dict[str, str]) -> list[str]:
     arrival_id = _waves.arrival  # type: ignore[attr-defined]
-    timings: list[str] = ["| step | cases | outcome | seconds |", "|---|---|---|---|"]
+    timings = ["| step | cases | outcome | seconds | CPU s |", "|---|---|---|---|---|"]
 
     def timed(step: str, url: str, body: dict[str, Any], who: dict[str, str], key: str) -> Any:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         answer = http.post(url, json=body, headers=who)
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         answer.raise_for_status()
         result = answer.json()
         timings.append(
-            f"| {step} | {len(result['results'])} | {result[key]} {key} | {seconds:.2f} |"
+            f"| {step} | {len(result['results'])} | {result[key]} {key} | {seconds:.2f} | "
+            f"{cpu:.2f} |"
         )
         return result, seconds
 
