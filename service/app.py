@@ -20,6 +20,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from service import navigation
 from service.approvals import api as approvals
 from service.approvals import pages as approval_pages
+from service.arrivals import api as arrivals
+from service.arrivals import pages as arrival_pages
 from service.assignments import api as assignments
 from service.assignments import pages as assignment_pages
 from service.audit import api as audit
@@ -34,6 +36,8 @@ from service.cases import pages as case_pages
 from service.cases.duplicates import api as duplicates
 from service.cases.duplicates import pages as duplicate_pages
 from service.demo import service as demo
+from service.groups import api as groups
+from service.groups import pages as group_pages
 from service.health import api as health
 from service.jobs import JOBS
 from service.kit import metrics, openapi, periodic
@@ -94,6 +98,8 @@ PAGES = (
     audit_pages,
     workflow_pages,
     legal_pages,
+    arrival_pages,
+    group_pages,
 )
 
 
@@ -135,6 +141,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         legal,
         duplicates,
         webhooks,
+        arrivals, groups,
     )  # fmt: skip
     for module in (*routers, audit, service_requests):
         app.include_router(module.router)
@@ -149,7 +156,10 @@ def create_app(context: AppContext | None = None) -> FastAPI:
     openapi.install(app)
     # X-Forwarded-For and -Proto from the configured proxies only: anyone else could name any
     # address, and so spend another client's login attempts (or dodge their own limit).
-    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, as_page=_refusal_page)
+    app.add_middleware(
+        RequestGuard, max_bytes=settings.max_body_bytes, as_page=_refusal_page,
+        larger=((arrivals.MANIFEST_PATH, settings.max_manifest_bytes),),
+    )  # fmt: skip
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     app.add_middleware(metrics.RequestMetrics)  # inside the request id: its 500 is counted

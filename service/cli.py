@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from schemas.auth import UserCreate, UserRead
+from service.arrivals.cli import arrivals_app, import_manifest_command
 from service.audit.cli import audit_app
 from service.bootstrap import command_context, console
 from service.cases import erasure
@@ -142,7 +143,7 @@ if __name__ == "__main__":
 
 # --- erasure and legal holds (cases/erasure.py): each run is an event on the case's chain ---
 
-cases_app = typer.Typer(help="Cases: erasure and legal holds.", no_args_is_help=True)
+cases_app = typer.Typer(help="Cases: import, erasure and legal holds.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention of closed cases.", no_args_is_help=True)
 Reason = Annotated[str, typer.Option(help="why (recorded in the audit log: no personal data)")]
 
@@ -200,7 +201,9 @@ def _text(reason: str) -> str:
     return reason
 
 
+cases_app.command("import")(import_manifest_command)
 app.add_typer(cases_app, name="cases")
+app.add_typer(arrivals_app, name="arrivals")
 app.add_typer(retention_app, name="retention")
 
 

@@ -27,8 +27,12 @@ def navigation(context: AppContext, principal: Principal) -> list[Link]:
             ("/escalations", "nav.escalations"),
             ("/figures", "nav.figures"),
             ("/criminal-cases", "legal.nav"),
+            ("/arrivals", "nav.arrivals"),
         ]
     links = [("/work", "nav.work"), ("/cases/new", "nav.register"), ("/approvals", "nav.approvals")]
+    links += [("/arrivals", "nav.arrivals")]
+    if principal.role == "supervisor":
+        links += [("/group-approvals", "nav.groups")]
     task_force = principal.ministry in {d.escalate_to for d in context.registry.definitions()}
     if principal.role == "supervisor" or task_force:
         links += [("/escalations", "nav.escalations"), ("/figures", "nav.figures")]

@@ -362,6 +362,55 @@ def _subscription(w: World, tail: str = "") -> str:
     return f"/api/v1/webhooks/subscriptions/{made.json()['id']}{tail}"
 
 
+_ARRIVAL = {"arrival_date": "2025-03-18", "place": "Bandara Soekarno-Hatta", "source_country": "MM",
+            "operation_name": "probe"}  # fmt: skip
+_MANIFEST = b"nama_lengkap,jenis_kelamin,perkiraan_usia,kewarganegaraan,saluran_rujukan\r\n"
+
+
+def _arrival(w: World) -> str:
+    made = w.client.post(
+        "/api/v1/arrivals", json=_ARRIVAL, headers=w.actors.worker("KEMLU").headers
+    )
+    assert made.status_code == 201, made.text
+    arrival_id: str = made.json()["id"]
+    return arrival_id
+
+
+def _group(w: World) -> str:
+    """A group approval of PEMDA's (identify, sensitive), waiting on one new case."""
+    case = w.new_case()
+    body = {"case_ids": [case["id"]], "trigger": "identify",
+            "payload": {"indicators": ["exploitation"]}}  # fmt: skip
+    made = w.client.post(
+        "/api/v1/group-transitions", json=body, headers=w.actors.worker("PEMDA").headers
+    )
+    assert made.json()["pending"] == 1, made.text
+    group_id: str = made.json()["id"]
+    return group_id
+
+
+def _group_decision(verb: str) -> Call:
+    def call(c: TestClient, h: dict[str, str], w: World) -> Response:
+        url = f"/api/v1/group-approvals/{_group(w)}/{verb}"
+        return c.post(url, json={"reason": "checked"}, headers=h)
+
+    return call
+
+
+def _group_read(who: Who) -> int:
+    if who.role == "anonymous":
+        return 401
+    return 200 if who.role == "auditor" or (who.works and who.relation == "lead") else 404
+
+
+def _decide_group(who: Who) -> int:
+    if who.role == "anonymous":
+        return 401
+    if who.role == "auditor" or (who.works and who.relation == "lead"):
+        return 200 if who == Who("supervisor", "lead") else 403
+    return 404
+
+
 LEAD = {Who("case_worker", "lead"), Who("supervisor", "lead")}
 EARLIER = {Who("case_worker", "earlier"), Who("supervisor", "earlier")}
 
@@ -659,6 +708,56 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("POST", "/api/v1/webhooks/dead-letters/{delivery_id}/requeue"): (  # none dead: 404
         lambda c, h, w: c.post("/api/v1/webhooks/dead-letters/999999/requeue", headers=h),
         _roles(404, "admin"),
+    ),
+    # Arrivals and group decisions (service/arrivals, service/groups): an arrival holds no
+    # identity (its cases are listed through visibility); a group is its ministry's, 404 to others.
+    ("POST", "/api/v1/arrivals"): (
+        lambda c, h, w: c.post("/api/v1/arrivals", json=_ARRIVAL, headers=h),
+        _roles(201, "case_worker", "supervisor"),
+    ),
+    ("GET", "/api/v1/arrivals"): (
+        lambda c, h, w: c.get("/api/v1/arrivals", headers=h),
+        _roles(200, "case_worker", "supervisor", "auditor"),
+    ),
+    ("GET", "/api/v1/arrivals/{arrival_id}"): (
+        lambda c, h, w: c.get(f"/api/v1/arrivals/{_arrival(w)}", headers=h),
+        _roles(200, "case_worker", "supervisor", "auditor"),
+    ),
+    ("GET", "/api/v1/arrivals/{arrival_id}/cases"): (
+        lambda c, h, w: c.get(f"/api/v1/arrivals/{_arrival(w)}/cases", headers=h),
+        _roles(200, "case_worker", "supervisor", "auditor"),
+    ),
+    ("POST", "/api/v1/arrivals/{arrival_id}/manifest"): (
+        lambda c, h, w: c.post(
+            f"/api/v1/arrivals/{_arrival(w)}/manifest",
+            files={"file": ("m.csv", _MANIFEST)},
+            headers=h,
+        ),
+        _roles(200, "case_worker", "supervisor"),  # per row: the single intake's own checks
+    ),
+    ("POST", "/api/v1/group-transitions"): (
+        lambda c, h, w: c.post(
+            "/api/v1/group-transitions",
+            json={
+                "case_ids": [w.case["id"]],
+                "trigger": "record_police_report",
+                "payload": {"report_number": "LP/1/2026", "filed_on": "2026-01-02"},
+            },
+            headers=h,
+        ),
+        _roles(200, "case_worker", "supervisor"),  # per case: tests/test_group_decisions.py
+    ),
+    ("GET", "/api/v1/group-approvals/{group_id}"): (
+        lambda c, h, w: c.get(f"/api/v1/group-approvals/{_group(w)}", headers=h),
+        _group_read,
+    ),
+    ("POST", "/api/v1/group-approvals/{group_id}/approve"): (
+        _group_decision("approve"),
+        _decide_group,
+    ),
+    ("POST", "/api/v1/group-approvals/{group_id}/reject"): (
+        _group_decision("reject"),
+        _decide_group,
     ),
 }
 

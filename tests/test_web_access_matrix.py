@@ -25,7 +25,16 @@ from service.kit.context import AppContext
 from service.models import IdentityAccess, WebhookDelivery, utcnow
 from service.web import assets
 from tests.factories import Actors
-from tests.test_access_matrix import EVERYONE, Who, World, _account_request, _new_match
+from tests.test_access_matrix import (
+    _ARRIVAL,
+    EVERYONE,
+    Who,
+    World,
+    _account_request,
+    _arrival,
+    _group,
+    _new_match,
+)
 from tests.web import WebUser, get, post, visible_text, web_login
 
 Call = Callable[[TestClient, WebUser | None, "WebWorld"], Response]
@@ -213,6 +222,37 @@ def _transfer(verb: str) -> Call:
     return call
 
 
+def _upload(c: TestClient, u: WebUser | None, w: WebWorld) -> Response:
+    c.cookies.clear()
+    headers = u.headers if u else {"Accept": "text/html"}
+    manifest = b"nama_lengkap,jenis_kelamin,perkiraan_usia,kewarganegaraan,saluran_rujukan\r\n"
+    return c.post(
+        f"/arrivals/{_arrival(w)}/manifest", headers=headers,
+        data={"csrf": u.csrf if u else ""}, files={"file": ("m.csv", manifest)},
+        follow_redirects=False,
+    )  # fmt: skip
+
+
+def _group_form(verb: str) -> Call:
+    return lambda c, u, w: post(c, u, f"/group-approvals/{_group(w)}/{verb}", {"reason": "seen"})
+
+
+def _group_page(who: Who) -> int:
+    if who.role == "anonymous":
+        return 303
+    if who.role == "admin":
+        return 403
+    return 200 if who.role == "auditor" or (who.works and who.relation == "lead") else 404
+
+
+def _group_decision(who: Who) -> int:
+    if who.role == "anonymous":
+        return 303
+    if who.role != "supervisor":
+        return 403
+    return 200 if who.relation == "lead" else 404
+
+
 RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("GET", "/static/{version}/{name}"): (
         lambda c, u, w: get(c, u, assets.url("app.css")),
@@ -394,6 +434,33 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         _approval_form("cancel"),
         _worker_case(_lead("case_worker")),
     ),
+    # Arrivals and group approvals (service/arrivals/pages.py, service/groups/pages.py)
+    ("GET", "/arrivals"): (
+        lambda c, u, w: get(c, u, "/arrivals"),
+        _roles(200, "case_worker", "supervisor", "auditor"),
+    ),
+    ("POST", "/arrivals"): (
+        lambda c, u, w: post(c, u, "/arrivals", _ARRIVAL),
+        _roles(303, "case_worker", "supervisor"),
+    ),
+    ("GET", "/arrivals/{arrival_id}"): (
+        lambda c, u, w: get(c, u, f"/arrivals/{_arrival(w)}"),
+        _roles(200, "case_worker", "supervisor", "auditor"),
+    ),
+    ("POST", "/arrivals/{arrival_id}/manifest"): (
+        _upload,
+        _roles(200, "case_worker", "supervisor"),
+    ),
+    ("GET", "/group-approvals"): (
+        lambda c, u, w: get(c, u, "/group-approvals"),
+        _roles(200, "case_worker", "supervisor", "auditor"),
+    ),
+    ("GET", "/group-approvals/{group_id}"): (
+        lambda c, u, w: get(c, u, f"/group-approvals/{_group(w)}"),
+        _group_page,
+    ),
+    ("POST", "/group-approvals/{group_id}/approve"): (_group_form("approve"), _group_decision),
+    ("POST", "/group-approvals/{group_id}/reject"): (_group_form("reject"), _group_decision),
     ("GET", "/figures"): (lambda c, u, w: get(c, u, "/figures"), _figures_home),
     ("GET", "/figures/{code}"): (lambda c, u, w: get(c, u, "/figures/PEMDA"), _figures_of_lead),
     ("GET", "/audit"): (lambda c, u, w: get(c, u, "/audit"), _roles(200, "auditor")),

@@ -86,6 +86,8 @@ def approve(
             "reason": erasable.seal_text(context, loaded.case, loaded.victim, reason),
         }
     }
+    if approval.group_id is not None:  # one case of a group decision (service/groups/)
+        extra["_approval"]["group_id"] = str(approval.group_id)
     apply(session, context, principal, loaded, row, dest, command, extra)
     return present(session, context, principal, loaded, endpoint, reveal)
 
@@ -120,6 +122,8 @@ def _close(
 ) -> ApprovalRead:
     case, now = loaded.case, context.clock()
     payload = {"approval_id": str(approval.id), "dest": approval.dest}
+    if approval.group_id is not None:
+        payload["group_id"] = str(approval.group_id)
     approval.status, approval.decided_by_id = status, principal.user_id
     approval.decided_at, approval.decision_reason = now, reason
     append_case_event(

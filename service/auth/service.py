@@ -152,6 +152,14 @@ def principal_for(
     )
 
 
+def principal_named(session: Session, username: str) -> Principal | None:
+    """An active user by login name, acting from the command line (`nrm cases import`)."""
+    user = session.exec(select(UserAccount).where(col(UserAccount.username) == username)).first()
+    if user is None or not user.is_active or user.id is None:
+        return None
+    return principal_of(session, user.id)
+
+
 def principal_of(session: Session, user_id: int, ministry: str | None = None) -> Principal:
     """A user as they act now, without a login (approvals re-check what the requester asked)."""
     row = session.exec(

@@ -8,6 +8,7 @@ request is superseded when the case moves on without it.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import update
@@ -39,8 +40,10 @@ def request(
     command: Command,
     endpoint: str,
     reveal: bool = True,
+    group_id: uuid.UUID | None = None,
 ) -> Answer:
-    """202: the request is recorded (and is an event); the case stays where it is."""
+    """202: the request is recorded (and is an event); the case stays where it is. With
+    `group_id`, the request is one case of a group decision (service/groups/)."""
     metrics.count_on_commit(session, metrics.TRANSITIONS, row.trigger, "pending_approval")
     assert principal.ministry is not None and principal.user_id is not None
     case = loaded.case
@@ -62,12 +65,14 @@ def request(
         requested_by_id=principal.user_id,
         requested_at=now,
         state_entered_at=case.state_entered_at,
+        group_id=group_id,
     )
     session.add(approval)
+    grouped = {"group_id": str(group_id)} if group_id is not None else {}
     append_case_event(
         session, case, actor=principal, at=now, kind="approval_requested", trigger=row.trigger,
         payload={
-            "approval_id": str(approval.id), "dest": row.dest,
+            "approval_id": str(approval.id), "dest": row.dest, **grouped,
             **erasable.seal(context, case, loaded.victim, command.payload,
                             schema=row.payload_schema, note=command.note),
         },

@@ -29,6 +29,7 @@ from service.cases import service as cases
 from service.cases import transfers
 from service.cases.idempotency import Answer
 from service.demo.legal import scam_compound_criminal_case
+from service.demo.arrival import arrival_from_myawaddy
 from service.kit.context import AppContext
 from service.kit.principal import Principal
 from service.models import UserAccount, utcnow
@@ -282,6 +283,7 @@ def load_demo(context: AppContext) -> str:
     _up_the_ladder_in_kupang(demo, now - 16 * DAY)
     _waiting_in_batam(demo, now - timedelta(hours=3))
     _services_at_once_in_batam(demo, now - 4 * DAY)
+    arrival_from_myawaddy(demo, now - 5 * DAY)
     report = sweep(context)  # on the real clock: the warnings and escalations of the above
     return f"demo data loaded (SLA sweep: {report})\n" + _how_to_log_in()
 

@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # the largest request body accepted (413 `body_too_large` beyond), chunked or not
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # an arrival's manifest upload (CSV or XLSX): its own limit, 413 beyond (about 40,000 rows)
+    max_manifest_bytes: int = Field(default=10_485_760, ge=1024)
     # witnesses outside the database that every sealed checkpoint is published to
     # (service/audit/witness.py): an append-only directory, and a webhook
     witness_dir: Path | None = None

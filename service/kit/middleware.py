@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -69,7 +70,8 @@ class RequestGuard:
     """What no route should have to think about, refused once for all of them:
 
     - a body over `max_bytes`: 413 `body_too_large`, at once when Content-Length says so, and
-      while reading when the body comes in chunks without one;
+      while reading when the body comes in chunks without one; a path matching one of
+      `larger` has that limit instead (an arrival's manifest upload);
     - a body that is not UTF-8 (every body but multipart): 400 `body_not_utf8`;
     - the NUL character in the query string or a form field (PostgreSQL stores no NUL in
       text): 422 `validation_error` naming the parameter, as FastAPI names fields (JSON bodies
@@ -80,16 +82,28 @@ class RequestGuard:
     HTTPException from `receive`, which FastAPI hands to the app's error handler unchanged.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, as_page: AsPage | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        as_page: AsPage | None = None,
+        larger: tuple[tuple[str, int], ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.as_page = as_page
+        # (path pattern, its own limit): uploads (a manifest) that may be larger than a body
+        self.larger = tuple((re.compile(pattern), limit) for pattern, limit in larger)
+
+    def limit_for(self, path: str) -> int:
+        return next((n for pattern, n in self.larger if pattern.fullmatch(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self._refuse_at_once(scope)
+        limit = self.limit_for(scope.get("path", ""))
+        refusal = self._refuse_at_once(scope, limit)
         if refusal is not None:
             await self._answer(scope, receive, send, refusal)
             return
@@ -106,7 +120,7 @@ class RequestGuard:
                 return
             await self.app(scope, _replay(body, receive), send)
             return
-        await self.app(scope, self._checked(receive, content_type), send)
+        await self.app(scope, self._checked(receive, content_type, limit), send)
 
     async def _answer(
         self, scope: Scope, receive: Receive, send: Send, refusal: RequestRefused
@@ -118,10 +132,10 @@ class RequestGuard:
             return
         await _answer(send, refusal)
 
-    def _refuse_at_once(self, scope: Scope) -> RequestRefused | None:
+    def _refuse_at_once(self, scope: Scope, limit: int) -> RequestRefused | None:
         declared = _header(scope, b"content-length")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            return _too_large(self.max_bytes)
+        if declared.isdigit() and int(declared) > limit:
+            return _too_large(limit)
         if "\x00" in scope.get("path", ""):
             return RequestRefused(404, "not found", "not_found")
         try:
@@ -148,7 +162,7 @@ class RequestGuard:
                 break
         return b"".join(chunks)
 
-    def _checked(self, receive: Receive, content_type: str) -> Receive:
+    def _checked(self, receive: Receive, content_type: str, limit: int) -> Receive:
         received = 0
         decoder = None if content_type.startswith("multipart/") else _utf8()
 
@@ -158,8 +172,8 @@ class RequestGuard:
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 received += len(chunk)
-                if received > self.max_bytes:
-                    raise _too_large(self.max_bytes)
+                if received > limit:
+                    raise _too_large(limit)
                 if decoder is not None:
                     try:
                         decoder.decode(chunk, final=not message.get("more_body", False))

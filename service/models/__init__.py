@@ -3,6 +3,7 @@
 from service.models.access import AuthSession, IdentityAccess, LoginFailure, RetiredRefreshToken
 from service.models.account_request import AccountRequest
 from service.models.approval import Approval
+from service.models.arrival import Arrival, GroupDecision, ManifestRow
 from service.models.base import metadata, utcnow
 from service.models.case import CaseFile, CaseMinistry, Consent, Victim
 from service.models.checkpoint import AuditCheckpoint, AuditWitness
@@ -27,6 +28,7 @@ __all__ = [
     "UNIT_LEVELS",
     "AccountRequest",
     "Approval",
+    "Arrival",
     "AuditCheckpoint",
     "AuditStream",
     "AuditWitness",
@@ -40,10 +42,12 @@ __all__ = [
     "CriminalCase",
     "CriminalCaseVictim",
     "DuplicateMatch",
+    "GroupDecision",
     "IdempotencyRecord",
     "IdentityAccess",
     "LegalTrack",
     "LoginFailure",
+    "ManifestRow",
     "RetiredRefreshToken",
     "Suspect",
     "SuspectIdentityAccess",

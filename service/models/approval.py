@@ -26,6 +26,7 @@ class Approval(SQLModel, table=True):
         Index("ux_approval_one_pending_per_case", "case_id", unique=True,
               sqlite_where=PENDING, postgresql_where=PENDING),
         Index("ix_approval_ministry_status", "ministry", "status"),
+        Index("ix_approval_group", "group_id"),
     )  # fmt: skip
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -46,3 +47,7 @@ class Approval(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     decision_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # the group decision this request is one case of (service/groups/), if any
+    group_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("group_decision.id"))
+    )

@@ -122,6 +122,11 @@ class Page:
         serial = write_turn(self.context, self.request.path_params.get("case_id"))
         return await in_thread(self.context, self._write_now, use_case, serial=serial)
 
+    def writer(self) -> Callable[[UseCase[T]], T]:
+        """For a use case made of several units of work (an import in batches): each call is
+        one transaction, the session and the CSRF token checked in each. Call it on a thread."""
+        return self._write_now
+
     async def ensure(self) -> Principal:
         """Who is asking, when nothing else was run yet (a form refused before its use case):
         the answer still needs their language, menu and CSRF token."""
