@@ -6,7 +6,7 @@ imported manifest row (primary key with its arrival), so a re-upload makes no se
 a pending four-eyes request belongs to.
 
 Revision ID: 0014_bulk_intake
-Revises: 0010_erasure
+Revises: 0013_criminal_cases
 Create Date: 2026-11-30 00:20:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_bulk_intake"
-down_revision: str | Sequence[str] | None = "0010_erasure"
+down_revision: str | Sequence[str] | None = "0013_criminal_cases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

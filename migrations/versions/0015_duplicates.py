@@ -6,7 +6,7 @@ Cases registered before this revision get them from `nrm keys reindex` (it needs
 which a migration does not have).
 
 Revision ID: 0015_duplicates
-Revises: 0013_criminal_cases
+Revises: 0014_bulk_intake
 Create Date: 2026-11-30 00:03:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_duplicates"
-down_revision: str | Sequence[str] | None = "0013_criminal_cases"
+down_revision: str | Sequence[str] | None = "0014_bulk_intake"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
