@@ -351,6 +351,8 @@ def _match_decision(verb: str) -> Call:
         return c.post(f"/api/v1/duplicates/{_new_match(w)}/{verb}", headers=h)
 
     return call
+
+
 def _subscription(w: World, tail: str = "") -> str:
     """A fresh subscription (made by an admin), for probes that change or delete it."""
     made = w.client.post(

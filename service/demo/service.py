@@ -28,8 +28,8 @@ from service.cases import firing as transitions
 from service.cases import service as cases
 from service.cases import transfers
 from service.cases.idempotency import Answer
-from service.demo.legal import scam_compound_criminal_case
 from service.demo.arrival import arrival_from_myawaddy
+from service.demo.legal import scam_compound_criminal_case
 from service.kit.context import AppContext
 from service.kit.principal import Principal
 from service.models import UserAccount, utcnow

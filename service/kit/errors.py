@@ -176,6 +176,8 @@ class ChecksumMismatch(Invalid):
     """An apply whose checksum is not the mapping's: it is not the mapping the dry run showed."""
 
     code = "checksum_mismatch"
+
+
 class ManifestUnreadable(Invalid):
     """An uploaded manifest that is not a CSV (UTF-8) or XLSX file, or whose columns are wrong."""
 
