@@ -48,7 +48,9 @@ class Log:
 def build_log(client: TestClient, actors: Actors, context: AppContext) -> Log:
     definition = context.registry.latest("nrm-indonesia")
     assert definition is not None
-    rows = _rows(definition.definition, "sheltered")
+    # a stay after identification: version 2's shelter, version 3's stay in services
+    stay = "sheltered" if "sheltered" in definition.definition.states else "in_services"
+    rows = _rows(definition.definition, stay)
     log = Log(auditor=actors.auditor())
     kemlu = actors.worker("KEMLU")
     # checkpoint 1: A created and screening, B created, one event on the "users" stream

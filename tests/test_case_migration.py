@@ -285,7 +285,7 @@ def _bad(mapping: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str
         (("to", "version"), 1, "mapping.to.version"),
         (("to", "version"), "2", "mapping.to.version"),
         (("from", "name"), "other", "mapping.from.name"),
-        (("reasons", "closed"), "why", "mapping.reasons.closed"),
+        (("reasons", "nowhere"), "why", "mapping.reasons.nowhere"),
         (("states",), None, "mapping.states"),
     ],
 )  # fmt: skip
@@ -478,3 +478,52 @@ def test_free_text_of_a_trigger_the_current_version_lacks_is_still_found_to_hide
         trigger = sorted(dropped)[0]
         assert trigger_schema(lineage(context.registry, *VN), trigger) is not None
         assert trigger_schema(lineage(context.registry, *VN)[:1], trigger) is None
+
+
+def on_v2(
+    client: TestClient, actors: Actors, context: AppContext, *states: str
+) -> dict[str, dict[str, Any]]:
+    """Real cases, made and moved through the API while version 2 was the latest."""
+    later = [key for key in context.registry.engines if key[0] == NAME and key[1] > 2]
+    with registry_without(context, *later):
+        definition = context.registry.engine(*V2).definition
+        cases = {state: walk_to(client, actors, definition, state) for state in states}
+    assert all(case["workflow_version"] == 2 for case in cases.values())
+    return cases
+
+
+def test_v2_cases_move_to_v3_by_the_reviewed_file_and_their_services_open_as_started(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    """The shelter stay of version 2 becomes version 3's stay in services with a shelter
+    service already started (no start clock to breach on the day of the migration); the
+    services are events on the case's chain, which still verifies."""
+    mapping: dict[str, Any] = yaml.safe_load(
+        (DEFINITIONS_DIR / "migrations" / "nrm-indonesia-v2-to-v3.yaml").read_text("utf-8")
+    )
+    cases = on_v2(client, actors, context, "referred", "sheltered")
+    checksum = migrate(client, actors, mapping)["checksum"]
+    planned = by_case(migrate(client, actors, mapping))
+    assert planned[cases["sheltered"]["id"]]["services"] == ["shelter"]
+    answer = by_case(migrate(client, actors, mapping, dry_run=False, checksum=checksum))
+    assert answer[cases["sheltered"]["id"]]["outcome"] == "moved"
+    moved = read(client, actors, cases["sheltered"])
+    assert (moved["workflow_version"], moved["state"]) == (3, "in_services")
+    listed = client.get(
+        f"/api/v1/cases/{moved['id']}/services", headers=actors.auditor().headers
+    )
+    assert listed.status_code == 200, listed.text
+    services = listed.json()["items"]
+    assert [(s["kind"], s["status"], s["late_start"]) for s in services] == [
+        ("shelter", "started", False)
+    ]
+    events = history(client, actors, cases["sheltered"])
+    kinds = [e["kind"] for e in events[-2:]]
+    assert kinds == ["workflow_migrated", "service_started"]
+    assert_history_contract(events, moved)
+    referred = read(client, actors, cases["referred"])
+    assert (referred["workflow_version"], referred["state"]) == (3, "referred")
+    verdict = verified(client, actors)
+    assert verdict["ok"], verdict["first_broken"]
+    again = by_case(migrate(client, actors, mapping, dry_run=False, checksum=checksum))
+    assert cases["sheltered"]["id"] not in again  # on version 3 now: nothing moves twice

@@ -99,7 +99,8 @@ def parse_mapping(raw: Any) -> MappingFile:
 def check_mapping(mapping: MappingFile, source: Definition, target: Definition) -> None:
     """Refuse, naming the field, a mapping that does not fit the two definitions: a source
     state it does not have, a target state it does not have, a live state sent to a terminal
-    one, an unknown service kind, or a note about a state that is not mapped."""
+    one, an unknown service kind, or a note about a state the source version does not have (a note
+may explain why a state stays unmapped: the dry run shows it to whoever reviews it)."""
     if mapping.source.name != mapping.to.name:
         raise MappingInvalid("to.name", "a mapping moves cases between versions of one workflow")
     if mapping.source.version == mapping.to.version:
@@ -125,8 +126,10 @@ def check_mapping(mapping: MappingFile, source: Definition, target: Definition) 
                     f"{target.name} v{target.version} declares no service {', '.join(unknown)}",
                 )
     for state in mapping.reasons:
-        if state not in mapping.states:
-            raise MappingInvalid(f"reasons.{state}", "a note about a state that is not mapped")
+        if state not in source.states:
+            raise MappingInvalid(
+                f"reasons.{state}", f"{source.name} v{source.version} has no state {state!r}"
+            )
 
 
 def declared_services(definition: Definition) -> set[str] | None:
@@ -172,8 +175,10 @@ def decide(mapping: MappingFile, source: Definition, target: Definition, case: C
                         "closed case keeps the version it closed on")  # fmt: skip
     wanted = mapping.target(state)
     if wanted is None:
+        why = mapping.reasons.get(state)
         return Decision(state, None, refusal="unmapped", reason=f"the mapping does not map "
-                        f"{state!r}: the case stays on version {source.version}")  # fmt: skip
+                        f"{state!r}: the case stays on version {source.version}"
+                        + (f" ({why})" if why else ""))  # fmt: skip
     dest = target.state(wanted.state)
     services = tuple(wanted.services)
     if case.pending_trigger:

@@ -10,8 +10,9 @@ compare-and-set on the case row: a case changed meanwhile is a conflict and noth
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -32,6 +33,10 @@ from workflows import Definition, StateSpec
 from workflows.migration import CaseAt, Decision, MappingFile, decide
 
 MIGRATED = "workflow_migrated"
+
+# Opens the services a mapping names, as started, in the move's transaction (the feature that
+# owns service requests gives it: `cases` uses no other feature).
+OpenServices = Callable[[LoadedCase, Sequence[str], datetime], None]
 
 
 def candidates(
@@ -63,6 +68,7 @@ def migrate_case(
     mapping: MappingFile,
     source: Definition,
     target: Definition,
+    open_services: OpenServices | None = None,
 ) -> Moved:
     """Decide again on the case as it is now and move it; 409 `version_conflict` if it changed
     since `expected_version` was read (nothing is written), 404 if it is no longer pinned to
@@ -98,6 +104,8 @@ def migrate_case(
     if case.ministry != previous_ministry:
         _unassign(session, actor, loaded)
     flush_or_conflict(session)
+    if decision.services and open_services is not None:
+        open_services(loaded, decision.services, case.updated_at)
     return Moved(decision, event.seq)
 
 

@@ -48,7 +48,8 @@ class ServiceRequest(SQLModel, table=True):
     emergency: bool = Field(default=False)
     # UU 27/2022 Art. 20(2): consent, or the basis a request rests on without it.
     lawful_basis: str = Field(max_length=24)
-    requested_by_id: int = Field(foreign_key="user_account.id")
+    # None: opened by a workflow migration (its event names who ran it), not asked for by a user.
+    requested_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     requested_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     start_due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

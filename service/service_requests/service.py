@@ -21,6 +21,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from collections.abc import Sequence
+
 from sqlmodel import Session
 
 from schemas.common import LabelRead
@@ -180,6 +182,50 @@ def change_service(
     }  # fmt: skip
     _event(session, context, principal, loaded, EVENT_KINDS[status], payload, data.note, now)
     return _read(row, owner.code, case.reference, _definition(context, case), now)
+
+
+def open_migrated(
+    session: Session,
+    context: AppContext,
+    actor: Principal,
+    loaded: LoadedCase,
+    kinds: Sequence[str],
+    now: datetime,
+) -> None:
+    """A case moved by a workflow migration whose old step was a service (a shelter stay, a
+    treatment): the mapping names the services it was receiving, and they open as already
+    started, so that their start clocks do not breach on the day of the migration. The basis is
+    the consent that let the old step reach the provider, else the first basis the definition
+    admits for that service without consent. Runs in the migration's transaction."""
+    case = loaded.case
+    definition = _definition(context, case)
+    lead = units.by_id(session, case.unit_id)
+    assert lead is not None
+    already = repo.open_kinds(session, case.id)
+    for kind in kinds:
+        spec = definition.services.get(kind)
+        if spec is None or kind in already:
+            continue
+        owner = routing.unit_for_service(session, case, lead, spec.ministry, None)
+        assert owner.id is not None
+        routing.join_service_owner(session, loaded, owner, now)
+        basis = (
+            "consent"
+            if spec.ministry in loaded.consent_recipients or not spec.lawful_bases
+            else spec.lawful_bases[0]
+        )
+        row = ServiceRequest(
+            case_id=case.id, kind=spec.kind, ministry=spec.ministry, unit_id=owner.id,
+            status="started", emergency=False, lawful_basis=basis, requested_by_id=actor.user_id,
+            requested_at=now, start_due_at=now, started_at=now, sla_next_at=None,
+        )  # fmt: skip
+        session.add(row)
+        payload: dict[str, Any] = {
+            "service_request": row.id.hex, "kind": spec.kind, "ministry": spec.ministry,
+            "unit": owner.code, "status": "started", "late_start": False,
+            "_lawful_basis": basis, "migrated": True,
+        }  # fmt: skip
+        _event(session, context, actor, loaded, "service_started", payload, None, now)
 
 
 def unit_queue(

@@ -14,12 +14,14 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session
 
 from schemas.workflow import CaseMigrationRead, MigrationOutcome, MigrationRead
 from service.cases import migration as cases
+from service.service_requests import service as service_requests
 from service.kit.context import AppContext
 from service.kit.errors import ChecksumMismatch, Conflict, InvalidMapping, NotFound
 from service.kit.principal import Principal
@@ -84,7 +86,15 @@ def apply(
         try:
             with context.database.transaction() as session:
                 moved = cases.migrate_case(
-                    session, context, actor, case.id, case.version, mapping, source, target
+                    session,
+                    context,
+                    actor,
+                    case.id,
+                    case.version,
+                    mapping,
+                    source,
+                    target,
+                    open_services=partial(service_requests.open_migrated, session, context, actor),
                 )
         except Conflict as exc:
             stays = Decision(case.state, None, refusal="changed", reason=str(exc.detail))
