@@ -15,7 +15,10 @@ EVENT_KINDS = (
     "created", "transition", "approval_requested", "approval_approved", "approval_rejected",
     "approval_cancelled", "assigned", "unassigned", "transfer_accepted", "transfer_declined",
     "transfer_rerouted", "sla_warning", "sla_breach", "escalated", "legal_hold_set",
-    "legal_hold_released", "erased",
+    "legal_hold_released", "erased", "workflow_migrated", "service_requested", "service_started",
+    "service_completed", "service_declined", "service_withdrawn", "service_sla_warning",
+    "service_sla_breach", "service_escalated", "duplicate_linked", "duplicate_dismissed",
+    "legal_linked", "legal_record", "lpsk_deadline_breach",
 )  # fmt: skip
 
 

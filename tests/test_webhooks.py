@@ -17,17 +17,19 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlmodel import Session, col, select
 
 from schemas.case import CaseCreate, TransitionRequest
-from schemas.webhook import SubscriptionCreate
+from schemas.webhook import EVENT_KINDS, SubscriptionCreate
 from service.cases.firing import fire_transition
 from service.cases.service import register_case
 from service.kit.context import AppContext
@@ -512,3 +514,13 @@ def test_a_data_key_rotation_seals_the_secrets_again(
     with context.database.snapshot() as session:
         sealed = session.exec(select(WebhookSubscription.secret_sealed)).all()
     assert [delivery.open_secret(only_new, s) for s in sealed] == [secret]
+
+
+def test_every_kind_a_subscription_may_filter_on_has_a_label_in_both_languages() -> None:
+    """The kinds a receiver may filter on are the case events the pages label: a kind added by
+    a feature without a label (or without being offered to receivers) shows up here."""
+    locales = Path(__file__).parent.parent / "service" / "web" / "locales"
+    for language in ("en", "id"):
+        labels = yaml.safe_load((locales / f"{language}.yaml").read_text("utf-8"))["kind"]
+        missing = sorted(set(EVENT_KINDS) - set(labels))
+        assert missing == [], f"{language}: no label for {missing}"
