@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import inspect
 
+from service.arrivals import service as arrivals
 from service.kit.config import ConfigError, Settings
 from service.kit.context import AppContext
 from service.kit.db import Database, create_db_engine
@@ -47,6 +48,7 @@ def bootstrap(settings: Settings, database: Database | None = None) -> AppContex
         registry=registry,
         calendar=load_calendar(extra),
         cipher=IdentityCipher(keys.data_key, keys.data_keys_read_only),
+        on_erase=(arrivals.forget_case,),
     )
 
 

@@ -509,17 +509,15 @@ def test_v2_cases_move_to_v3_by_the_reviewed_file_and_their_services_open_as_sta
     assert answer[cases["sheltered"]["id"]]["outcome"] == "moved"
     moved = read(client, actors, cases["sheltered"])
     assert (moved["workflow_version"], moved["state"]) == (3, "in_services")
-    listed = client.get(
-        f"/api/v1/cases/{moved['id']}/services", headers=actors.auditor().headers
-    )
+    listed = client.get(f"/api/v1/cases/{moved['id']}/services", headers=actors.auditor().headers)
     assert listed.status_code == 200, listed.text
     services = listed.json()["items"]
     assert [(s["kind"], s["status"], s["late_start"]) for s in services] == [
         ("shelter", "started", False)
     ]
     events = history(client, actors, cases["sheltered"])
-    kinds = [e["kind"] for e in events[-2:]]
-    assert kinds == ["workflow_migrated", "service_started"]
+    kinds = [e["kind"] for e in events[-3:]]
+    assert kinds == ["workflow_migrated", "service_requested", "service_started"]
     assert_history_contract(events, moved)
     referred = read(client, actors, cases["referred"])
     assert (referred["workflow_version"], referred["state"]) == (3, "referred")

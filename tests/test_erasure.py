@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Text, cast, select, text
+from sqlmodel import select as sqlmodel_select
 
 from service.cases import erasure
 from service.kit.context import AppContext
 from service.kit.errors import CaseErased, CaseOpen, LegalHold
 from service.kit.principal import SYSTEM
-from service.models import CaseEvent, Victim
+from service.models import Arrival, CaseEvent, ManifestRow, UserAccount, Victim
 from tests.factories import Actors, fire, fire_approved, walk_to
 from workflows.payload import is_free_text
 
@@ -170,10 +171,11 @@ def test_retention_erases_closed_cases_past_it_and_spares_held_and_recent_ones(
 
 
 def test_free_text_is_derived_from_the_payload_schemas(context: AppContext) -> None:
-    """Every free-text field the definition has is sealed; dates, codes and enums are not."""
+    """Every free-text field the definition has is sealed; dates, codes and enums are not
+    (version 2: its admit_to_shelter names the shelter in free text)."""
     free = {
         name
-        for row in _definition(context).transitions
+        for row in context.registry.engine("nrm-indonesia", 2).definition.transitions
         for name, schema in row.payload_schema.get("properties", {}).items()
         if is_free_text(schema)
     }
@@ -222,3 +224,34 @@ def test_auditors_see_the_legal_tracks_free_text_masked_on_the_case(
 
     assert legal_as(police) == report
     assert legal_as(actors.auditor()) == {"report_number": "[sealed]", "filed_on": "2026-01-10"}
+
+
+def test_erasure_replaces_a_manifest_rows_keyed_hash_of_the_identity(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    """A case imported from an arrival's manifest keeps its place in the arrival, but the
+    keyed hash of its row (derived from the identity) goes with the identity."""
+    case = _closed(client, actors, context)
+    worker = actors.worker("KEMLU")
+    with context.database.transaction() as session:
+        user = session.exec(
+            sqlmodel_select(UserAccount).where(UserAccount.username == worker.username)
+        ).one()
+        assert user.id is not None and user.unit_id is not None
+        arrival = Arrival(arrival_date=date(2025, 3, 18), place="Soekarno-Hatta",
+                          source_country="MM", operation_name="test", unit_id=user.unit_id,
+                          ministry="KEMLU", created_by_id=user.id)  # fmt: skip
+        session.add(arrival)
+        session.flush()
+        arrival_id = arrival.id
+        session.add(ManifestRow(arrival_id=arrival_id, row_key="k" * 64,
+                                case_id=uuid.UUID(case["id"])))  # fmt: skip
+    _erase(context, case)
+    with context.database.snapshot() as session:
+        rows = [
+            (r.case_id, r.row_key.startswith("erased-"))
+            for r in session.exec(
+                sqlmodel_select(ManifestRow).where(ManifestRow.arrival_id == arrival_id)
+            )
+        ]
+    assert rows == [(uuid.UUID(case["id"]), True)]

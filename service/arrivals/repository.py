@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import date
@@ -84,3 +85,15 @@ def cases(
     if after is not None:
         statement = statement.where(col(CaseFile.id) > uuid.UUID(after))
     return session.exec(statement.order_by(col(CaseFile.id)).limit(fetch)).all()
+
+
+def forget_row_keys(session: Session, case_id: uuid.UUID) -> None:
+    """The manifest rows of an erased case keep their arrival and case but lose the keyed hash
+    of the identity: a random key takes its place (a re-upload of the old file would then make
+    a new case, as for a person never seen)."""
+    rows = session.exec(select(ManifestRow).where(col(ManifestRow.case_id) == case_id)).all()
+    for row in rows:
+        fresh = "erased-" + secrets.token_hex(16)
+        session.add(ManifestRow(arrival_id=row.arrival_id, row_key=fresh, case_id=row.case_id,
+                                imported_at=row.imported_at))  # fmt: skip
+        session.delete(row)

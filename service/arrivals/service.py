@@ -167,3 +167,8 @@ def _present(arrival: Arrival, unit: str, created_by: str, imported: int) -> Arr
         unit=unit, ministry=arrival.ministry, created_by=created_by,
         created_at=arrival.created_at, cases_imported=imported,
     )  # fmt: skip
+
+
+def forget_case(session: Session, case_id: uuid.UUID) -> None:
+    """A case was erased (cases/erasure.py, through `AppContext.on_erase`)."""
+    repo.forget_row_keys(session, case_id)

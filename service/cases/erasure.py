@@ -115,6 +115,8 @@ def _erase(
     victim.erased_at = now
     victim.document_index = None  # the blind index and blocks derive from the identity
     duplicates_repo.drop_blocks(session, case.id)
+    for forget in context.on_erase:  # e.g. a manifest row's keyed hash of the identity
+        forget(session, case.id)
     case.legal = {
         trigger: map_free_text(trigger_schema(definitions, trigger), fact, lambda _text: ERASED)
         for trigger, fact in case.legal.items()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from sqlmodel import Session
 
 from service.kit.config import Settings
 from service.kit.db import Database
@@ -22,3 +25,7 @@ class AppContext:
     calendar: Calendar
     cipher: IdentityCipher
     clock: Callable[[], datetime] = field(default=utcnow)
+    # What other features keep that derives from a victim's identity and must go when a case is
+    # erased (cases/erasure.py calls each in the erasure's transaction); the composition root
+    # fills it, so that `cases` imports no other feature.
+    on_erase: tuple[Callable[[Session, uuid.UUID], None], ...] = ()

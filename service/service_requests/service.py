@@ -18,10 +18,9 @@ also decides between two writers of one request; `expected_version` catches a st
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-from collections.abc import Sequence
 
 from sqlmodel import Session
 
@@ -193,10 +192,11 @@ def open_migrated(
     now: datetime,
 ) -> None:
     """A case moved by a workflow migration whose old step was a service (a shelter stay, a
-    treatment): the mapping names the services it was receiving, and they open as already
-    started, so that their start clocks do not breach on the day of the migration. The basis is
-    the consent that let the old step reach the provider, else the first basis the definition
-    admits for that service without consent. Runs in the migration's transaction."""
+        treatment): the mapping names the services it was receiving, and they open as already
+        started, so that their start clocks do not breach on the day of the migration: each is asked
+    for and started at the move's instant, two events (the grants replay reads the first). The basis is
+        the consent that let the old step reach the provider, else the first basis the definition
+        admits for that service without consent. Runs in the migration's transaction."""
     case = loaded.case
     definition = _definition(context, case)
     lead = units.by_id(session, case.unit_id)
@@ -220,12 +220,17 @@ def open_migrated(
             requested_at=now, start_due_at=now, started_at=now, sla_next_at=None,
         )  # fmt: skip
         session.add(row)
-        payload: dict[str, Any] = {
+        asked: dict[str, Any] = {
             "service_request": row.id.hex, "kind": spec.kind, "ministry": spec.ministry,
-            "unit": owner.code, "status": "started", "late_start": False,
-            "_lawful_basis": basis, "migrated": True,
+            "unit": owner.code, "emergency": False, "_lawful_basis": basis,
+            "start_due_at": now.isoformat(), "legal_basis": spec.legal_basis, "migrated": True,
         }  # fmt: skip
-        _event(session, context, actor, loaded, "service_started", payload, None, now)
+        _event(session, context, actor, loaded, "service_requested", asked, None, now)
+        started: dict[str, Any] = {
+            "service_request": row.id.hex, "kind": spec.kind, "ministry": spec.ministry,
+            "unit": owner.code, "status": "started", "late_start": False, "migrated": True,
+        }  # fmt: skip
+        _event(session, context, actor, loaded, "service_started", started, None, now)
 
 
 def unit_queue(

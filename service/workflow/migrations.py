@@ -21,10 +21,10 @@ from sqlmodel import Session
 
 from schemas.workflow import CaseMigrationRead, MigrationOutcome, MigrationRead
 from service.cases import migration as cases
-from service.service_requests import service as service_requests
 from service.kit.context import AppContext
 from service.kit.errors import ChecksumMismatch, Conflict, InvalidMapping, NotFound
 from service.kit.principal import Principal
+from service.service_requests import service as service_requests
 from workflows import Definition
 from workflows.migration import Decision, MappingFile, MappingInvalid, check_mapping, parse_mapping
 
