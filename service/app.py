@@ -43,6 +43,7 @@ from service.kit.errors import RETRY_AFTER_SECONDS, DatabaseBusy, DomainError
 from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
 from service.kit.request_id import RequestIdMiddleware
 from service.service_requests import api as service_requests
+from service.service_requests import pages as service_request_pages
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -85,6 +86,7 @@ PAGES = (
     figure_pages,
     audit_pages,
     workflow_pages,
+    service_request_pages,
 )
 
 
