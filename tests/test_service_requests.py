@@ -318,3 +318,25 @@ def test_the_case_page_links_its_services_page_with_each_clock_in_the_callers_la
     assert "Siti" not in listed.text  # no identity on this page
     outsider = web_login(context, actors.worker("KEMENDAGRI"))
     assert get(client, outsider, f"/cases/{case['id']}/services").status_code == 404
+
+
+def test_a_request_left_open_when_the_case_closes_is_not_chased_afterwards(
+    client: TestClient, actors: Actors, context: AppContext, clock: Clock
+) -> None:
+    case = _walk(client, actors, context)
+    kemensos = actors.worker("KEMENSOS")
+    _asked(client, kemensos, case, "family_tracing")
+    died = {"reason": "deceased", "date_of_death": "2026-07-06"}
+    pending = fire(client, kemensos, case, "record_death", died)
+    assert pending.status_code == 202
+    closed = client.post(
+        f"/api/v1/approvals/{pending.json()['approval']['id']}/approve",
+        json={"reason": "death certificate seen"},
+        headers=actors.supervisor("KEMENSOS").headers,
+    )
+    assert closed.status_code == 200 and closed.json()["state"] == "closed"
+    clock.advance(days=30)
+    report = sweep.sweep(context)
+    assert (report.warnings, report.breaches, report.escalations) == (0, 0, 0)
+    assert not [k for k in _kinds(client, actors, case) if k.startswith("service_sla")]
+    assert sweep.sweep(context).skipped == 0  # its clock stopped once
