@@ -51,6 +51,7 @@ from service.kit.request_id import RequestIdMiddleware
 from service.legal import api as legal
 from service.legal import pages as legal_pages
 from service.service_requests import api as service_requests
+from service.service_requests import pages as service_request_pages
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -100,6 +101,7 @@ PAGES = (
     legal_pages,
     arrival_pages,
     group_pages,
+    service_request_pages,
 )
 
 

@@ -15,6 +15,7 @@ from service.kit.context import AppContext
 from service.sla import sweep
 from tests.bulk import Clock
 from tests.factories import Actors, User, fire, pin_workflow, register, walk_to
+from tests.web import get, visible_text, web_login
 
 MONDAY = datetime(2026, 7, 6, 1, 0, tzinfo=UTC)  # 08:00 WIB; no holiday that week
 GROUNDS = {"grounds": "bleeding injuries; the victim is not able to consent"}
@@ -299,3 +300,43 @@ def test_the_audit_trail_still_verifies_with_service_owners_granted_sight(
     assert lpsk["unit"] == "LPSK-NASIONAL"
     verified = client.get("/api/v1/audit/verify", headers=actors.auditor().headers)
     assert verified.status_code == 200 and verified.json()["ok"] is True, verified.text
+
+
+def test_the_case_page_links_its_services_page_with_each_clock_in_the_callers_language(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    case = _without_consent(client, actors, context)
+    kemensos = actors.worker("KEMENSOS")
+    _asked(client, kemensos, case, "health", emergency=True, lawful_basis="vital_interest")
+    viewer = web_login(context, kemensos)
+    page = get(client, viewer, f"/cases/{case['id']}")
+    assert page.status_code == 200 and f"/cases/{case['id']}/services" in page.text
+    listed = get(client, viewer, f"/cases/{case['id']}/services")
+    assert listed.status_code == 200, listed.text
+    text = visible_text(listed.text)
+    assert "KEMENKES" in text and "darurat" in text and "Kepentingan vital" in text
+    assert "Siti" not in listed.text  # no identity on this page
+    outsider = web_login(context, actors.worker("KEMENDAGRI"))
+    assert get(client, outsider, f"/cases/{case['id']}/services").status_code == 404
+
+
+def test_a_request_left_open_when_the_case_closes_is_not_chased_afterwards(
+    client: TestClient, actors: Actors, context: AppContext, clock: Clock
+) -> None:
+    case = _walk(client, actors, context)
+    kemensos = actors.worker("KEMENSOS")
+    _asked(client, kemensos, case, "family_tracing")
+    died = {"reason": "deceased", "date_of_death": "2026-07-06"}
+    pending = fire(client, kemensos, case, "record_death", died)
+    assert pending.status_code == 202
+    closed = client.post(
+        f"/api/v1/approvals/{pending.json()['approval']['id']}/approve",
+        json={"reason": "death certificate seen"},
+        headers=actors.supervisor("KEMENSOS").headers,
+    )
+    assert closed.status_code == 200 and closed.json()["state"] == "closed"
+    clock.advance(days=30)
+    report = sweep.sweep(context)
+    assert (report.warnings, report.breaches, report.escalations) == (0, 0, 0)
+    assert not [k for k in _kinds(client, actors, case) if k.startswith("service_sla")]
+    assert sweep.sweep(context).skipped == 0  # its clock stopped once

@@ -377,6 +377,10 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         lambda c, u, w: get(c, u, _case(w, "/diagram")),
         _case_page,
     ),
+    ("GET", "/cases/{case_id}/services"): (
+        lambda c, u, w: get(c, u, _case(w, "/services")),
+        _case_page,
+    ),
     ("POST", "/cases/{case_id}/identity"): (
         lambda c, u, w: post(c, u, _case(w, "/identity")),
         _worker_case(lambda who: who.relation in ("lead", "earlier", "referrer"), ok=200),

@@ -193,6 +193,10 @@ def _record_service(
 ) -> None:
     case = session.get(CaseFile, request.case_id)
     assert case is not None
+    if case.due_at is None:  # the case closed with the request still open: nobody to chase
+        request.sla_next_at = None
+        report.skipped += 1
+        return
     definition = context.registry.engine(case.workflow_name, case.workflow_version).definition
     points = start_checkpoints(
         definition, request.requested_at, request.start_due_at, context.calendar
