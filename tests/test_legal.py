@@ -17,7 +17,16 @@ from service.app import create_app
 from service.kit.context import AppContext
 from service.legal import deadlines
 from service.workflow.publishing import publish
-from tests.factories import Actors, User, fire, fire_approved, intake_body, register
+from tests.factories import (
+    Actors,
+    User,
+    fire,
+    fire_approved,
+    intake_body,
+    register,
+    sample_payload,
+    walk_to,
+)
 from tests.web import get, visible_text, web_login
 from workflows import Actor, CaseFacts, parse
 from workflows.guards import GuardContext, no_witness_hold
@@ -521,3 +530,31 @@ def test_the_pages_show_the_criminal_case_and_the_legal_track_without_any_identi
         assert SUSPECT not in page.text and "Siti Rahayu" not in page.text
     outsider = web_login(context, actors.worker("KEMNAKER"))
     assert get(client, outsider, f"/criminal-cases/{cc['id']}").status_code == 404
+
+
+def test_version_3_holds_departure_for_a_summoned_witness_who_agreed_to_testify(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    """Version 3 puts the guard on leaving the country: a victim in services who is summoned
+    and agreed to testify does not depart until they have testified (or are released)."""
+    definition = context.registry.engine("nrm-indonesia", 3).definition
+    case = walk_to(client, actors, definition, "in_services")
+    assert case["workflow_version"] == 3
+    police = actors.worker("POLRI")
+    cc = open_criminal_case(client, police, "LP/HOLD/V3")
+    linked = client.post(f"{CC}/{cc['id']}/victims", json={"case_id": case["id"]},
+                         headers=police.headers)  # fmt: skip
+    assert linked.status_code == 200, linked.text
+    summoned = record(client, police, case["id"], kind="witness", witness_status="summoned",
+                      agreed_to_testify=True)  # fmt: skip
+    assert summoned.status_code == 200, summoned.text
+    row = definition.transition("depart", "in_services")
+    assert row is not None and "no_witness_hold" in row.guards
+    lead = actors.worker(row.ministries[0])
+    refused = fire(client, lead, case, "depart", sample_payload(row))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "guard_refused"
+    testified = record(client, police, case["id"], kind="witness", witness_status="testified")
+    assert testified.status_code == 200, testified.text
+    moved = fire(client, lead, case, "depart", sample_payload(row))
+    assert moved.status_code in (200, 202), moved.text

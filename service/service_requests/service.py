@@ -192,11 +192,12 @@ def open_migrated(
     now: datetime,
 ) -> None:
     """A case moved by a workflow migration whose old step was a service (a shelter stay, a
-        treatment): the mapping names the services it was receiving, and they open as already
-        started, so that their start clocks do not breach on the day of the migration: each is asked
-    for and started at the move's instant, two events (the grants replay reads the first). The basis is
-        the consent that let the old step reach the provider, else the first basis the definition
-        admits for that service without consent. Runs in the migration's transaction."""
+    treatment): the mapping names the services it was receiving, and they open as already
+    started, so that their start clocks do not breach on the day of the migration: each is
+    asked for and started at the move's instant, two events (the grants replay reads the
+    first). The basis is the consent that let the old step reach the provider, else the first
+    basis the definition admits for that service without consent. Runs in the migration's
+    transaction."""
     case = loaded.case
     definition = _definition(context, case)
     lead = units.by_id(session, case.unit_id)
