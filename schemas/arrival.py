@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.common import CountryCode, PastDate, StrictModel, examples
+from schemas.duplicate import IntakeWarning
 
 
 class ArrivalCreate(StrictModel):
@@ -76,8 +77,10 @@ class RowResult(BaseModel):
     outcome: Literal["created", "already_imported"]
     case_id: str | None
     reference: str | None
-    warnings: list[str] = Field(
-        default_factory=list, description="what intake flagged but did not refuse"
+    warnings: list[IntakeWarning] = Field(
+        default_factory=list,
+        description="what intake flagged but did not refuse (possible duplicates the caller "
+        "may see)",
     )
 
 

@@ -306,3 +306,25 @@ def test_a_row_claimed_meanwhile_by_another_upload_rolls_its_own_case_back(
     assert (second["created"], second["already_imported"]) == (0, 3)
     assert [r["case_id"] for r in second["results"]] == [r["case_id"] for r in first["results"]]
     assert (count(session, CaseFile), count(session, Victim)) == before
+
+
+def test_a_row_whose_passport_was_already_referred_is_imported_with_a_duplicate_warning(
+    client: TestClient, actors: Actors
+) -> None:
+    """Duplicate detection is the single intake's: the second referral of one passport (a
+    spelling variant of the name, another wave) is imported and flagged, never refused."""
+    worker = actors.worker("KEMLU")
+    first = arrival(client, worker, operation_name="gelombang 1")
+    second = arrival(client, worker, operation_name="gelombang 2")
+    document = {"jenis_dokumen": "passport", "nomor_dokumen": "C 1234567"}
+    one = upload(client, worker, first["id"],
+                 csv_bytes([person(1, nama_lengkap="Joko Susilo", **document)]))  # fmt: skip
+    assert one.status_code == 200, one.text
+    again = upload(client, worker, second["id"],
+                   csv_bytes([person(1, nama_lengkap="Djoko Soesilo", **document)]))  # fmt: skip
+    assert again.status_code == 200, again.text
+    [row] = again.json()["results"]
+    assert row["outcome"] == "created"
+    [warning] = row["warnings"]
+    assert warning["kind"] == "possible_duplicate" and warning["basis"] == "document"
+    assert warning["case_id"] == one.json()["results"][0]["case_id"]

@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from schemas.arrival import ManifestReport, RowProblem, RowResult
 from schemas.case import CaseCreate
+from schemas.duplicate import IntakeWarning
 from service.arrivals import repository as repo
 from service.arrivals.manifest import BY_HEADER, Cell, open_manifest
 from service.arrivals.service import existing
@@ -256,7 +257,7 @@ def _import_row(
         raise _TakenMeanwhile()
     return RowResult(
         row=row.number, outcome="created", case_id=body["id"], reference=body["reference"],
-        warnings=[str(w) for w in body.get("warnings", [])],
+        warnings=[IntakeWarning.model_validate(w) for w in body.get("warnings", [])],
     )  # fmt: skip
 
 
