@@ -42,6 +42,7 @@ from service.kit.db import is_busy
 from service.kit.errors import RETRY_AFTER_SECONDS, DatabaseBusy, DomainError
 from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
 from service.kit.request_id import RequestIdMiddleware
+from service.reports import api as reports
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -122,6 +123,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         app.state.context = context
     routers = (
         health, auth, workflows, cases, approvals, assignments, queues, ministries, users, units,
+        reports,
     )  # fmt: skip
     for module in (*routers, audit):
         app.include_router(module.router)
