@@ -43,6 +43,7 @@ from service.kit.errors import RETRY_AFTER_SECONDS, DatabaseBusy, DomainError
 from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
 from service.kit.request_id import RequestIdMiddleware
 from service.reports import api as reports
+from service.reports import pages as report_pages
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -83,6 +84,7 @@ PAGES = (
     assignment_pages,
     approval_pages,
     figure_pages,
+    report_pages,
     audit_pages,
     workflow_pages,
 )

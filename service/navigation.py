@@ -19,11 +19,13 @@ def navigation(context: AppContext, principal: Principal) -> list[Link]:
             ("/audit/identity-access", "nav.identity_access"),
             ("/escalations", "nav.escalations"),
             ("/figures", "nav.figures"),
+            ("/reports", "nav.reports"),
         ]
     links = [("/work", "nav.work"), ("/cases/new", "nav.register"), ("/approvals", "nav.approvals")]
     task_force = principal.ministry in {d.escalate_to for d in context.registry.definitions()}
     if principal.role == "supervisor" or task_force:
         links += [("/escalations", "nav.escalations"), ("/figures", "nav.figures")]
+        links += [("/reports", "nav.reports")]
     return links
 
 

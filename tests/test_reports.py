@@ -24,6 +24,7 @@ from service.kit.context import AppContext
 from service.reports.figures import StateMap
 from tests.bulk import Clock
 from tests.factories import Actors, User, foreign_body, register, step_with_consent
+from tests.web import get, visible_text, web_login
 
 MONDAY = datetime(2026, 7, 6, 1, 0, tzinfo=UTC)
 JULY = {"from": "2026-07-01", "to": "2026-07-31"}
@@ -266,3 +267,21 @@ def test_every_published_version_gives_a_state_the_same_phase(context: AppContex
         for spec in definition.states.values():
             assert states.phase[spec.name] == spec.phase, (definition.version, spec.name)
             assert (spec.name in states.terminal) == spec.terminal
+
+
+def test_the_reports_page_shows_the_numbers_of_the_api(
+    client: TestClient, actors: Actors, context: AppContext, story: dict[str, Any]
+) -> None:
+    auditor = web_login(context, actors.auditor())
+    page = get(client, auditor, "/reports?dimension=state&from=2026-07-01&to=2026-07-31")
+    assert page.status_code == 200, page.text
+    text = visible_text(page.text)
+    assert "<svg" in page.text and "reports." not in text  # every key translated
+    monthly = _get(client, actors.auditor(), "reports/monthly", **JULY).json()
+    assert f"2026-07 {' '.join(str(v) for v in monthly['months'][0]['figures'].values())}" in text
+    download = get(client, auditor, "/reports/download?kind=breakdown&format=csv&dimension=sex")
+    assert download.status_code == 200 and download.text.splitlines()[0] == (
+        "\ufeffsex,referrals,victims,open"
+    )
+    bad = get(client, auditor, "/reports?dimension=colour")
+    assert bad.status_code == 422 and "colour" in bad.text

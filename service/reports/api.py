@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from starlette.responses import Response
 
 from schemas.common import Day, ErrorRead
 from schemas.report import (
@@ -43,16 +42,6 @@ PublicDimension = Annotated[str, Query(
 )]  # fmt: skip
 
 
-def _file(name: str, fmt: str, rows: downloads.Rows) -> Response:
-    header, lines = rows
-    body = (
-        downloads.as_csv(header, lines) if fmt == "csv" else downloads.as_xlsx(name, header, lines)
-    )
-    media = downloads.CSV if fmt == "csv" else downloads.XLSX
-    disposition = f'attachment; filename="nrm-{name}.{fmt}"'
-    return Response(body, media_type=media, headers={"Content-Disposition": disposition})
-
-
 @router.get("/reports/breakdown", responses=_FILES, response_model=BreakdownReport)
 async def read_breakdown(
     run: RunDep,
@@ -67,7 +56,11 @@ async def read_breakdown(
             session, context, principal, dimension, period_from, period_to
         )
     )
-    return report if fmt == "json" else _file("breakdown", fmt, downloads.breakdown_rows(report))
+    return (
+        report
+        if fmt == "json"
+        else downloads.file_response("breakdown", fmt, downloads.breakdown_rows(report))
+    )
 
 
 @router.get("/reports/monthly", responses=_FILES, response_model=MonthlyReport)
@@ -80,7 +73,11 @@ async def read_monthly(
             session, context, principal, period_from, period_to
         )
     )
-    return report if fmt == "json" else _file("monthly", fmt, downloads.monthly_rows(report))
+    return (
+        report
+        if fmt == "json"
+        else downloads.file_response("monthly", fmt, downloads.monthly_rows(report))
+    )
 
 
 @router.get("/reports/durations", responses=_FILES, response_model=DurationReport)
@@ -93,7 +90,11 @@ async def read_durations(
             session, context, principal, period_from, period_to
         )
     )
-    return report if fmt == "json" else _file("durations", fmt, downloads.duration_rows(report))
+    return (
+        report
+        if fmt == "json"
+        else downloads.file_response("durations", fmt, downloads.duration_rows(report))
+    )
 
 
 @router.get(
@@ -111,7 +112,11 @@ async def export_htcds(
             session, context, principal, period_from, period_to
         )
     )
-    return records if fmt == "json" else _file("htcds", fmt, downloads.record_rows(records))
+    return (
+        records
+        if fmt == "json"
+        else downloads.file_response("htcds", fmt, downloads.record_rows(records))
+    )
 
 
 @router.get("/publication/tables", responses=_FILES, response_model=PublishedTable)
@@ -128,7 +133,11 @@ async def read_published_table(
             session, context, principal, dimension, period_from, period_to
         )
     )
-    return table if fmt == "json" else _file("table", fmt, downloads.table_rows(table))
+    return (
+        table
+        if fmt == "json"
+        else downloads.file_response("table", fmt, downloads.table_rows(table))
+    )
 
 
 @router.get(
@@ -148,4 +157,4 @@ async def read_published_dataset(
     )
     if fmt == "json":
         return dataset
-    return _file("published", fmt, downloads.record_rows(dataset.records))
+    return downloads.file_response("published", fmt, downloads.record_rows(dataset.records))

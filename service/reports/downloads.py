@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import xlsxwriter
+from starlette.responses import Response
 
 from schemas.report import BreakdownReport, DurationReport, MonthlyReport, PublishedTable
 from service.reports.htcds import COLUMNS
@@ -88,3 +89,11 @@ def table_rows(table: PublishedTable) -> Rows:
 
 def record_rows(records: Sequence[dict[str, Any]]) -> Rows:
     return list(COLUMNS), [[record[column] for column in COLUMNS] for record in records]
+
+
+def file_response(name: str, fmt: str, rows: Rows) -> Response:
+    header, lines = rows
+    body = as_csv(header, lines) if fmt == "csv" else as_xlsx(name, header, lines)
+    media = CSV if fmt == "csv" else XLSX
+    disposition = f'attachment; filename="nrm-{name}.{fmt}"'
+    return Response(body, media_type=media, headers={"Content-Disposition": disposition})
