@@ -11,8 +11,9 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from schemas.common import WIB
 from schemas.report import BreakdownRow, TimeStats
 from service.reports.dimensions import DIMENSIONS, CaseView
 from service.reports.repository import EventGroup, StateEntry
@@ -33,6 +34,11 @@ class StateMap:
     phase: dict[str, str]
     ministry: dict[str, str]
     terminal: frozenset[str]
+
+    def milestone_states(self) -> frozenset[str]:
+        """The states whose entry may mark a milestone (beyond identification's trigger)."""
+        phases = {"repatriation", "reintegration"}
+        return self.terminal | {name for name, phase in self.phase.items() if phase in phases}
 
     @classmethod
     def of(cls, definitions: Iterable[Definition]) -> StateMap:
@@ -61,10 +67,12 @@ def milestone(group: EventGroup, states: StateMap) -> str | None:
     return {"repatriation": "repatriations", "reintegration": "reintegrations"}.get(entered or "")
 
 
-def months_between(first: date, last: date) -> list[str]:
+def months_between(first: date, last: date) -> list[tuple[str, datetime]]:
+    """Each month from `first`'s to `last`'s: YYYY-MM and the instant it starts (WIB)."""
     months, year, month = [], first.year, first.month
     while (year, month) <= (last.year, last.month):
-        months.append(f"{year:04d}-{month:02d}")
+        starts = datetime.combine(date(year, month, 1), time(0), WIB).astimezone(UTC)
+        months.append((f"{year:04d}-{month:02d}", starts))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 

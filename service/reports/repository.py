@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlmodel import Session, col
 
 from service.models import CaseEvent, CaseFile, CaseMinistry, Victim
@@ -166,25 +167,44 @@ def state_entries(session: Session, scope: str | None, until: datetime) -> Itera
 
 
 def monthly_moves(
-    session: Session, scope: str | None, start: datetime, until: datetime
+    session: Session,
+    scope: str | None,
+    months: list[tuple[str, datetime]],
+    until: datetime,
+    triggers: frozenset[str],
+    states: frozenset[str],
 ) -> list[EventGroup]:
-    """The state events within the range counted by WIB month, kind, trigger and move: one
-    aggregate the database computes over the `at` index, however many cases there are."""
-    month = _wib_month(session, col(CaseEvent.at))
+    """Creations, and transitions by one of `triggers` or into one of `states`, from the first
+    month's start to `until`, counted by month, kind, trigger and move: one aggregate the
+    database computes in one pass, however many cases there are. `months` are (YYYY-MM, the
+    instant it starts), in order."""
+    event = CaseEvent
+    month = _month_of(session, col(event.at), [start for _, start in months])
+    wanted = or_(
+        col(event.kind) == "created",
+        and_(col(event.kind) == "transition", col(event.from_state) != col(event.to_state),
+             or_(col(event.trigger).in_(triggers), col(event.to_state).in_(states))),
+    )  # fmt: skip
     statement = _in_scope(
-        select(month, col(CaseEvent.kind), col(CaseEvent.trigger), col(CaseEvent.from_state),
-               col(CaseEvent.to_state), func.count())
-        .where(col(CaseEvent.kind).in_(STATE_EVENT_KINDS), _moves_state(),
-               col(CaseEvent.at) >= start, col(CaseEvent.at) < until)
-        .group_by(month, col(CaseEvent.kind), col(CaseEvent.trigger),
-                  col(CaseEvent.from_state), col(CaseEvent.to_state)),
+        select(month, col(event.kind), col(event.trigger), col(event.from_state),
+               col(event.to_state), func.count())
+        .where(wanted, col(event.at) >= months[0][1], col(event.at) < until)
+        .group_by(month, col(event.kind), col(event.trigger), col(event.from_state),
+                  col(event.to_state)),
         scope,
     )  # fmt: skip
-    return [EventGroup(*row) for row in session.execute(statement)]
+    labels = [label for label, _ in months]
+    return [
+        EventGroup(labels[bucket - 1] if isinstance(bucket, int) else bucket, *rest)
+        for bucket, *rest in session.execute(statement)
+    ]
 
 
-def _wib_month(session: Session, at: Any) -> Any:
-    """YYYY-MM of an instant in WIB (UTC+7 all year: Indonesia keeps no summer time)."""
+def _month_of(session: Session, at: Any, starts: list[datetime]) -> Any:
+    """Which month an instant falls in. PostgreSQL: its bucket among the months' first instants
+    (`width_bucket`, a binary search per row: a million rows in well under a second; formatting
+    each instant in WIB costs three times as much). SQLite: YYYY-MM in WIB (UTC+7 all year)."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("Asia/Jakarta", at), "YYYY-MM")
+        bounds = bindparam("month_starts", starts, type_=ARRAY(TIMESTAMP(timezone=True)))
+        return func.width_bucket(at, bounds)
     return func.strftime("%Y-%m", at, "+7 hours")

@@ -147,17 +147,22 @@ def monthly_report(
     scope = scope_of(context, principal)
     span = window(context, period_from, period_to)
     states = figures.StateMap.of(context.registry.definitions())
-    counts = figures.monthly(repo.monthly_moves(session, scope, span.start, span.as_of), states)
+    months = figures.months_between(span.from_date, span.to_date)
+    groups = repo.monthly_moves(
+        session, scope, [(m, max(at, span.start)) for m, at in months], span.as_of,
+        figures.IDENTIFICATION_TRIGGERS, states.milestone_states(),
+    )  # fmt: skip
+    counts = figures.monthly(groups, states)
     names = [*figures.MILESTONES, *(name for name, _ in MONTHLY_FIGURES)]
     for name, figure in MONTHLY_FIGURES:
         for month, count in figure(session, context, scope, span.start, span.as_of).items():
             counts[month][name] = count
-    months = [
+    lines = [
         MonthRow(month=month, figures={name: counts.get(month, {}).get(name, 0) for name in names})
-        for month in figures.months_between(span.from_date, span.to_date)
+        for month, _ in months
     ]
-    totals = {name: sum(row.figures[name] for row in months) for name in names}
-    return MonthlyReport(**_range(scope, span), figures=names, months=months, totals=totals)
+    totals = {name: sum(row.figures[name] for row in lines) for name in names}
+    return MonthlyReport(**_range(scope, span), figures=names, months=lines, totals=totals)
 
 
 def duration_report(
