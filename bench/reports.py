@@ -17,8 +17,8 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 from sqlalchemy import event
