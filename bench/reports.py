@@ -115,7 +115,7 @@ def _plan(context: AppContext, libpq: str, monthly: Callable[[], int]) -> str:
     captured: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "width_bucket" in statement:
+        if "width_bucket" in statement and "count(*)" in statement:
             captured.append((statement, parameters))
 
     event.listen(context.database.engine, "before_cursor_execute", capture)
@@ -123,10 +123,12 @@ def _plan(context: AppContext, libpq: str, monthly: Callable[[], int]) -> str:
         monthly()
     finally:
         event.remove(context.database.engine, "before_cursor_execute", capture)
-    statement, parameters = captured[0]
+    plans = []
     with psycopg.connect(libpq) as db:
-        rows = db.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)  # type: ignore[arg-type]
-        return statement + "\n" + "\n".join(str(row[0]) for row in rows)
+        for statement, parameters in captured:
+            rows = db.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)  # type: ignore[arg-type]
+            plans.append(statement + "\n" + "\n".join(str(row[0]) for row in rows))
+    return "\n\n".join(plans)
 
 
 if __name__ == "__main__":

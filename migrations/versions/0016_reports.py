@@ -1,9 +1,10 @@
 """reports: a covering index for the monthly milestones
 
-`ix_case_event_moves` (at, kind, trigger, from_state, to_state, case_id) holds every column the
-monthly report's one aggregate reads (service/reports/repository.py::monthly_moves), so
-PostgreSQL counts a million events with an index-only scan instead of reading the wide event
-rows (payload, hashes). The cost: one more index entry per event appended.
+`ix_case_event_moves` (kind, at, trigger, from_state, to_state, case_id) holds every column the
+monthly report's aggregates read (service/reports/repository.py::monthly_moves): each is a
+range of one kind over time, so PostgreSQL counts a million creations from the index alone
+instead of reading the wide event rows (payload, hashes), and a ministry's scope joins on the
+case id from the index too. The cost: one more index entry per event appended.
 
 Revision ID: 0016_reports
 Revises: 0010_erasure
@@ -19,7 +20,7 @@ down_revision: str | Sequence[str] | None = "0010_erasure"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = ["at", "kind", "trigger", "from_state", "to_state", "case_id"]
+COLUMNS = ["kind", "at", "trigger", "from_state", "to_state", "case_id"]
 
 
 def upgrade() -> None:

@@ -26,7 +26,7 @@ class CaseEvent(SQLModel, table=True):
         Index("ix_case_event_at", "at"),
         # the reports' monthly milestones (service/reports/repository.py): every column the
         # aggregate reads, so a million events are counted from the index alone
-        Index("ix_case_event_moves", "at", "kind", "trigger", "from_state", "to_state",
+        Index("ix_case_event_moves", "kind", "at", "trigger", "from_state", "to_state",
               "case_id"),
     )  # fmt: skip
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlmodel import Session, col
 
@@ -174,30 +174,37 @@ def monthly_moves(
     triggers: frozenset[str],
     states: frozenset[str],
 ) -> list[EventGroup]:
-    """Creations, and transitions by one of `triggers` or into one of `states`, from the first
-    month's start to `until`, counted by month, kind, trigger and move: one aggregate the
-    database computes in one pass, however many cases there are. `months` are (YYYY-MM, the
-    instant it starts), in order."""
+    """Creations, and the transitions by one of `triggers` or into one of `states`, from the
+    first month's start to `until`, counted by month (and, for transitions, trigger and move).
+    Two aggregates, each an index-only range of `ix_case_event_moves` (kind, at, ...): the
+    creations grouped by month alone, however many cases there are, then the few milestone
+    transitions. `months` are (YYYY-MM, the instant it starts), in order."""
     event = CaseEvent
     month = _month_of(session, col(event.at), [start for _, start in months])
-    wanted = or_(
-        col(event.kind) == "created",
-        and_(col(event.kind) == "transition", col(event.from_state) != col(event.to_state),
-             or_(col(event.trigger).in_(triggers), col(event.to_state).in_(states))),
-    )  # fmt: skip
-    statement = _in_scope(
-        select(month, col(event.kind), col(event.trigger), col(event.from_state),
-               col(event.to_state), func.count())
-        .where(wanted, col(event.at) >= months[0][1], col(event.at) < until)
-        .group_by(month, col(event.kind), col(event.trigger), col(event.from_state),
-                  col(event.to_state)),
+    in_range = (col(event.at) >= months[0][1], col(event.at) < until)
+    created = _in_scope(
+        select(month, func.count()).where(col(event.kind) == "created", *in_range).group_by(month),
+        scope,
+    )
+    moves = _in_scope(
+        select(month, col(event.trigger), col(event.from_state), col(event.to_state), func.count())
+        .where(col(event.kind) == "transition", *in_range,
+               col(event.from_state) != col(event.to_state),
+               or_(col(event.trigger).in_(triggers), col(event.to_state).in_(states)))
+        .group_by(month, col(event.trigger), col(event.from_state), col(event.to_state)),
         scope,
     )  # fmt: skip
     labels = [label for label, _ in months]
+
+    def label(bucket: int | str) -> str:
+        return labels[bucket - 1] if isinstance(bucket, int) else bucket
+
     return [
-        EventGroup(labels[bucket - 1] if isinstance(bucket, int) else bucket, *rest)
-        for bucket, *rest in session.execute(statement)
-    ]
+        *(EventGroup(label(bucket), "created", None, None, None, n)
+          for bucket, n in session.execute(created)),
+        *(EventGroup(label(bucket), "transition", trigger, source, dest, n)
+          for bucket, trigger, source, dest, n in session.execute(moves)),
+    ]  # fmt: skip
 
 
 def _month_of(session: Session, at: Any, starts: list[datetime]) -> Any:
