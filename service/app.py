@@ -52,6 +52,8 @@ from service.legal import api as legal
 from service.legal import pages as legal_pages
 from service.service_requests import api as service_requests
 from service.service_requests import pages as service_request_pages
+from service.reports import api as reports
+from service.reports import pages as report_pages
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units
@@ -96,6 +98,7 @@ PAGES = (
     approval_pages,
     duplicate_pages,
     figure_pages,
+    report_pages,
     audit_pages,
     workflow_pages,
     legal_pages,
@@ -144,6 +147,7 @@ def create_app(context: AppContext | None = None) -> FastAPI:
         duplicates,
         webhooks,
         arrivals, groups,
+        reports,
     )  # fmt: skip
     for module in (*routers, audit, service_requests):
         app.include_router(module.router)

@@ -28,6 +28,7 @@ def navigation(context: AppContext, principal: Principal) -> list[Link]:
             ("/figures", "nav.figures"),
             ("/criminal-cases", "legal.nav"),
             ("/arrivals", "nav.arrivals"),
+            ("/reports", "nav.reports"),
         ]
     links = [("/work", "nav.work"), ("/cases/new", "nav.register"), ("/approvals", "nav.approvals")]
     links += [("/arrivals", "nav.arrivals")]
@@ -36,6 +37,7 @@ def navigation(context: AppContext, principal: Principal) -> list[Link]:
     task_force = principal.ministry in {d.escalate_to for d in context.registry.definitions()}
     if principal.role == "supervisor" or task_force:
         links += [("/escalations", "nav.escalations"), ("/figures", "nav.figures")]
+        links += [("/reports", "nav.reports")]
     if principal.ministry in LEGAL_MINISTRIES:
         links.append(("/criminal-cases", "legal.nav"))
     if principal.role == "supervisor":

@@ -545,6 +545,32 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         lambda c, h, w: c.get("/api/v1/ministries/PEMDA/stats", headers=h),
         _stats_of_lead,
     ),
+    # reports: supervisors (their ministry's cases), the Task Force and auditors (national)
+    ("GET", "/api/v1/reports/breakdown"): (
+        lambda c, h, w: c.get("/api/v1/reports/breakdown?dimension=state", headers=h),
+        _roles(200, "supervisor", "auditor"),
+    ),
+    ("GET", "/api/v1/reports/monthly"): (
+        lambda c, h, w: c.get("/api/v1/reports/monthly", headers=h),
+        _roles(200, "supervisor", "auditor"),
+    ),
+    ("GET", "/api/v1/reports/durations"): (
+        lambda c, h, w: c.get("/api/v1/reports/durations", headers=h),
+        _roles(200, "supervisor", "auditor"),
+    ),
+    # national data: the Task Force (not among these relations) and auditors
+    ("GET", "/api/v1/reports/htcds"): (
+        lambda c, h, w: c.get("/api/v1/reports/htcds", headers=h),
+        _roles(200, "auditor"),
+    ),
+    ("GET", "/api/v1/publication/dataset"): (
+        lambda c, h, w: c.get("/api/v1/publication/dataset", headers=h),
+        _roles(200, "auditor"),
+    ),
+    ("GET", "/api/v1/publication/tables"): (
+        lambda c, h, w: c.get("/api/v1/publication/tables?dimension=sex", headers=h),
+        _roles(200, "auditor"),
+    ),
     ("PUT", "/api/v1/cases/{case_id}/assignee"): (
         lambda c, h, w: c.put(
             f"/api/v1/cases/{w.new_case()['id']}/assignee",

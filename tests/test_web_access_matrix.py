@@ -355,6 +355,15 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         lambda c, u, w: get(c, u, "/figures/regions/53"),
         _auditors_only_figures,
     ),
+    # reports: supervisors (their ministry), the Task Force (not among these callers), auditors
+    ("GET", "/reports"): (
+        lambda c, u, w: get(c, u, "/reports?dimension=state"),
+        _roles(200, "supervisor", "auditor"),
+    ),
+    ("GET", "/reports/download"): (
+        lambda c, u, w: get(c, u, "/reports/download?kind=monthly&format=csv"),
+        _roles(200, "supervisor", "auditor"),
+    ),
     ("GET", "/work"): (
         lambda c, u, w: get(c, u, "/work"),
         _roles(200, "case_worker", "supervisor"),

@@ -6,7 +6,7 @@ for one receiver until it is accepted (or dead-lettered). Events before this mig
 not sent: a receiver starts from its subscription.
 
 Revision ID: 0017_outbox
-Revises: 0015_duplicates
+Revises: 0016_reports
 Create Date: 2026-11-30 00:10:00.000000
 """
 
@@ -20,7 +20,7 @@ BigIntegerPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 revision: str = "0017_outbox"
-down_revision: str | Sequence[str] | None = "0015_duplicates"
+down_revision: str | Sequence[str] | None = "0016_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -95,6 +95,20 @@ class InvalidCursor(Invalid):
     code = "invalid_cursor"
 
 
+class RangeTooLong(Invalid):
+    code = "range_too_long"
+
+
+class UnknownDimension(Invalid):
+    code = "unknown_dimension"
+
+
+class AllSuppressed(Invalid):
+    """A published table whose every non-zero cell disclosure control would have to hide."""
+
+    code = "all_suppressed"
+
+
 class AlreadyAssigned(Conflict):
     code = "already_assigned"
 

@@ -24,7 +24,11 @@ class CaseEvent(SQLModel, table=True):
         Index("ix_case_event_actor_seq", "actor", "seq"),
         Index("ix_case_event_ministry_seq", "ministry", "seq"),
         Index("ix_case_event_at", "at"),
-    )
+        # the reports' monthly milestones (service/reports/repository.py): every column the
+        # aggregate reads, so a million events are counted from the index alone
+        Index("ix_case_event_moves", "kind", "at", "trigger", "from_state", "to_state",
+              "case_id"),
+    )  # fmt: skip
 
     seq: int | None = Field(default=None, sa_column=Column(BigIntegerPK, primary_key=True))
     stream: str = Field(max_length=40)

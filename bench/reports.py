@@ -1,0 +1,135 @@
+"""The monthly report over a million cases on PostgreSQL (issue 14: under 2 s).
+
+    .venv/bin/python -m bench.reports [--pg URL] [--cases 1000000] [--repeat 5]
+
+Loads `--cases` cases with bench/bulk.py (each a referral registered within the last day,
+one in ten with a police report recorded in place: 1.1 events per case) into a scratch
+database, then times the monthly report's use case (`reports.service.monthly_report`, the
+same call the API makes, in one read-only snapshot) for the national scope (an auditor) and
+for one ministry's supervisor, over the last twelve months; prints the timings (first call,
+then the median and worst of `--repeat`) and the plan of its one aggregate query. The load
+is not part of the figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from bench._setup import scratch_database
+from bench.bulk import Loader
+from bench.measure import user_id
+from bench.rawloop import Actor
+from bench.server import add_users, nrm, service_env
+from schemas.auth import Role
+from schemas.common import WIB
+from service.bootstrap import bootstrap
+from service.kit.config import generate_keys, settings_for
+from service.kit.context import AppContext
+from service.kit.principal import Principal
+from service.reports import service as reports
+
+DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/postgres"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default=DEFAULT_PG)
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    keys = generate_keys()
+    with scratch_database(args.pg, "nrm_bench_reports") as url:
+        env = service_env(url, keys)
+        nrm(env, "db", "upgrade")
+        add_users(env)
+        libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        context = bootstrap(settings_for(url, keys))
+        try:
+            _load(context, libpq, args.cases)
+            _measure(context, libpq, args.repeat)
+        finally:
+            context.database.engine.dispose()
+
+
+def _load(context: AppContext, libpq: str, cases: int) -> None:
+    engine = context.registry.latest("nrm-indonesia")
+    assert engine is not None
+    loader = Loader(
+        url=libpq, definition=engine.definition, calendar=context.calendar,
+        referrer=Actor(user_id(libpq, "bench.kemlu"), "bench.kemlu", "KEMLU"),
+        police=Actor(user_id(libpq, "bench.polri"), "bench.polri", "POLRI"),
+        now=datetime.now(UTC),
+    )  # fmt: skip
+    started = time.perf_counter()
+    loader.add(cases)
+    with psycopg.connect(libpq) as db:
+        counted = db.execute("SELECT count(*), (SELECT count(*) FROM case_event) FROM case_file")
+        row = counted.fetchone()
+    assert row is not None
+    print(f"loaded {row[0]} cases, {row[1]} events in {time.perf_counter() - started:.0f} s")
+
+
+def _measure(context: AppContext, libpq: str, repeat: int) -> None:
+    today = datetime.now(WIB).date()
+    first = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
+    auditor = Principal(user_id=None, username="bench.auditor", role=Role.AUDITOR, ministry=None)
+    with psycopg.connect(libpq) as db:
+        unit = db.execute("SELECT id FROM unit WHERE ministry = 'KEMLU' LIMIT 1").fetchone()
+    assert unit is not None
+    supervisor = Principal(user_id=None, username="bench.supervisor", role=Role.SUPERVISOR,
+                           ministry="KEMLU", unit_id=int(unit[0]))  # fmt: skip
+    for label, who in (("national (auditor)", auditor), ("KEMLU supervisor", supervisor)):
+
+        def monthly(who: Principal = who) -> int:
+            with context.database.snapshot() as session:
+                report = reports.monthly_report(session, context, who, first, today)
+            return report.totals["referrals"]
+
+        cold, referrals = _timed(monthly)
+        warm = [_timed(monthly)[0] for _ in range(repeat)]
+        print(f"monthly report, {label}, {first} to {today} ({referrals} referrals): "
+              f"first {cold:.3f} s, median {statistics.median(warm):.3f} s, "
+              f"worst {max(warm):.3f} s of {repeat}", flush=True)  # fmt: skip
+        if who is auditor:
+            print(_plan(context, libpq, monthly), flush=True)
+
+
+def _timed(call: Callable[[], int]) -> tuple[float, int]:
+    started = time.perf_counter()
+    value = call()
+    return time.perf_counter() - started, value
+
+
+def _plan(context: AppContext, libpq: str, monthly: Callable[[], int]) -> str:
+    """The aggregate exactly as the repository sends it (captured from the engine), with the
+    plan PostgreSQL runs it with."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "width_bucket" in statement and "count(*)" in statement:
+            captured.append((statement, parameters))
+
+    event.listen(context.database.engine, "before_cursor_execute", capture)
+    try:
+        monthly()
+    finally:
+        event.remove(context.database.engine, "before_cursor_execute", capture)
+    plans = []
+    with psycopg.connect(libpq) as db:
+        for statement, parameters in captured:
+            rows = db.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)  # type: ignore[arg-type]
+            plans.append(statement + "\n" + "\n".join(str(row[0]) for row in rows))
+    return "\n\n".join(plans)
+
+
+if __name__ == "__main__":
+    main()
