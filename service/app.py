@@ -50,10 +50,10 @@ from service.kit.middleware import BODY_TOO_LARGE, RequestGuard, SecurityHeaders
 from service.kit.request_id import RequestIdMiddleware
 from service.legal import api as legal
 from service.legal import pages as legal_pages
-from service.service_requests import api as service_requests
-from service.service_requests import pages as service_request_pages
 from service.reports import api as reports
 from service.reports import pages as report_pages
+from service.service_requests import api as service_requests
+from service.service_requests import pages as service_request_pages
 from service.sla import api as ministries
 from service.sla import pages as figure_pages
 from service.units import api as units

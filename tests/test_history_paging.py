@@ -19,7 +19,7 @@ from tests.factories import Actors, User, walk_to
 from tests.web import get, web_login
 from workflows import Definition
 
-TARGET = "sheltered"
+TARGET = "in_services"  # a stay after identification (version 3)
 
 
 @pytest.fixture

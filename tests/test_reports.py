@@ -20,16 +20,23 @@ from xml.etree import ElementTree
 import pytest
 from fastapi.testclient import TestClient
 
+from schemas.common import WIB
 from service.kit.context import AppContext
 from service.reports.figures import StateMap
 from tests.bulk import Clock
-from tests.factories import Actors, User, foreign_body, register, step_with_consent
+from tests.factories import Actors, User, foreign_body, register, step_with_consent, walk_to
 from tests.web import get, visible_text, web_login
 
 MONDAY = datetime(2026, 7, 6, 1, 0, tzinfo=UTC)
 JULY = {"from": "2026-07-01", "to": "2026-07-31"}
 WEEK = {"from": "2026-07-01", "to": "2026-07-07"}
 SUMMER = {"from": "2026-07-01", "to": "2026-08-31"}
+
+# The story walks version 2's pathway (a shelter stay, then social rehabilitation as steps); the
+# figures of version 3's services are tested apart (test_monthly_figures_of_other_features).
+pytestmark = pytest.mark.workflow_version(2)
+NO_OTHER = {"services_started_in_time": 0, "services_started_late": 0, "criminal_cases": 0,
+            "criminal_case_victims": 0, "suspects": 0}  # fmt: skip
 
 
 @pytest.fixture
@@ -102,9 +109,9 @@ def test_milestones_per_month(client: TestClient, actors: Actors, story: dict[st
     assert body["scope"] == "national"
     assert [(m["month"], m["figures"]) for m in body["months"]] == [
         ("2026-07", {"referrals": 3, "identifications": 1, "repatriations": 0,
-                     "reintegrations": 0, "closures": 1}),
+                     "reintegrations": 0, "closures": 1, **NO_OTHER}),
         ("2026-08", {"referrals": 0, "identifications": 1, "repatriations": 1,
-                     "reintegrations": 1, "closures": 0}),
+                     "reintegrations": 1, "closures": 0, **NO_OTHER}),
     ]  # fmt: skip
     assert body["totals"]["referrals"] == 3 and body["totals"]["identifications"] == 2
 
@@ -206,8 +213,14 @@ def test_downloads_carry_the_same_numbers(
     csv = _get(client, auditor, "reports/monthly", format="csv", **SUMMER)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     lines = csv.content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "month,referrals,identifications,repatriations,reintegrations,closures"
-    assert lines[1:] == ["2026-07,3,1,0,0,1", "2026-08,0,1,1,1,0", "total,3,2,1,1,1"]
+    assert lines[0] == (
+        "month,referrals,identifications,repatriations,reintegrations,closures,"
+        "services_started_in_time,services_started_late,criminal_cases,criminal_case_victims,"
+        "suspects"
+    )
+    none = ",0,0,0,0,0"
+    assert lines[1:] == [f"2026-07,3,1,0,0,1{none}", f"2026-08,0,1,1,1,0{none}",
+                         f"total,3,2,1,1,1{none}"]  # fmt: skip
     xlsx = _get(client, auditor, "reports/breakdown", dimension="sex", format="xlsx", **SUMMER)
     assert xlsx.status_code == 200
     assert _xlsx_rows(xlsx.content) == [
@@ -285,3 +298,58 @@ def test_the_reports_page_shows_the_numbers_of_the_api(
     )
     bad = get(client, auditor, "/reports?dimension=colour")
     assert bad.status_code == 422 and "colour" in bad.text
+
+
+@pytest.mark.workflow_version(3)
+def test_monthly_figures_of_other_features(
+    client: TestClient, actors: Actors, context: AppContext, clock: Clock
+) -> None:
+    """The monthly report carries the services started within their legal window (version 3)
+    and the criminal cases, their victims and suspects by the month of the police report."""
+    definition = context.registry.engine("nrm-indonesia", 3).definition
+    case = walk_to(client, actors, definition, "in_services")
+    police = actors.worker("POLRI")
+    body = {"police_report_number": "LP/REPORT/1", "reported_on": "2025-03-20",
+            "region_code": "53.71"}  # fmt: skip
+    made = client.post("/api/v1/criminal-cases", json=body, headers=police.headers)
+    assert made.status_code == 201, made.text
+    cc = made.json()
+    linked = client.post(f"/api/v1/criminal-cases/{cc['id']}/victims",
+                         json={"case_id": case["id"]}, headers=police.headers)  # fmt: skip
+    assert linked.status_code == 200, linked.text
+    for name in ("Tersangka Satu", "Tersangka Dua"):
+        added = client.post(
+            f"/api/v1/criminal-cases/{cc['id']}/suspects",
+            json={
+                "identity": {"full_name": name},
+                "sex": "male",
+                "nationality": "ID",
+                "role": "recruiter",
+            },
+            headers=police.headers,
+        )
+        assert added.status_code == 201, added.text
+    march = _get(client, actors.auditor(), "reports/monthly", **{"from": "2025-03-01",
+                                                                  "to": "2025-03-31"})  # fmt: skip
+    assert march.status_code == 200, march.text
+    [row] = march.json()["months"]
+    assert (row["figures"]["criminal_cases"], row["figures"]["criminal_case_victims"],
+            row["figures"]["suspects"]) == (1, 1, 2)  # fmt: skip
+    services = f"/api/v1/cases/{case['id']}/services"
+    asked = client.post(services, json={"kind": "health", "emergency": True,
+                                        "lawful_basis": "vital_interest"},
+                        headers=actors.worker(case["ministry"]).headers)  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    begun = client.post(f"{services}/{asked.json()['id']}/start", json={"expected_version": 1},
+                        headers=actors.worker("KEMENKES").headers)  # fmt: skip
+    assert begun.status_code == 200, begun.text
+    listed = client.get(services, headers=actors.auditor().headers)
+    started = [s for s in listed.json()["items"] if s["started_at"]]
+    assert len(started) >= 1
+    clock.advance(hours=1)  # the report describes what happened before it is asked for
+    today = datetime.fromisoformat(started[0]["started_at"]).astimezone(WIB).date().isoformat()
+    now = _get(client, actors.auditor(), "reports/monthly", **{"from": today, "to": today})
+    figures = now.json()["totals"]
+    in_time = sum(1 for s in started if not s["late_start"])
+    assert figures["services_started_in_time"] == in_time
+    assert figures["services_started_late"] == len(started) - in_time

@@ -14,14 +14,14 @@ MARKED = re.compile(r"^\s*class (\w+) s_active$", re.MULTILINE | re.IGNORECASE)
 def test_workflows_are_listed_with_name_and_version(client: TestClient, actors: Actors) -> None:
     listed = client.get("/api/v1/workflows", headers=actors.worker("POLRI").headers).json()
     assert [(w["name"], w["version"], w["current"]) for w in listed] == [
-        ("nrm-indonesia", 1, False), ("nrm-indonesia", 2, True)
+        ("nrm-indonesia", 1, False), ("nrm-indonesia", 2, False), ("nrm-indonesia", 3, True)
     ]  # fmt: skip
 
 
 def test_the_definition_has_the_contract_shape(client: TestClient, actors: Actors) -> None:
     body = client.get("/api/v1/workflows/nrm-indonesia", headers=actors.auditor().headers).json()
     assert (
-        body["name"] == "nrm-indonesia" and body["version"] == 2 and body["initial"] == "referred"
+        body["name"] == "nrm-indonesia" and body["version"] == 3 and body["initial"] == "referred"
     )
     assert body["escalation"]["to"] == "GUGUS_TUGAS"
     assert [r["level"] for r in body["escalation"]["ladder"]] == [
@@ -41,7 +41,11 @@ def test_the_definition_has_the_contract_shape(client: TestClient, actors: Actor
     for row in body["transitions"]:
         assert row["ministries"] and row["payload_schema"]["type"] == "object"
     withdraw = [t for t in body["transitions"] if t["trigger"] == "withdraw_consent"]
-    assert len(withdraw) > 5 and {t["dest"] for t in withdraw} == {"consent_withdrawn"}
+    # version 3: withdrawing consent to sharing keeps the case where it is; leaving services
+    # is a step of its own
+    assert len(withdraw) > 5 and all(t["dest"] == t["source"] for t in withdraw)
+    leave = [t for t in body["transitions"] if t["trigger"] == "leave_services"]
+    assert leave and {t["dest"] for t in leave} == {"left_services"}
 
 
 def test_an_unknown_workflow_is_404(client: TestClient, actors: Actors) -> None:

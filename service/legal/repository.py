@@ -13,6 +13,7 @@ from service.kit.principal import Principal
 from service.legal.visibility import criminal_case_visibility
 from service.models import (
     CaseFile,
+    CaseMinistry,
     CriminalCase,
     CriminalCaseVictim,
     LegalTrack,
@@ -247,3 +248,45 @@ def lpsk_breaches_due(session: Session, today: date, limit: int) -> Sequence[Leg
         .with_for_update(skip_locked=True)
     )
     return session.execute(statement).scalars().all()
+
+
+def reported_per_month(
+    session: Session, first: date, last: date, ministry: str | None
+) -> dict[str, tuple[int, int, int]]:
+    """Criminal cases reported per month (YYYY-MM of `reported_on`) within [first, last], with
+    the distinct victims linked to them and their suspects; for a ministry, only the criminal
+    cases that name a victim whose case it handled (`case_ministry`)."""
+    in_period = (col(CriminalCase.reported_on) >= first) & (col(CriminalCase.reported_on) <= last)
+    if ministry is not None:
+        handled = select(col(CaseMinistry.case_id)).where(col(CaseMinistry.ministry) == ministry)
+        linked = select(col(CriminalCaseVictim.criminal_case_id)).where(
+            col(CriminalCaseVictim.case_id).in_(handled)
+        )
+        in_period = in_period & col(CriminalCase.id).in_(linked)
+    per_case = session.execute(
+        select(col(CriminalCase.id), col(CriminalCase.reported_on)).where(in_period)
+    ).all()
+    month_of = {row[0]: row[1].strftime("%Y-%m") for row in per_case}
+    result: dict[str, list[int]] = {}
+    for month in month_of.values():
+        result.setdefault(month, [0, 0, 0])[0] += 1
+    if not month_of:
+        return {}
+    victims = session.execute(
+        select(col(CriminalCaseVictim.criminal_case_id), col(CriminalCaseVictim.case_id)).where(
+            col(CriminalCaseVictim.criminal_case_id).in_(list(month_of))
+        )
+    ).all()
+    seen: dict[str, set[uuid.UUID]] = {}
+    for criminal_case_id, case_id in victims:
+        seen.setdefault(month_of[criminal_case_id], set()).add(case_id)
+    for month, case_ids in seen.items():
+        result[month][1] = len(case_ids)
+    suspects = session.execute(
+        select(col(Suspect.criminal_case_id), func.count())
+        .where(col(Suspect.criminal_case_id).in_(list(month_of)))
+        .group_by(col(Suspect.criminal_case_id))
+    ).all()
+    for criminal_case_id, count in suspects:
+        result[month_of[criminal_case_id]][2] += int(count)
+    return {month: (c[0], c[1], c[2]) for month, c in result.items()}

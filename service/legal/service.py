@@ -10,12 +10,13 @@ is one fact, the witness hold (workflows/guards.py::no_witness_hold).
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
 from schemas.auth import Role
+from schemas.common import WIB
 from schemas.legal import (
     CountRow,
     CountsRead,
@@ -460,3 +461,37 @@ def _suspect(suspect: Suspect, identity: SuspectIdentity | None) -> SuspectRead:
         identity_visible=identity is not None,
         identity=identity,
     )
+
+
+# --- monthly figures for the reports (service/reports: MONTHLY_FIGURES) ---------------------
+
+
+def _per_month(
+    session: Session, scope: str | None, start: datetime, until: datetime, which: int
+) -> dict[str, int]:
+    first = start.astimezone(WIB).date()
+    last = (until - timedelta(microseconds=1)).astimezone(WIB).date()
+    rows = repo.reported_per_month(session, first, last, scope)
+    return {month: counts[which] for month, counts in rows.items() if counts[which]}
+
+
+def criminal_cases_per_month(
+    session: Session, _context: AppContext, scope: str | None, start: datetime, until: datetime
+) -> dict[str, int]:
+    """Criminal cases by the month of their police report (for a ministry: those naming a
+    victim whose case it handled)."""
+    return _per_month(session, scope, start, until, 0)
+
+
+def criminal_case_victims_per_month(
+    session: Session, _context: AppContext, scope: str | None, start: datetime, until: datetime
+) -> dict[str, int]:
+    """Distinct victims linked to the criminal cases reported in each month."""
+    return _per_month(session, scope, start, until, 1)
+
+
+def suspects_per_month(
+    session: Session, _context: AppContext, scope: str | None, start: datetime, until: datetime
+) -> dict[str, int]:
+    """Suspects of the criminal cases reported in each month."""
+    return _per_month(session, scope, start, until, 2)

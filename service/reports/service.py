@@ -31,10 +31,12 @@ from schemas.report import (
 from service.kit.context import AppContext
 from service.kit.errors import AllSuppressed, Forbidden, RangeTooLong, UnknownDimension
 from service.kit.principal import Principal
+from service.legal import service as legal
 from service.reports import figures, htcds
 from service.reports import repository as repo
 from service.reports.dimensions import DIMENSIONS, MAX_DIMENSIONS, PUBLISHABLE, CaseView
 from service.reports.disclosure import K, k_anonymise, suppress_table
+from service.service_requests import service as service_requests
 from service.sla.service import period
 
 MAX_YEARS = 10
@@ -44,7 +46,13 @@ NATIONAL = "national"
 # victims and suspects; services started within their legal window once workflow v3 exists):
 # (name, function of (session, context, scope, start, until) -> {"YYYY-MM": count}).
 MonthlyFigure = Callable[[Session, AppContext, str | None, datetime, datetime], dict[str, int]]
-MONTHLY_FIGURES: tuple[tuple[str, MonthlyFigure], ...] = ()
+MONTHLY_FIGURES: tuple[tuple[str, MonthlyFigure], ...] = (
+    ("services_started_in_time", service_requests.started_in_time_per_month),
+    ("services_started_late", service_requests.started_late_per_month),
+    ("criminal_cases", legal.criminal_cases_per_month),
+    ("criminal_case_victims", legal.criminal_case_victims_per_month),
+    ("suspects", legal.suspects_per_month),
+)
 
 
 @dataclass(frozen=True)

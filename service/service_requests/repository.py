@@ -65,3 +65,16 @@ def open_for_unit(
             tuple_(col(ServiceRequest.start_due_at), col(ServiceRequest.id)) > tuple_(*after)
         )
     return session.exec(statement).all()
+
+
+def starts_between(
+    session: Session, start: datetime, until: datetime, ministry: str | None
+) -> Sequence[tuple[datetime, datetime]]:
+    """(started_at, start_due_at) of the requests started in [start, until), of one providing
+    ministry or of all."""
+    statement = select(ServiceRequest.started_at, ServiceRequest.start_due_at).where(
+        col(ServiceRequest.started_at) >= start, col(ServiceRequest.started_at) < until
+    )
+    if ministry is not None:
+        statement = statement.where(col(ServiceRequest.ministry) == ministry)
+    return [(row[0], row[1]) for row in session.execute(statement).all() if row[0] is not None]
