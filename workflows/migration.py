@@ -99,8 +99,8 @@ def parse_mapping(raw: Any) -> MappingFile:
 def check_mapping(mapping: MappingFile, source: Definition, target: Definition) -> None:
     """Refuse, naming the field, a mapping that does not fit the two definitions: a source
     state it does not have, a target state it does not have, a live state sent to a terminal
-    one, an unknown service kind, or a note about a state the source version does not have (a note
-may explain why a state stays unmapped: the dry run shows it to whoever reviews it)."""
+    one, an unknown service kind, or a note about a state the source version does not have (a
+    note may explain why a state stays unmapped: the dry run shows it to whoever reviews it)."""
     if mapping.source.name != mapping.to.name:
         raise MappingInvalid("to.name", "a mapping moves cases between versions of one workflow")
     if mapping.source.version == mapping.to.version:
