@@ -15,7 +15,7 @@ from service.kit.context import AppContext
 from service.sla import sweep
 from tests.bulk import Clock
 from tests.factories import Actors, User, fire, pin_workflow, register, walk_to
-from tests.web import get, visible_text, web_login
+from tests.web import get, post, visible_text, web_login
 
 MONDAY = datetime(2026, 7, 6, 1, 0, tzinfo=UTC)  # 08:00 WIB; no holiday that week
 GROUNDS = {"grounds": "bleeding injuries; the victim is not able to consent"}
@@ -340,3 +340,35 @@ def test_a_request_left_open_when_the_case_closes_is_not_chased_afterwards(
     assert (report.warnings, report.breaches, report.escalations) == (0, 0, 0)
     assert not [k for k in _kinds(client, actors, case) if k.startswith("service_sla")]
     assert sweep.sweep(context).skipped == 0  # its clock stopped once
+
+
+def test_the_services_page_asks_for_a_service_and_its_provider_starts_it(
+    client: TestClient, actors: Actors, context: AppContext, clock: Clock
+) -> None:
+    """In the browser, as for the API: the lead asks for a shelter on the case's services page,
+    KEMENSOS sees the request with a start button and starts it; an unknown kind is a clear
+    refusal, not a 500."""
+    case = _walk(client, actors, context)
+    lead = web_login(context, actors.worker(case["ministry"]))
+    page = get(client, lead, f"/cases/{case['id']}/services")
+    assert page.status_code == 200 and 'name="kind"' in page.text
+    asked = post(client, lead, f"/cases/{case['id']}/services", {"kind": "shelter"})
+    assert asked.status_code == 303, asked.text
+    assert asked.headers["location"].endswith("/services?notice=requested")
+    bad = post(client, lead, f"/cases/{case['id']}/services", {"kind": "spa"})
+    assert bad.status_code == 422  # a tampered form: the error page, nothing written
+    twice = post(client, lead, f"/cases/{case['id']}/services", {"kind": "shelter"})
+    assert twice.status_code == 409
+    assert "sudah memiliki permintaan terbuka" in visible_text(twice.text)
+    [request] = _services(client, actors.worker("KEMENSOS"), case)
+    provider = web_login(context, actors.worker("KEMENSOS"))
+    shown = get(client, provider, f"/cases/{case['id']}/services")
+    start = f"/cases/{case['id']}/services/{request['id']}/start"
+    assert f'action="{start}"' in shown.text
+    clock.advance(hours=1)
+    started = post(client, provider, start, {"expected_version": str(request["version"])})
+    assert started.status_code == 303, started.text
+    again = post(client, provider, start, {"expected_version": str(request["version"])})
+    assert again.status_code == 409  # the version moved on: nothing written twice
+    [after] = _services(client, actors.worker("KEMENSOS"), case)
+    assert (after["status"], after["late_start"]) == ("started", False)

@@ -32,7 +32,9 @@ from tests.test_access_matrix import (
     World,
     _account_request,
     _arrival,
+    _ask_shelter,
     _group,
+    _identified,
     _new_match,
 )
 from tests.web import WebUser, get, post, visible_text, web_login
@@ -100,6 +102,19 @@ def _case_page(who: Who) -> int:
     if who.role == "anonymous":
         return 303
     return 200 if who.sees_case else 404
+
+
+def _web_service_action(action: str) -> Call:
+    """PEMDA's case worker asks KEMENSOS for a shelter (API); the caller then acts on it."""
+
+    def call(c: TestClient, u: WebUser | None, w: WebWorld) -> Response:
+        case = _identified(w)
+        asked = _ask_shelter(c, w.actors.worker("PEMDA").headers, case)
+        assert asked.status_code == 201, asked.text
+        url = f"/cases/{case['id']}/services/{asked.json()['id']}/{action}"
+        return post(c, u, url, {"expected_version": "1"})
+
+    return call
 
 
 def _worker_case(ok_for: Callable[[Who], bool], ok: int = 303) -> Expect:
@@ -389,6 +404,22 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
     ("GET", "/cases/{case_id}/services"): (
         lambda c, u, w: get(c, u, _case(w, "/services")),
         _case_page,
+    ),
+    # asking for a service: the lead (PEMDA, `identified`) or the provider (KEMENSOS: none of
+    # the relations here); moving one on: start/complete/decline the provider, withdraw also
+    # the lead (the use cases decide, as for the API)
+    ("POST", "/cases/{case_id}/services"): (
+        lambda c, u, w: post(
+            c,
+            u,
+            f"/cases/{_identified(w)['id']}/services",
+            {"kind": "shelter", "lawful_basis": "vital_interest"},
+        ),
+        _worker_case(lambda who: who.relation == "lead"),
+    ),
+    ("POST", "/cases/{case_id}/services/{request_id}/{action}"): (
+        _web_service_action("withdraw"),
+        _worker_case(lambda who: who.relation == "lead"),
     ),
     ("POST", "/cases/{case_id}/identity"): (
         lambda c, u, w: post(c, u, _case(w, "/identity")),
