@@ -250,7 +250,7 @@ def test_an_auditor_verifies_the_log_and_downloads_the_export(
         saved = tmp_path / f"export.{suffix}"
         download.value.save_as(saved)
         lines = saved.read_text("utf-8").splitlines()
-        assert len(lines) > 20, lines
+        assert len(lines) > 15, lines  # the four-phase case and its approvals, checkpoints
         if suffix == "jsonl":
             kinds = {json.loads(line)["type"] for line in lines}
             assert {"event", "checkpoint"} <= kinds
