@@ -156,6 +156,12 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     "refer_abroad": {"mission": "KBRI Kuala Lumpur"},
     "hand_over_at_arrival": {"arrival_point": "Bandara Soekarno-Hatta", "arrived_on": "2026-02-02"},
     "hand_to_province": {"province": "Nusa Tenggara Timur"},
+    "receive_at_port": {"arrival_point": "Pelabuhan Tanjung Priok", "arrived_on": "2026-02-02"},
+    "record_immigration_detention": {
+        "detention_centre": "Rudenim Kupang",
+        "detained_on": "2026-01-03",
+    },
+    "release_from_detention": {"released_on": "2026-01-04"},
     "hand_to_district": {"district": "Kabupaten Kupang"},
     "reunite_with_family": {"placement": "family", "best_interest_assessed": True},
     "plan_reintegration": {"placement": "family", "best_interest_assessed": True},
