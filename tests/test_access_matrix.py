@@ -326,14 +326,15 @@ def _new_match(w: World) -> int:
         case = register(w.client, w.actors.worker("KEMLU"), body)
         fire(w.client, w.actors.worker("KEMENPPPA"), case, "begin_screening", {})
         cases.append(case)
-    url: str | None = "/api/v1/duplicates?limit=100"
+    only = f"/api/v1/duplicates?limit=100&case_id={cases[1]['id']}"
+    url: str | None = only
     while url:
         listed = w.client.get(url, headers=w.actors.supervisor("KEMENPPPA").headers).json()
         for match in listed["items"]:
             if match["new_case"]["id"] == cases[1]["id"] and match["basis"] == "document":
                 match_id: int = match["id"]
                 return match_id
-        url = listed["next_cursor"] and f"/api/v1/duplicates?cursor={listed['next_cursor']}"
+        url = listed["next_cursor"] and f"{only}&cursor={listed['next_cursor']}"
     raise AssertionError("the second referral of one NIK made no match")
 
 

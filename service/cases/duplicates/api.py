@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -22,11 +23,14 @@ async def list_duplicates(
     ] = None,
     cursor: Annotated[str | None, Query(description="the previous page's next_cursor")] = None,
     limit: Annotated[int | None, Query(ge=1, description="capped by the server")] = None,
+    case_id: Annotated[
+        uuid.UUID | None, Query(description="only the matches of this case (either side)")
+    ] = None,
 ) -> DuplicateMatchPage:
     """Possible duplicate victims whose two cases the calling supervisor may both see."""
     return await run.read(
         lambda session, context, principal: duplicates.review_list(
-            session, context, principal, status, cursor, limit
+            session, context, principal, status, cursor, limit, case_id
         )
     )
 

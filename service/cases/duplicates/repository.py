@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, or_, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -111,6 +111,9 @@ def add_matches(session: Session, matches: Iterable[DuplicateMatch]) -> None:
     session.add_all(matches)
 
 
+REVIEW_BATCH = 200
+
+
 @dataclass(frozen=True)
 class MatchRow:
     match: DuplicateMatch
@@ -126,25 +129,50 @@ def review_page(
     statuses: Sequence[str],
     after: int,
     fetch: int,
+    case_id: uuid.UUID | None = None,
 ) -> list[MatchRow]:
-    """Matches whose two cases the caller may both see, by id."""
-    seen = select(CaseFile.id).where(visibility(principal, registry))
+    """Matches whose two cases the caller may both see (of one case, if given), by id. The
+    matches are read in id order a batch at a time and the visibility of just their cases is
+    asked in one query per batch (a `case_id IN (every visible case)` filter made PostgreSQL
+    scan the whole case table for each page)."""
+    rows: list[MatchRow] = []
     new, earlier = aliased(CaseFile), aliased(CaseFile)
-    query = (
-        select(DuplicateMatch, new, earlier, UserAccount.username)
-        .join(new, col(new.id) == DuplicateMatch.case_id)
-        .join(earlier, col(earlier.id) == DuplicateMatch.other_case_id)
-        .outerjoin(UserAccount, col(UserAccount.id) == DuplicateMatch.decided_by_id)
-        .where(
-            col(DuplicateMatch.status).in_(list(statuses)),
-            col(DuplicateMatch.id) > after,
-            col(DuplicateMatch.case_id).in_(seen),
-            col(DuplicateMatch.other_case_id).in_(seen),
+    while len(rows) < fetch:
+        batch = session.exec(
+            select(DuplicateMatch, new, earlier, UserAccount.username)
+            .join(new, col(new.id) == DuplicateMatch.case_id)
+            .join(earlier, col(earlier.id) == DuplicateMatch.other_case_id)
+            .outerjoin(UserAccount, col(UserAccount.id) == DuplicateMatch.decided_by_id)
+            .where(
+                col(DuplicateMatch.status).in_(list(statuses)),
+                col(DuplicateMatch.id) > after,
+                or_(
+                    col(DuplicateMatch.case_id) == case_id,
+                    col(DuplicateMatch.other_case_id) == case_id,
+                )
+                if case_id is not None
+                else true(),
+            )
+            .order_by(col(DuplicateMatch.id))
+            .limit(REVIEW_BATCH)
+        ).all()
+        if not batch:
+            break
+        ids = {row[1].id for row in batch} | {row[2].id for row in batch}
+        visible = set(
+            session.exec(
+                select(CaseFile.id).where(
+                    col(CaseFile.id).in_(list(ids)), visibility(principal, registry)
+                )
+            ).all()
         )
-        .order_by(col(DuplicateMatch.id))
-        .limit(fetch)
-    )
-    return [MatchRow(*row) for row in session.exec(query).all()]
+        for row in batch:
+            if row[1].id in visible and row[2].id in visible:
+                rows.append(MatchRow(*row))
+        after = batch[-1][0].id or after
+        if len(batch) < REVIEW_BATCH:
+            break
+    return rows[:fetch]
 
 
 def match(session: Session, match_id: int) -> DuplicateMatch | None:

@@ -106,18 +106,26 @@ def review_list(
     status: MatchStatus | None = None,
     cursor: str | None = None,
     limit: int | None = None,
+    case_id: uuid.UUID | None = None,
 ) -> DuplicateMatchPage:
     """The matches the caller may review (both cases visible to them), oldest first; `status`
-    filters (default: open)."""
+    filters (default: open), `case_id` keeps the matches of one case."""
     _reviewer(principal)
     chosen = status or "open"
     paging = Paging.of(
         context.settings.keys.secret_key,
-        scope_of(list="duplicates", user=principal.user_id, status=chosen),
+        scope_of(list="duplicates", user=principal.user_id, status=chosen,
+                 case=case_id.hex if case_id else ""),
         cursor, limit or REVIEW_PAGE_MAX, REVIEW_PAGE_MAX,
     )  # fmt: skip
     rows = repo.review_page(
-        session, principal, context.registry, [chosen], paging.after_number(), paging.fetch
+        session,
+        principal,
+        context.registry,
+        [chosen],
+        paging.after_number(),
+        paging.fetch,
+        case_id,
     )
     page, next_cursor = paging.page(rows, lambda row: [row.match.id or 0])
     return DuplicateMatchPage(items=[_read(row) for row in page], next_cursor=next_cursor)
