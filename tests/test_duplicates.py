@@ -23,6 +23,7 @@ from service.kit.config import derived_index_key
 from service.kit.context import AppContext
 from service.models import CaseEvent, DuplicateMatch, Victim, VictimBlock
 from tests.factories import Actors, intake_body
+from tests.web import post, web_login
 
 NIK = "3171234567890123"
 KEY = bytes(range(32))
@@ -331,3 +332,15 @@ def test_an_earlier_identity_that_does_not_open_never_blocks_an_intake(
     session.commit()
     again = _post(client, actors.worker("KEMLU"), _person(full_name=name, sex="female"))
     assert again["state"] == "referred" and first["id"] not in str(again["warnings"])
+
+
+@pytest.mark.parametrize("match_id", [0, 2**31, 2**40])
+def test_a_match_id_past_the_columns_range_is_not_found_on_the_api_and_the_page(
+    client: TestClient, actors: Actors, context: AppContext, match_id: int
+) -> None:
+    """Found by schemathesis on PostgreSQL: an id past INTEGER was a DataError (500)."""
+    supervisor = actors.supervisor("KEMENPPPA")
+    api = client.post(f"/api/v1/duplicates/{match_id}/link", headers=supervisor.headers)
+    assert api.status_code in (404, 422), api.text
+    page = post(client, web_login(context, supervisor), f"/duplicates/{match_id}/dismiss")
+    assert page.status_code == 404, page.text

@@ -12,7 +12,7 @@ from service.cases.duplicates import service as duplicates
 
 router = APIRouter(prefix="/api/v1", tags=["duplicates"])
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorRead} for code in (404, 409)}
-MatchId = Annotated[int, Path(ge=1, le=2**53 - 1, description="the match's id")]
+MatchId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the match's id")]
 
 
 @router.get("/duplicates")

@@ -203,12 +203,16 @@ def reindex(context: AppContext, batch: int = 500) -> Reindexed:
         after = rows[-1][0].id
 
 
+MAX_MATCH_ID = 2**31 - 1  # duplicate_match.id is an INTEGER
+
+
 def _decide(
     session: Session, context: AppContext, principal: Principal, match_id: int, status: str
 ) -> DuplicateMatchRead:
     _reviewer(principal)
     assert principal.user_id is not None
-    match = repo.match(session, match_id)
+    # an id past the column's range (a page's path is not bounded like the API's) is no match
+    match = repo.match(session, match_id) if 1 <= match_id <= MAX_MATCH_ID else None
     if match is None:
         raise NotFound("match not found")
     # 404 unless the caller may see both cases: a match is no oracle of a case's existence
