@@ -15,8 +15,10 @@ import binascii
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from service.kit.canonical_json import canonical_json, digest
@@ -102,6 +104,20 @@ class Paging:
             raise InvalidCursor(NOT_OURS)
         number: int = self.after[0]
         return number
+
+    def after_instant_and_id(self) -> tuple[datetime, uuid.UUID] | None:
+        """For lists ordered by an aware instant and a uuid (due dates): None before the
+        first page."""
+        if self.after is None:
+            return None
+        try:
+            instant, row_id = self.after
+            at, parsed = datetime.fromisoformat(instant), uuid.UUID(hex=row_id)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise InvalidCursor(NOT_OURS) from exc
+        if at.tzinfo is None:
+            raise InvalidCursor(NOT_OURS)
+        return at, parsed
 
     @property
     def fetch(self) -> int:

@@ -42,7 +42,6 @@ from service.kit.errors import (
     CaseClosed,
     Forbidden,
     Invalid,
-    InvalidCursor,
     InvalidTransition,
     LawfulBasisRequired,
     NotFound,
@@ -50,7 +49,7 @@ from service.kit.errors import (
     ServiceNotOffered,
     VersionConflict,
 )
-from service.kit.paging import NOT_OURS, Paging, scope_of
+from service.kit.paging import Paging, scope_of
 from service.kit.principal import Principal
 from service.models import CaseFile, ServiceRequest
 from service.service_requests import repository as repo
@@ -248,7 +247,7 @@ def unit_queue(
     cap = context.settings.queue_page_max
     scope = scope_of(list="services", unit=principal.unit_path)
     paging = Paging.of(context.settings.keys.secret_key, scope, cursor, limit or cap, cap)
-    rows = repo.open_for_unit(session, principal.unit_path, _position(paging.after), paging.fetch)
+    rows = repo.open_for_unit(session, principal.unit_path, _position(paging), paging.fetch)
     page, next_cursor = paging.page(rows, lambda r: [r[0].start_due_at.isoformat(), r[0].id.hex])
     now = context.clock()
     items = []
@@ -344,17 +343,9 @@ def _definition(context: AppContext, case: CaseFile) -> Definition:
     return context.registry.engine(case.workflow_name, case.workflow_version).definition
 
 
-def _position(after: list[Any] | None) -> repo.Position | None:
-    if after is None:
-        return None
-    try:
-        due, request_id = after
-        position = repo.Position(datetime.fromisoformat(due), uuid.UUID(hex=request_id))
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise InvalidCursor(NOT_OURS) from exc
-    if position.start_due_at.tzinfo is None:
-        raise InvalidCursor(NOT_OURS)
-    return position
+def _position(paging: Paging) -> repo.Position | None:
+    after = paging.after_instant_and_id()
+    return repo.Position(*after) if after else None
 
 
 def _read(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session
@@ -21,8 +20,8 @@ from service.cases.presenters import present_summary
 from service.cases.visibility import escalated_to, supported_by
 from service.kit import metrics
 from service.kit.context import AppContext
-from service.kit.errors import Forbidden, Invalid, InvalidCursor, NotFound
-from service.kit.paging import NOT_OURS, Paging, scope_of
+from service.kit.errors import Forbidden, Invalid, NotFound
+from service.kit.paging import Paging, scope_of
 from service.kit.principal import Principal
 from service.models import CaseFile, Unit
 from service.units import service as units
@@ -167,7 +166,7 @@ def _page(
         context.settings.keys.secret_key, scope, query.cursor, query.limit,
         context.settings.queue_page_max,
     )  # fmt: skip
-    rows = repo.page(session, criteria, _position(paging.after), paging.fetch)
+    rows = repo.page(session, criteria, _position(paging), paging.fetch)
     page, next_cursor = paging.page(rows, lambda row: _sort_key(row[0]))
     ids = {c.unit_id for c, _ in page} | {c.transfer_to_unit_id for c, _ in page} - {None}
     codes = units.codes(session, {unit_id for unit_id in ids if unit_id is not None})
@@ -177,22 +176,14 @@ def _page(
     )
 
 
+def _position(paging: Paging) -> repo.Position | None:
+    after = paging.after_instant_and_id()
+    return repo.Position(*after) if after else None
+
+
 def _sort_key(case: CaseFile) -> list[str]:
     assert case.due_at is not None  # the lists hold open cases only
     return [case.due_at.isoformat(), case.id.hex]
-
-
-def _position(after: list[Any] | None) -> repo.Position | None:
-    if after is None:
-        return None
-    try:
-        due_at, case_id = after
-        position = repo.Position(datetime.fromisoformat(due_at), uuid.UUID(hex=case_id))
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise InvalidCursor(NOT_OURS) from exc
-    if position.due_at.tzinfo is None:
-        raise InvalidCursor(NOT_OURS)
-    return position
 
 
 def _known_ministry(context: AppContext, code: str, field: str | None = None) -> str:
