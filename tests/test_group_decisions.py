@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from service.kit.context import AppContext
+from service.models import IdempotencyRecord
 from tests.factories import Actors, User, fire, foreign_body, intake_body, register
 from tests.manifests import imported
 
@@ -184,3 +186,70 @@ def test_a_group_request_names_cases_or_an_arrival_not_both(
     unknown = group(client, worker, arrival_id=str(uuid.uuid4()), trigger="identify")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
     assert group(client, actors.auditor(), case_ids=["x"], trigger="identify").status_code == 403
+
+
+def keyed(user: User, key: str) -> dict[str, str]:
+    return {**user.headers, "Idempotency-Key": key}
+
+
+def test_a_retried_group_transition_with_its_key_answers_the_first_answer_and_moves_nothing_again(
+    client: TestClient, actors: Actors
+) -> None:
+    worker = actors.worker("KEMLU")
+    made, ids = imported(client, worker, 3)
+    body = {"arrival_id": made["id"], "trigger": "begin_screening_abroad", "payload": MISSION}
+    first = client.post("/api/v1/group-transitions", json=body, headers=keyed(worker, "g-1"))
+    again = client.post("/api/v1/group-transitions", json=body, headers=keyed(worker, "g-1"))
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and first.json()["moved"] == 3
+    for case_id in ids:  # one move each, by the first request's group
+        moves = [e for e in history(client, worker, case_id) if e["kind"] == "transition"]
+        assert [e["payload"]["_group"] for e in moves] == [first.json()["id"]]
+    unkeyed = client.post("/api/v1/group-transitions", json=body, headers=worker.headers)
+    assert unkeyed.json()["refused"] == 3  # without the key, a retry is a new request
+
+    other = {**body, "payload": {"mission": "KBRI Phnom Penh"}}
+    reused = client.post("/api/v1/group-transitions", json=other, headers=keyed(worker, "g-1"))
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+
+
+def test_a_retry_while_the_first_group_still_runs_is_told_so_and_which_group_to_read(
+    client: TestClient, actors: Actors, context: AppContext
+) -> None:
+    worker = actors.worker("KEMLU")
+    made, _ = imported(client, worker, 2)
+    body = {"arrival_id": made["id"], "trigger": "begin_screening_abroad", "payload": MISSION}
+    first = client.post("/api/v1/group-transitions", json=body, headers=keyed(worker, "g-2"))
+    assert first.status_code == 200, first.text
+    with context.database.transaction() as session:  # as between its first and last batch
+        record = session.get(IdempotencyRecord, (worker.id, "g-2"))
+        assert record is not None
+        record.status_code, record.response = 0, {"pending": first.json()["id"]}
+    retry = client.post("/api/v1/group-transitions", json=body, headers=keyed(worker, "g-2"))
+    assert retry.status_code == 409 and retry.json()["code"] == "request_in_progress"
+    assert first.json()["id"] in retry.json()["detail"] and retry.headers["Retry-After"] == "1"
+
+
+def test_a_retried_group_approval_with_its_key_answers_the_first_decision_again(
+    client: TestClient, actors: Actors
+) -> None:
+    worker, supervisor = actors.worker("KEMLU"), actors.supervisor("KEMLU")
+    _, ids = screened(client, actors, 2)
+    asked = group(client, worker, case_ids=ids, trigger="identify", payload=IDENTIFY).json()
+    url = f"/api/v1/group-approvals/{asked['id']}/approve"
+    reason = {"reason": "checked every screening record"}
+    first = client.post(url, json=reason, headers=keyed(supervisor, "a-1"))
+    again = client.post(url, json=reason, headers=keyed(supervisor, "a-1"))
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and first.json()["approved"] == 2
+    for case_id in ids:
+        kinds = [
+            e["trigger"] for e in history(client, worker, case_id) if e["kind"] == "transition"
+        ]
+        assert kinds.count("identify") == 1
+    assert decide(client, supervisor, asked["id"]).json()["code"] == "conflict"  # unkeyed: decided
+    other = client.post(url, json={"reason": "another"}, headers=keyed(supervisor, "a-1"))
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    rejected = client.post(url.replace("approve", "reject"), json=reason,
+                           headers=keyed(supervisor, "a-1"))  # fmt: skip
+    assert rejected.status_code == 422 and rejected.json()["code"] == "idempotency_key_reused"

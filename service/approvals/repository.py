@@ -65,3 +65,7 @@ def position(after: list[Any] | None) -> Position | None:
         return datetime.fromisoformat(requested_at), uuid.UUID(hex=approval_id)
     except (ValueError, TypeError, AttributeError) as exc:
         raise InvalidCursor(NOT_OURS) from exc
+
+
+def by_ids(session: Session, approval_ids: list[uuid.UUID]) -> Sequence[Approval]:
+    return session.exec(select(Approval).where(col(Approval.id).in_(approval_ids))).all()

@@ -5,6 +5,8 @@ one who asked. Approving re-checks everything against the case as it is now, the
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import Session
 
@@ -18,7 +20,7 @@ from service.cases import erasable
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
 from service.cases.four_eyes import present_approval
-from service.cases.service import present, readable
+from service.cases.service import present, readable, readable_many
 from service.cases.transition_core import apply, check
 from service.cases.visibility import visibility
 from service.kit.context import AppContext
@@ -69,11 +71,29 @@ def approve(
     endpoint: str,
     reveal: bool = True,
 ) -> CaseRead:
-    approval, loaded = _pending(session, context, principal, approval_id)
+    loaded = approve_only(session, context, principal, approval_id, reason)
+    return present(session, context, principal, loaded, endpoint, reveal)
+
+
+def approve_only(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    approval_id: str,
+    reason: str,
+    batch: DecisionBatch | None = None,
+) -> LoadedCase:
+    """Approve and fire, re-checking everything against the case as it is now; the case as it
+    moved, not presented (a group decision answers per case without a read model). `batch`
+    carries what a group decision loaded once for many approvals."""
+    approval, loaded = _pending(session, context, principal, approval_id, batch)
     command = Command(
         approval.trigger, approval.payload, approval.note, approval.consent_override_reason
     )
-    asker = principal_of(session, approval.requested_by_id, approval.ministry)
+    if batch is None:
+        asker = principal_of(session, approval.requested_by_id, approval.ministry)
+    else:
+        asker = batch.asker(session, approval.requested_by_id, approval.ministry)
     requester = asker
     row, dest = check(context, asker, loaded, command)
     approval.status, approval.decided_by_id = ApprovalStatus.APPROVED, principal.user_id
@@ -89,13 +109,18 @@ def approve(
     if approval.group_id is not None:  # one case of a group decision (service/groups/)
         extra["_approval"]["group_id"] = str(approval.group_id)
     apply(session, context, principal, loaded, row, dest, command, extra)
-    return present(session, context, principal, loaded, endpoint, reveal)
+    return loaded
 
 
 def reject(
-    session: Session, context: AppContext, principal: Principal, approval_id: str, reason: str
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    approval_id: str,
+    reason: str,
+    batch: DecisionBatch | None = None,
 ) -> ApprovalRead:
-    approval, loaded = _pending(session, context, principal, approval_id)
+    approval, loaded = _pending(session, context, principal, approval_id, batch)
     return _close(session, context, principal, approval, loaded, ApprovalStatus.REJECTED, reason)
 
 
@@ -135,10 +160,14 @@ def _close(
 
 
 def _pending(
-    session: Session, context: AppContext, principal: Principal, approval_id: str
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    approval_id: str,
+    batch: DecisionBatch | None = None,
 ) -> tuple[Approval, LoadedCase]:
     """A pending approval that `principal` may decide: same ministry, supervisor, other person."""
-    approval, loaded = _load(session, context, principal, approval_id)
+    approval, loaded = _load(session, context, principal, approval_id, batch)
     if principal.role != Role.SUPERVISOR or principal.ministry != approval.ministry:
         raise Forbidden(f"a supervisor of {approval.ministry} decides this request")
     if principal.user_id == approval.requested_by_id:
@@ -149,7 +178,11 @@ def _pending(
 
 
 def _load(
-    session: Session, context: AppContext, principal: Principal, approval_id: str
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    approval_id: str,
+    batch: DecisionBatch | None = None,
 ) -> tuple[Approval, LoadedCase]:
     try:
         approval = session.get(Approval, uuid.UUID(approval_id))
@@ -157,5 +190,42 @@ def _load(
         approval = None
     if approval is None:
         raise NotFound("approval not found")
-    loaded = readable(session, context, principal, str(approval.case_id))  # 404 unless visible
+    if batch is None:
+        loaded = readable(session, context, principal, str(approval.case_id))  # 404 unless visible
+    else:
+        loaded = batch.readable(str(approval.case_id))
     return approval, loaded
+
+
+@dataclass
+class DecisionBatch:
+    """What a group decision loads once for a batch of approvals, in the batch's transaction:
+    the approvals and their cases (of these, only those the decider may see), the units and
+    the requesters. Each approval is still decided and re-checked on its own."""
+
+    cases: dict[str, LoadedCase]
+    kept: list[Any]  # rows held so that the session's identity map serves them (it is weak)
+    askers: dict[tuple[int, str], Principal] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls, session: Session, context: AppContext, principal: Principal, approval_ids: list[str]
+    ) -> DecisionBatch:
+        approvals = repo.by_ids(session, [uuid.UUID(a) for a in approval_ids])
+        cases, kept = readable_many(
+            session, context, principal, [str(a.case_id) for a in approvals]
+        )
+        return cls(cases, [*approvals, *kept])
+
+    def readable(self, case_id: str) -> LoadedCase:
+        loaded = self.cases.get(case_id)
+        if loaded is None:
+            raise NotFound("case not found")  # as `readable`: invisible or absent alike
+        return loaded
+
+    def asker(self, session: Session, user_id: int, ministry: str) -> Principal:
+        """The requester as they act now (read once per batch: the same transaction)."""
+        key = (user_id, ministry)
+        if key not in self.askers:
+            self.askers[key] = principal_of(session, user_id, ministry)
+        return self.askers[key]

@@ -40,10 +40,27 @@ def request(
     command: Command,
     endpoint: str,
     reveal: bool = True,
-    group_id: uuid.UUID | None = None,
 ) -> Answer:
-    """202: the request is recorded (and is an event); the case stays where it is. With
-    `group_id`, the request is one case of a group decision (service/groups/)."""
+    """202: the request is recorded (and is an event); the case stays where it is."""
+    approval = record_request(session, context, principal, loaded, row, command)
+    body = PendingTransitionRead(
+        approval=present_approval(session, approval, loaded.case),
+        case=present(session, context, principal, loaded, endpoint, reveal),
+    )
+    return Answer(status_code=202, body=body.model_dump(mode="json"))
+
+
+def record_request(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    loaded: LoadedCase,
+    row: TransitionSpec,
+    command: Command,
+    group_id: uuid.UUID | None = None,
+) -> Approval:
+    """The request and its event, unpresented. With `group_id`, the request is one case of a
+    group decision (service/groups/), which answers per case without a read model."""
     metrics.count_on_commit(session, metrics.TRANSITIONS, row.trigger, "pending_approval")
     assert principal.ministry is not None and principal.user_id is not None
     case = loaded.case
@@ -78,11 +95,7 @@ def request(
         },
     )  # fmt: skip
     flush_or_conflict(session)
-    body = PendingTransitionRead(
-        approval=present_approval(session, approval, case),
-        case=present(session, context, principal, loaded, endpoint, reveal),
-    )
-    return Answer(status_code=202, body=body.model_dump(mode="json"))
+    return approval
 
 
 def pending_request(

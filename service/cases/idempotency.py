@@ -68,6 +68,23 @@ def idempotent(
     """
     if key is None:
         return action()
+    stored = claim(session, context, principal, key, scope, body)
+    if stored is not None:
+        return replay(stored)
+    answer = action()
+    store(session, context, principal, key, answer)
+    return answer
+
+
+def claim(
+    session: Session, context: AppContext, principal: Principal, key: str, scope: str, body: Any
+) -> Answer | None:
+    """Claim (user, key) for this request: None if claimed (the caller acts, then `store`s its
+    answer), else the first request's answer, to be checked and replayed by the caller; 422
+    if the key came with another request, 409 while the first has not answered.
+
+    A use case that spans several transactions (a group decision) claims in its first and
+    stores in its last: until then a retry is told the first is still running."""
     check_key(key)
     assert principal.user_id is not None
     request_hash = fingerprint(scope, body)
@@ -80,17 +97,38 @@ def idempotent(
     claimed = insert_if_absent(session, IdempotencyRecord, claim) or _reclaim_expired(
         session, claim, expired_before
     )
+    if claimed:
+        return None
     record = session.get(IdempotencyRecord, (principal.user_id, key), populate_existing=True)
     assert record is not None
-    if not claimed:
-        return replay(_stored(context.cipher, principal, record, request_hash))
-    answer = action()
-    cipher = context.cipher
+    return _stored(context.cipher, principal, record, request_hash)
+
+
+def note_pending(session: Session, principal: Principal, key: str, note: str) -> None:
+    """What a retry is told to read while the claimed request still runs (a group's id)."""
+    record = session.get(IdempotencyRecord, (principal.user_id, key), populate_existing=True)
+    assert record is not None and record.status_code == IN_PROGRESS
+    record.response = {"pending": note}
+
+
+def pending_note(session: Session, principal: Principal, key: str) -> str | None:
+    record = session.get(IdempotencyRecord, (principal.user_id, key))
+    note = record.response.get("pending") if record is not None else None
+    return note if isinstance(note, str) else None
+
+
+def store(
+    session: Session, context: AppContext, principal: Principal, key: str, answer: Answer
+) -> None:
+    """The answer to a claimed key, sealed (it may hold a victim's identity)."""
+    record = session.get(IdempotencyRecord, (principal.user_id, key), populate_existing=True)
+    assert record is not None
     record.status_code = answer.status_code
     record.response = {
-        "sealed": base64.b64encode(cipher.encrypt(answer.body, _bound_to(principal, key))).decode()
+        "sealed": base64.b64encode(
+            context.cipher.encrypt(answer.body, _bound_to(principal, key))
+        ).decode()
     }
-    return answer
 
 
 def _reclaim_expired(session: Session, claim: dict[str, Any], expired_before: datetime) -> bool:

@@ -173,6 +173,19 @@ def readable(
     return loaded
 
 
+def readable_many(
+    session: Session, context: AppContext, principal: Principal, case_ids: list[str]
+) -> tuple[dict[str, LoadedCase], list[Any]]:
+    """Of `case_ids`, those `principal` may see (by the id as given), in a few queries for a
+    batch of a group decision; an id that is missing is to be refused as `readable` would.
+    With them, the rows their transitions read by key (units, the case-unit links), held in
+    the second list so that the session serves them from its identity map."""
+    loaded = repo.load_readable_many(
+        session, principal, context.registry, case_ids, context.clock()
+    )
+    return loaded, repo.rows_of_moves(session, [one.case for one in loaded.values()])
+
+
 def present(
     session: Session,
     context: AppContext,

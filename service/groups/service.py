@@ -30,14 +30,23 @@ from schemas.arrival import GroupCaseResult, GroupDecisionRead, GroupOutcome, Gr
 from schemas.auth import Role
 from service.approvals import service as approvals
 from service.arrivals import service as arrivals
-from service.cases import four_eyes
+from service.cases import four_eyes, idempotency
+from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
-from service.cases.service import readable
+from service.cases.idempotency import Answer
+from service.cases.service import readable_many
 from service.cases.transition_core import apply, check
 from service.cases.visibility import visibility
 from service.groups import repository as repo
 from service.kit.context import AppContext
-from service.kit.errors import Conflict, DomainError, Forbidden, NotFound, VersionConflict
+from service.kit.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    RequestInProgress,
+    VersionConflict,
+)
 from service.kit.principal import Principal
 from service.models import GroupDecision
 
@@ -57,31 +66,92 @@ class Outcomes:
         return sum(1 for r in self.results if r.outcome == outcome)
 
 
-def fire_group(run: Runner, request: GroupTransitionRequest, endpoint: str) -> GroupDecisionRead:
-    """Fire one trigger at many cases: per case, moved, waiting for approval, or refused."""
+def fire_group(
+    run: Runner, request: GroupTransitionRequest, endpoint: str, key: str | None = None
+) -> GroupDecisionRead:
+    """Fire one trigger at many cases: per case, moved, waiting for approval, or refused.
+
+    With an Idempotency-Key `key`, a retry with the same request answers the first answer and
+    makes no second group (a different request with the key: 422; while the first still
+    runs: 409 `request_in_progress`, naming its group)."""
     group_id = uuid.uuid4()
-    case_ids = run(lambda s, c, p: _open_group(s, c, p, group_id, request))
+    keyed = Keyed(key, "group-transitions", request.model_dump(mode="json"), str(group_id))
+    opened = run(lambda s, c, p: keyed.claim(s, c, p) or _open_group(s, c, p, group_id, request))
+    if isinstance(opened, GroupDecisionRead):
+        return opened
     command = Command(request.trigger, request.payload, request.note, None)
     outcomes = Outcomes()
-    for batch in _batches(case_ids):
+    for batch in _batches(opened):
         run(partial(_fire_batch, group_id=group_id, command=command, request=request,
                     case_ids=batch, outcomes=outcomes))  # fmt: skip
-    done: GroupDecisionRead = run(lambda s, c, p: _finish(s, p, group_id, outcomes))
+    done: GroupDecisionRead = run(
+        lambda s, c, p: keyed.store(s, c, p, _finish(s, p, group_id, outcomes))
+    )
     return done
 
 
 def decide_group(
-    run: Runner, group_id: str, approve: bool, reason: str, endpoint: str
+    run: Runner, group_id: str, approve: bool, reason: str, endpoint: str, key: str | None = None
 ) -> GroupDecisionRead:
-    """One decision for every case of the group still waiting; each re-checked as it is now."""
-    member_ids = run(lambda s, c, p: _members_to_decide(s, p, group_id))
+    """One decision for every case of the group still waiting; each re-checked as it is now.
+    With an Idempotency-Key, a retry answers the first decision's answer again."""
+    scope = f"group-approvals/{group_id}/{'approve' if approve else 'reject'}"
+    keyed = Keyed(key, scope, {"reason": reason}, group_id)
+    member_ids = run(lambda s, c, p: keyed.claim(s, c, p) or _members_to_decide(s, p, group_id))
+    if isinstance(member_ids, GroupDecisionRead):
+        return member_ids
     outcomes = Outcomes()
     for batch in _batches(member_ids):
         run(partial(_decide_batch, members=batch, approve=approve, reason=reason,
                     endpoint=endpoint, outcomes=outcomes))  # fmt: skip
     status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
-    decided: GroupDecisionRead = run(lambda s, c, p: _decided(s, c, p, group_id, status, outcomes))
+    decided: GroupDecisionRead = run(
+        lambda s, c, p: keyed.store(s, c, p, _decided(s, c, p, group_id, status, outcomes))
+    )
     return decided
+
+
+@dataclass
+class Keyed:
+    """A group use case's Idempotency-Key (service/cases/idempotency.py): claimed in its first
+    transaction, its answer stored in its last. Between the two the claim is committed and a
+    retry is told the first still runs (its group named, to read meanwhile); a crash in
+    between leaves the key claimed until `idempotency_ttl_hours`, and the group's cases as
+    far as they went (read them with GET /group-approvals/{id})."""
+
+    key: str | None
+    scope: str
+    body: Any
+    group_id: str
+
+    def claim(
+        self, session: Session, context: AppContext, principal: Principal
+    ) -> GroupDecisionRead | None:
+        if self.key is None:
+            return None
+        try:
+            stored = idempotency.claim(session, context, principal, self.key, self.scope, self.body)
+        except RequestInProgress as exc:
+            raise RequestInProgress(
+                f"{exc.detail}; the group decision so far: GET /api/v1/group-approvals/"
+                f"{idempotency.pending_note(session, principal, self.key) or '…'}",
+                headers=exc.headers,
+            ) from exc
+        if stored is None:  # ours: a retry meanwhile is told which group to read
+            idempotency.note_pending(session, principal, self.key, self.group_id)
+            return None
+        answer = GroupDecisionRead.model_validate(stored.body)
+        _readable(session, principal, answer.id)  # a replay only as the caller may read it now
+        if not principal.works_cases:
+            raise Forbidden("group decisions are for case workers and supervisors")
+        return answer
+
+    def store(self, session: Session, context: AppContext, principal: Principal, answer: T) -> T:
+        if self.key is not None:
+            assert isinstance(answer, GroupDecisionRead)
+            body = answer.model_dump(mode="json")
+            idempotency.store(session, context, principal, self.key, Answer(200, body))
+        return answer
 
 
 def read_group(
@@ -154,13 +224,21 @@ def _fire_batch(
     case_ids: list[str],
     outcomes: Outcomes,
 ) -> None:
+    # One query for the batch's cases, as a single request's `readable` would load each (a
+    # case the caller may not see is missing, so refused as not found); each case is then
+    # checked and moved on its own, its flush its own compare-and-set.
+    loaded, kept = readable_many(session, context, principal, case_ids)
     for case_id in case_ids:
         try:
             with session.begin_nested():
-                result = _fire_one(session, context, principal, group_id, command, request, case_id)
+                result = _fire_one(
+                    session, context, principal, group_id, command, request, case_id,
+                    loaded.get(case_id),
+                )  # fmt: skip
         except DomainError as exc:
             result = _refused(case_id, exc)
         outcomes.results.append(result)
+    del kept
 
 
 def _fire_one(
@@ -171,8 +249,10 @@ def _fire_one(
     command: Command,
     request: GroupTransitionRequest,
     case_id: str,
+    loaded: LoadedCase | None,
 ) -> GroupCaseResult:
-    loaded = readable(session, context, principal, case_id)  # 404 alike: invisible or absent
+    if loaded is None:
+        raise NotFound("case not found")  # invisible or absent alike, as `readable`
     expected = request.expected_versions.get(case_id)
     if expected is not None and loaded.case.version != expected:
         raise VersionConflict(
@@ -181,9 +261,7 @@ def _fire_one(
     row, dest = check(context, principal, loaded, command)
     case = loaded.case
     if row.sensitive:
-        four_eyes.request(
-            session, context, principal, loaded, row, command, "", reveal=False, group_id=group_id
-        )
+        four_eyes.record_request(session, context, principal, loaded, row, command, group_id)
         return GroupCaseResult(
             case_id=case_id, outcome="pending_approval", version=case.version, state=case.state
         )
@@ -226,18 +304,22 @@ def _decide_batch(
     endpoint: str,
     outcomes: Outcomes,
 ) -> None:
+    batch = approvals.DecisionBatch.load(session, context, principal, [a for a, _ in members])
     for approval_id, case_id in members:
         try:
             with session.begin_nested():
                 if approve:
-                    case = approvals.approve(
-                        session, context, principal, approval_id, reason, endpoint, reveal=False
-                    )
+                    case = approvals.approve_only(
+                        session, context, principal, approval_id, reason, batch
+                    ).case
                     result = GroupCaseResult(
-                        case_id=case.id, outcome="approved", version=case.version, state=case.state
-                    )
+                        case_id=str(case.id), outcome="approved", version=case.version,
+                        state=case.state,
+                    )  # fmt: skip
                 else:
-                    decided = approvals.reject(session, context, principal, approval_id, reason)
+                    decided = approvals.reject(
+                        session, context, principal, approval_id, reason, batch
+                    )
                     result = GroupCaseResult(case_id=decided.case_id, outcome="rejected")
         except DomainError as exc:  # the case id was in the group its own ministry made
             result = _refused(case_id, exc)
