@@ -495,6 +495,14 @@ RULES: dict[tuple[str, str], tuple[Call, Expect]] = {
         _upload,
         _roles(200, "case_worker", "supervisor"),
     ),
+    ("GET", "/arrivals/{arrival_id}/group"): (
+        lambda c, u, w: get(c, u, f"/arrivals/{_arrival(w)}/group?state=referral_received"),
+        _roles(200, "case_worker", "supervisor"),
+    ),
+    ("POST", "/arrivals/{arrival_id}/group"): (  # the arrival has no case: nothing to choose
+        lambda c, u, w: post(c, u, f"/arrivals/{_arrival(w)}/group", {"state": "x"}),
+        _roles(422, "case_worker", "supervisor"),
+    ),
     ("GET", "/group-approvals"): (
         lambda c, u, w: get(c, u, "/group-approvals"),
         _roles(200, "case_worker", "supervisor", "auditor"),

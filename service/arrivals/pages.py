@@ -103,14 +103,15 @@ async def _list(
 async def _arrival(
     page: Page, arrival_id: str, cursor: str | None, error: str | None = None, status: int = 200
 ) -> Response:
-    def both(s: Any, c: Any, me: Any) -> tuple[Any, Any]:
+    def all_of(s: Any, c: Any, me: Any) -> tuple[Any, Any, Any]:
         return (
             arrivals.read_arrival(s, c, me, arrival_id),
             arrivals.arrival_cases(s, c, me, arrival_id, cursor, PAGE_SIZE),
+            arrivals.states_of_cases(s, c, me, arrival_id),
         )
 
-    arrival, cases = await page.read(both)
+    arrival, cases, states = await page.read(all_of)
     return page.render(
-        templates, "arrival.html", status, arrival=arrival, cases=cases, error=error,
+        templates, "arrival.html", status, arrival=arrival, cases=cases, error=error, states=states,
         columns=COLUMNS, limit_mib=page.context.settings.max_manifest_bytes // (1024 * 1024),
     )  # fmt: skip

@@ -97,3 +97,31 @@ def forget_row_keys(session: Session, case_id: uuid.UUID) -> None:
         session.add(ManifestRow(arrival_id=row.arrival_id, row_key=fresh, case_id=row.case_id,
                                 imported_at=row.imported_at))  # fmt: skip
         session.delete(row)
+
+
+def state_counts(
+    session: Session, arrival_id: uuid.UUID, visible: ColumnElement[bool]
+) -> list[tuple[str, int]]:
+    """How many of the arrival's cases that `visible` admits are in each state."""
+    statement = (
+        select(CaseFile.state, func.count())
+        .join(ManifestRow, col(ManifestRow.case_id) == col(CaseFile.id))
+        .where(col(ManifestRow.arrival_id) == arrival_id, visible)
+        .group_by(col(CaseFile.state))
+        .order_by(col(CaseFile.state))
+    )
+    return [(state, int(count)) for state, count in session.exec(statement).all()]
+
+
+def cases_in_state(
+    session: Session, arrival_id: uuid.UUID, visible: ColumnElement[bool], state: str, limit: int
+) -> Sequence[CaseFile]:
+    """The arrival's cases in `state` that `visible` admits, by reference."""
+    statement = (
+        select(CaseFile)
+        .join(ManifestRow, col(ManifestRow.case_id) == col(CaseFile.id))
+        .where(col(ManifestRow.arrival_id) == arrival_id, col(CaseFile.state) == state, visible)
+        .order_by(col(CaseFile.reference))
+        .limit(limit)
+    )
+    return session.exec(statement).all()

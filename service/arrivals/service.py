@@ -26,7 +26,7 @@ from service.kit.context import AppContext
 from service.kit.errors import Forbidden, InvalidCursor, NotFound
 from service.kit.paging import NOT_OURS, Paging, scope_of
 from service.kit.principal import Principal
-from service.models import Arrival
+from service.models import Arrival, CaseFile
 from service.units import service as units
 
 
@@ -105,20 +105,39 @@ def arrival_cases(
         session, arrival.id, visibility(principal, context.registry), after, paging.fetch
     )
     page, next_cursor = paging.page(rows, lambda case: [str(case.id)])
-    items = [
-        ArrivalCaseRead(
-            id=str(c.id),
-            reference=c.reference,
-            state=c.state,
-            phase=c.phase,
-            ministry=c.ministry,
-            version=c.version,
-            due_at=c.due_at,
-            is_child=c.is_child,
-        )
-        for c in page
-    ]
-    return ArrivalCasePage(items=items, next_cursor=next_cursor)
+    return ArrivalCasePage(items=[_case_read(c) for c in page], next_cursor=next_cursor)
+
+
+def _case_read(c: CaseFile) -> ArrivalCaseRead:
+    return ArrivalCaseRead(
+        id=str(c.id), reference=c.reference, state=c.state, phase=c.phase, ministry=c.ministry,
+        version=c.version, due_at=c.due_at, is_child=c.is_child,
+    )  # fmt: skip
+
+
+def states_of_cases(
+    session: Session, context: AppContext, principal: Principal, arrival_id: str
+) -> list[tuple[str, int]]:
+    """(state, count) of the arrival's cases the caller may see: what a group action picks."""
+    arrival = existing(session, principal, arrival_id)
+    return repo.state_counts(session, arrival.id, visibility(principal, context.registry))
+
+
+def cases_in_state(
+    session: Session,
+    context: AppContext,
+    principal: Principal,
+    arrival_id: str,
+    state: str,
+    limit: int,
+) -> list[tuple[ArrivalCaseRead, str, int]]:
+    """The arrival's cases in `state` the caller may see, each with its workflow and version
+    (the definition that says which triggers leave the state); no identity."""
+    arrival = existing(session, principal, arrival_id)
+    rows = repo.cases_in_state(
+        session, arrival.id, visibility(principal, context.registry), state, limit
+    )
+    return [(_case_read(c), c.workflow_name, c.workflow_version) for c in rows]
 
 
 def visible_case_ids(
