@@ -21,7 +21,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -497,8 +496,8 @@ def test_a_run_near_the_end_of_its_lease_stops_and_gives_the_rest_back(
     """A case's events are sent one after another under one lease; one that could not finish
     before the lease runs out is not started (another worker could take it meanwhile)."""
     rows = [SimpleNamespace(id=n, event_seq=n, payload={}, url=receiver.url) for n in (7, 8)]
-    with httpx.Client() as http:
-        sent, unsent = delivery._post_in_order(worker, http, rows, time.monotonic() - 1)
+    with delivery.Sender(worker) as sender:
+        sent, unsent = delivery._post_in_order(sender, rows, time.monotonic() - 1)
     assert (sent, unsent, receiver.hits) == ([], [7, 8], 0)
 
 
