@@ -7,11 +7,11 @@ is ever sent, so a failing event holds back its own case for that receiver and n
 (one bad case, or one slow path, never stalls a province's dashboard). Bounded: every POST has
 connect and read timeouts, and runs in the worker's own thread pool, never in a transition.
 
-Three short transactions per batch, none held across the network: fan out (one worker at a
-time, in outbox order), lease what is due (one `UPDATE ... RETURNING`, its heads taken `FOR
-UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite), record what happened. Worker
-processes share the work through those leases (`nrm serve` workers, or `bench.webhooks
---processes N`).
+Three short transactions per batch, none held across the network: lease what is due (one
+`UPDATE ... RETURNING`, its heads taken `FOR UPDATE SKIP LOCKED` on PostgreSQL, the single
+writer on SQLite), fan out the next outbox rows while that batch is POSTed (one worker at a
+time, in outbox order), record what happened. Worker processes share the work through those
+leases (every `nrm serve` worker runs the job; `bench.webhooks --processes N`).
 
 The POSTs go through urllib3: one keep-alive connection pool per receiver for the whole run,
 about a third of httpx's CPU per request (bench/RESULTS.md, "Webhooks"), and each
@@ -78,17 +78,16 @@ def deliver(context: AppContext, *, budget_seconds: float = TIME_BUDGET_SECONDS)
         ThreadPoolExecutor(settings.webhook_concurrency, "nrm-webhook") as pool,
     ):
         while time.monotonic() - started < budget_seconds:
-            fanned = fan_out(context)
-            report.fanned_out += fanned
             lease = _lease_seconds(context)
             deadline = time.monotonic() + lease - _longest_post(context) - 5
             claimed = _claim(context, lease)
+            runs = _runs(claimed)
+            posting = pool.map(_post_in_order, [sender] * len(runs), runs, [deadline] * len(runs))
+            fanned = fan_out(context)  # the next batch's, while this one's POSTs go
+            report.fanned_out += fanned
             if not claimed and not fanned:
                 break
-            runs = _runs(claimed)
-            results = list(
-                pool.map(_post_in_order, [sender] * len(runs), runs, [deadline] * len(runs))
-            )
+            results = list(posting)
             outcomes = [outcome for sent, _unsent in results for outcome in sent]
             unsent = [row_id for _sent, rest in results for row_id in rest]
             _record(context, outcomes, unsent, report)
