@@ -1,14 +1,19 @@
 """Webhooks: what the outbox row costs a transition, and how fast the worker delivers.
 
     .venv/bin/python -m bench.webhooks [--pg URL] [--events 5000] [--rounds 6] [--rate 200]
+                                       [--processes 1 2]
 
 1. Outbox cost: rounds of in-place transitions (`record_police_report`, POLRI, through the
    real use case, one transaction each) alternate with and without the outbox row, as
    bench/transition_hashing.py does for the hash.
-2. Drain: `--events` events wait in the outbox; one worker (`delivery.deliver`, what the job of
-   `nrm serve` runs) fans them out and POSTs them, signed, to a receiver on loopback (a
-   threaded HTTP/1.1 server with keep-alive, in a process of its own). Reports events/s
-   (target: 1,000).
+2. Drain: `--events` events wait in the outbox; N worker processes (`--processes`, each
+   running `delivery.deliver` as the job of each `nrm serve` worker does, sharing the work
+   through the fan-out lock and the leases) fan them out and POST them, signed, to a receiver
+   on loopback: `tests/webhook_receiver.py`, the standard library's ThreadingHTTPServer
+   (HTTP/1.1 keep-alive, a thread per connection), in a process of its own so that it shares
+   no interpreter with the workers. Once per value given to `--processes`, on the same events
+   filled again. Reports events/s (target: 1,000), the wall time, the CPU seconds of the
+   workers, of the receiver and of the whole machine, and the load average.
 3. Latency: transitions at `--rate` per second while the worker loops as in `nrm serve`
    (every NRM_WEBHOOK_DELIVER_SECONDS, here 0.1 s); commit-to-receipt p50/p95/max.
 """
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import resource
 import statistics
 import threading
 import time
@@ -29,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from bench import procfs
 from bench._setup import fresh_context
 from bench.transition_hashing import fire_many, new_case, principal
 from service.audit import log as events
@@ -94,15 +102,53 @@ def fill(context: AppContext, police: Principal, kemlu: Principal, count: int, s
             future.result()
 
 
-def drain(context: AppContext) -> tuple[float, int]:
-    started = time.perf_counter()
+def drain_here(context: AppContext) -> int:
+    """One worker: deliver until nothing waits at all (not only until nothing is claimable:
+    another process may hold leases that it would give back); how many it delivered."""
     delivered = 0
     while True:
         report = delivery.deliver(context, budget_seconds=600)
         delivered += report.delivered
         if report.delivered == 0 and report.fanned_out == 0:
-            break
-    return delivered / (time.perf_counter() - started), delivered
+            with context.database.snapshot() as session:
+                if delivery.backlog(session)[:2] == (0, 0):
+                    return delivered
+            time.sleep(0.01)
+
+
+def drain(context: AppContext, processes: int, receiver_pid: int) -> dict[str, float]:
+    """The outbox drained by `processes` forked workers (each with connections of its own);
+    events/s, wall seconds, CPU seconds (workers, receiver, the machine's busy time)."""
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+
+    def work() -> None:
+        context.database.engine.dispose(close=False)  # the parent's connections stay its own
+        results.put(drain_here(context))
+
+    receiver_before = procfs.process_cpu(receiver_pid)
+    machine_before = procfs.machine_cpu()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    workers = [fork.Process(target=work) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    delivered = sum(results.get() for _ in workers)
+    for worker in workers:
+        worker.join()
+    wall = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    machine = procfs.machine_cpu()
+    return {
+        "delivered": delivered,
+        "per_second": delivered / wall,
+        "wall": wall,
+        "workers_cpu": children.ru_utime + children.ru_stime
+        - children_before.ru_utime - children_before.ru_stime,
+        "receiver_cpu": procfs.process_cpu(receiver_pid) - receiver_before,
+        "machine_busy": machine.busy - machine_before.busy,
+        "machine_total": machine.total - machine_before.total,
+    }  # fmt: skip
 
 
 def latency(context: AppContext, police: Principal, kemlu: Principal, url: str,
@@ -142,18 +188,24 @@ def _accepted(url: str, case_id: str) -> list[dict[str, Any]]:
     return [r for r in kept if r["message"]["data"]["case_id"] == case_id]
 
 
-def receiver_process() -> str:
+def receiver_process() -> tuple[str, int]:
     """A receiver in a process of its own (so that it takes no CPU from the worker's
-    interpreter); its URL. It dies with this process."""
+    interpreter); its URL and process id. It dies with this process."""
     parent, child = multiprocessing.get_context("fork").Pipe()
 
     def serve(conn: Any) -> None:
         conn.send(Receiver().start().url)
         threading.Event().wait()
 
-    multiprocessing.get_context("fork").Process(target=serve, args=(child,), daemon=True).start()
+    process = multiprocessing.get_context("fork").Process(target=serve, args=(child,), daemon=True)
+    process.start()
     url: str = parent.recv()
-    return url
+    return url, process.pid or 0
+
+
+def machine() -> str:
+    return (f"{procfs.cpu_model()}, {os.cpu_count()} cores, load average "
+            f"{procfs.load_average()}")  # fmt: skip
 
 
 def main() -> None:
@@ -165,8 +217,12 @@ def main() -> None:
     parser.add_argument("--transitions", type=int, default=200, help="outbox cost: per round")
     parser.add_argument("--rate", type=float, default=200.0, help="latency: transitions/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="latency: for how long")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2],
+                        help="drain: worker processes (one drain per value)")  # fmt: skip
     args = parser.parse_args()
-    url = receiver_process()  # forked before any thread or connection
+    url, receiver_pid = receiver_process()  # forked before any thread or connection
+    print(f"machine: {machine()}")
+    started_cpu = time.process_time()
     with fresh_context(args.pg) as base:
         settings = base.settings.model_copy(update={"webhook_deliver_seconds": 0.1})
         context = replace(base, settings=settings)
@@ -188,20 +244,28 @@ def main() -> None:
 
         subscribe(context, url, police.user_id or 0)
         delivery.deliver(context)  # the warm-up rounds' events: fanned out and sent
-        fill(context, police, kemlu, args.events, args.cases)
-        with context.database.snapshot() as session:
-            waiting = delivery.backlog(session)[0]
-        per_second, delivered = drain(context)
-        print(f"{backend}: drain {waiting} outbox events of {args.cases} cases -> "
-              f"{delivered} deliveries: "
-              f"{per_second:.0f} events/s (concurrency {settings.webhook_concurrency}, "
-              f"batch {settings.webhook_batch})")  # fmt: skip
+        for processes in args.processes:
+            fill(context, police, kemlu, args.events, args.cases)
+            with context.database.snapshot() as session:
+                waiting = delivery.backlog(session)[0]
+            load = procfs.load_average()
+            figures = drain(context, processes, receiver_pid)
+            busy = 100 * figures["machine_busy"] / max(figures["machine_total"], 1e-9)
+            print(f"{backend}: drain {waiting} outbox events of {args.cases} cases, "
+                  f"{processes} worker process(es) -> {figures['delivered']:.0f} deliveries: "
+                  f"{figures['per_second']:.0f} events/s in {figures['wall']:.2f} s wall "
+                  f"(concurrency {settings.webhook_concurrency}, batch {settings.webhook_batch}); "
+                  f"CPU: workers {figures['workers_cpu']:.2f} s, receiver "
+                  f"{figures['receiver_cpu']:.2f} s, machine {busy:.0f} % busy; load average "
+                  f"before {load}, after {procfs.load_average()}")  # fmt: skip
         lags = latency(context, police, kemlu, url, args.rate, args.seconds)
         lags.sort()
         p50, p95 = 1e3 * lags[len(lags) // 2], 1e3 * lags[int(len(lags) * 0.95)]
         print(f"{backend}: latency commit -> receipt at {args.rate:.0f} transitions/s, worker "
               f"every {settings.webhook_deliver_seconds} s ({len(lags)} events): "
               f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {1e3 * lags[-1]:.0f} ms")  # fmt: skip
+    print(f"machine: load average {procfs.load_average()} at the end; this process's CPU "
+          f"{time.process_time() - started_cpu:.1f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import multiprocessing
 import os
 import time
 import uuid
@@ -21,7 +22,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -422,25 +422,7 @@ def test_workers_side_by_side_send_each_event_once_and_in_order(
     lock and the leases (SKIP LOCKED on PostgreSQL, the single writer on SQLite), and a
     receiver that answers at once gets each event exactly once, each case's in order."""
     context = committed_context(pool_size=6, webhook_concurrency=4, webhook_batch=7)
-    with context.database.transaction() as session:
-        kemlu = seed_account(session, "kemlu.hook", password_hash(), "case_worker", "KEMLU")
-        police = seed_account(session, "polri.hook", password_hash(), "case_worker", "POLRI")
-        admin = seed_account(session, "admin.hook", password_hash(), "admin", None)
-    with context.database.transaction() as session:
-        create_subscription(session, context, admin, SubscriptionCreate(url=receiver.url))
-    cases = []
-    intake = CaseCreate.model_validate(intake_body())
-    report = {"report_number": "LP/1/26", "filed_on": "2026-01-02"}
-    for _ in range(6):
-        with context.database.transaction() as session:
-            made = register_case(session, context, kemlu, intake, endpoint="test").body
-        for version in range(made["version"], made["version"] + 4):
-            request = TransitionRequest(
-                trigger="record_police_report", expected_version=version, payload=report
-            )
-            with context.database.transaction() as session:
-                fire_transition(session, context, police, made["id"], request, endpoint="test")
-        cases.append({"id": made["id"]})
+    cases = fill_outbox(context, receiver, cases=6, reports=4)
     with ThreadPoolExecutor(3) as pool:
         reports = list(pool.map(lambda _n: delivery.deliver(context), range(3)))
     delivery.deliver(context)  # whatever a worker left when it found nothing yet
@@ -450,6 +432,85 @@ def test_workers_side_by_side_send_each_event_once_and_in_order(
         assert delivery.backlog(session) == (0, 0, 0)
     assert arrivals(receiver) == wanted  # once each: no repeats at all, in order
     assert sum(r.delivered for r in reports) <= sum(map(len, wanted.values()))
+
+
+def test_two_worker_processes_lose_nothing_and_keep_each_cases_order(
+    committed_context: Callable[..., AppContext], receiver: Receiver
+) -> None:
+    """Two worker processes (as two `nrm serve` workers) drain the same outbox at once, against
+    a receiver that refuses a third of the events the first time: every event arrives exactly
+    once, each case's in order, and the 2xx answers are exactly the deliveries the workers
+    counted (none sent twice, none recorded for nothing)."""
+    context = committed_context(
+        pool_size=4, webhook_concurrency=4, webhook_batch=9, webhook_backoff_seconds=0.05,
+        webhook_backoff_max_seconds=0.2,
+    )  # fmt: skip
+    refused: set[int] = set()
+
+    def first_time_for_a_third(message: dict[str, Any]) -> bool:
+        event_id: int = message["data"]["event_id"]
+        if event_id % 3 or event_id in refused:
+            return False
+        refused.add(event_id)
+        return True
+
+    receiver.fails_for = first_time_for_a_third
+    cases = fill_outbox(context, receiver, cases=8, reports=4)
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+
+    def work() -> None:
+        context.database.engine.dispose(close=False)  # the parent's connections stay its own
+        delivered, deadline = 0, time.monotonic() + 60
+        while time.monotonic() < deadline:
+            report = delivery.deliver(context)
+            delivered += report.delivered
+            with context.database.snapshot() as session:
+                if delivery.backlog(session)[:2] == (0, 0):
+                    break
+            time.sleep(0.02)  # the other process's leases, or a backoff, still run
+        results.put(delivered)
+
+    workers = [fork.Process(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    counted = [results.get(timeout=90) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+
+    with context.database.snapshot() as session:
+        wanted = events_of(session, cases)
+        assert delivery.backlog(session) == (0, 0, 0)
+    assert arrivals(receiver) == wanted  # once each, in order: nothing lost, nothing repeated
+    assert sum(counted) == len(receiver.accepted) == sum(map(len, wanted.values()))
+    assert refused  # the retries did happen
+
+
+def fill_outbox(
+    context: AppContext, receiver: Receiver, *, cases: int, reports: int
+) -> list[dict[str, Any]]:
+    """A subscription to `receiver`, then `cases` cases each registered and given `reports`
+    police reports, committed one by one."""
+    with context.database.transaction() as session:
+        kemlu = seed_account(session, "kemlu.hook", password_hash(), "case_worker", "KEMLU")
+        police = seed_account(session, "polri.hook", password_hash(), "case_worker", "POLRI")
+        admin = seed_account(session, "admin.hook", password_hash(), "admin", None)
+    with context.database.transaction() as session:
+        create_subscription(session, context, admin, SubscriptionCreate(url=receiver.url))
+    made_cases = []
+    intake = CaseCreate.model_validate(intake_body())
+    report = {"report_number": "LP/1/26", "filed_on": "2026-01-02"}
+    for _ in range(cases):
+        with context.database.transaction() as session:
+            made = register_case(session, context, kemlu, intake, endpoint="test").body
+        for version in range(made["version"], made["version"] + reports):
+            request = TransitionRequest(
+                trigger="record_police_report", expected_version=version, payload=report
+            )
+            with context.database.transaction() as session:
+                fire_transition(session, context, police, made["id"], request, endpoint="test")
+        made_cases.append({"id": made["id"]})
+    return made_cases
 
 
 def test_the_admins_page_lists_receivers_and_sends_a_dead_letter_again(
@@ -497,8 +558,8 @@ def test_a_run_near_the_end_of_its_lease_stops_and_gives_the_rest_back(
     """A case's events are sent one after another under one lease; one that could not finish
     before the lease runs out is not started (another worker could take it meanwhile)."""
     rows = [SimpleNamespace(id=n, event_seq=n, payload={}, url=receiver.url) for n in (7, 8)]
-    with httpx.Client() as http:
-        sent, unsent = delivery._post_in_order(worker, http, rows, time.monotonic() - 1)
+    with delivery.Sender(worker) as sender:
+        sent, unsent = delivery._post_in_order(sender, rows, time.monotonic() - 1)
     assert (sent, unsent, receiver.hits) == ([], [7, 8], 0)
 
 

@@ -7,9 +7,17 @@ is ever sent, so a failing event holds back its own case for that receiver and n
 (one bad case, or one slow path, never stalls a province's dashboard). Bounded: every POST has
 connect and read timeouts, and runs in the worker's own thread pool, never in a transition.
 
-Three short transactions per batch, none held across the network: fan out (one worker at a
-time, in outbox order), lease what is due (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single
-writer on SQLite), record what happened.
+Three short transactions per batch, none held across the network: lease what is due (one
+`UPDATE ... RETURNING`, its heads taken `FOR UPDATE SKIP LOCKED` on PostgreSQL, the single
+writer on SQLite), fan out the next outbox rows while that batch is POSTed (one worker at a
+time, in outbox order), record what happened. Worker processes share the work through those
+leases (every `nrm serve` worker runs the job; `bench.webhooks --processes N`).
+
+The POSTs go through urllib3: one keep-alive connection pool per receiver for the whole run,
+about a third of httpx's CPU per request (bench/RESULTS.md, "Webhooks"), and each
+subscription's secret is opened once per run, not per POST. The body is the canonical JSON of
+the stored message; the signature is made per attempt, because it covers `webhook-timestamp`,
+which receivers check against their clock (a retry an hour later carries the hour's time).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import urllib3
 from sqlmodel import Session
 
 from service.kit import metrics
@@ -65,34 +73,84 @@ def deliver(context: AppContext, *, budget_seconds: float = TIME_BUDGET_SECONDS)
     report = DeliveryReport()
     started = time.monotonic()
     settings = context.settings
-    timeout = httpx.Timeout(
-        connect=settings.webhook_connect_timeout_seconds,
-        read=settings.webhook_read_timeout_seconds,
-        write=settings.webhook_read_timeout_seconds,
-        pool=settings.webhook_connect_timeout_seconds,
-    )
-    limits = httpx.Limits(max_connections=settings.webhook_concurrency)
     with (
-        httpx.Client(timeout=timeout, limits=limits, follow_redirects=False) as client,
+        Sender(context) as sender,
         ThreadPoolExecutor(settings.webhook_concurrency, "nrm-webhook") as pool,
     ):
         while time.monotonic() - started < budget_seconds:
-            fanned = fan_out(context)
-            report.fanned_out += fanned
             lease = _lease_seconds(context)
             deadline = time.monotonic() + lease - _longest_post(context) - 5
             claimed = _claim(context, lease)
+            runs = _runs(claimed)
+            posting = pool.map(_post_in_order, [sender] * len(runs), runs, [deadline] * len(runs))
+            fanned = fan_out(context)  # the next batch's, while this one's POSTs go
+            report.fanned_out += fanned
             if not claimed and not fanned:
                 break
-            runs = _runs(claimed)
-            results = list(
-                pool.map(_post_in_order, [context] * len(runs), [client] * len(runs), runs,
-                         [deadline] * len(runs))
-            )  # fmt: skip
+            results = list(posting)
             outcomes = [outcome for sent, _unsent in results for outcome in sent]
             unsent = [row_id for _sent, rest in results for row_id in rest]
             _record(context, outcomes, unsent, report)
     return report
+
+
+class Sender:
+    """One run's HTTP side: a pool of keep-alive connections per receiver (urllib3, as many as
+    the run has threads, so a thread never waits for one), every wait bounded by the
+    connect and read timeouts, no retries and no redirects (a retry is the next attempt, with
+    its backoff), and each subscription's secret opened once."""
+
+    def __init__(self, context: AppContext) -> None:
+        settings = context.settings
+        self._cipher = context.cipher
+        self._secrets: dict[bytes, str] = {}
+        self._pools = urllib3.PoolManager(
+            num_pools=64,
+            maxsize=settings.webhook_concurrency,
+            block=True,
+            timeout=urllib3.Timeout(
+                connect=settings.webhook_connect_timeout_seconds,
+                read=settings.webhook_read_timeout_seconds,
+            ),
+            retries=False,
+        )
+        self._pool_timeout = settings.webhook_connect_timeout_seconds
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._pools.clear()
+
+    def post(self, row: Any) -> Outcome:
+        """One attempt: the message signed now, POSTed, its answer read."""
+        body = canonical_json(row.payload)
+        secret = self._secrets.get(row.secret_sealed)
+        if secret is None:
+            secret = self._secrets[row.secret_sealed] = open_secret(self._cipher, row.secret_sealed)
+        headers = signing.headers(secret, message_id(row.event_seq), int(time.time()), body)
+        attempts = row.attempts + 1
+        try:
+            response = self._pools.request(
+                "POST", row.url, body=body, headers=headers, redirect=False,
+                preload_content=True, pool_timeout=self._pool_timeout,
+            )  # fmt: skip
+        except urllib3.exceptions.NewConnectionError as exc:  # refused (a subclass of timeout)
+            return Outcome(row.id, attempts, f"unreachable: {_cause(exc)}")
+        except (urllib3.exceptions.TimeoutError, urllib3.exceptions.EmptyPoolError):
+            return Outcome(row.id, attempts, "timeout")
+        except urllib3.exceptions.HTTPError as exc:
+            return Outcome(row.id, attempts, f"unreachable: {_cause(exc)}")
+        if 200 <= response.status < 300:
+            return Outcome(row.id, attempts, None)
+        return Outcome(row.id, attempts, f"HTTP {response.status}")
+
+
+def _cause(exc: Exception) -> str:
+    """The name of what went wrong underneath urllib3's wrapper (ConnectionRefusedError,
+    RemoteDisconnected, ...)."""
+    inner = next((arg for arg in exc.args if isinstance(arg, Exception)), exc.__context__)
+    return type(inner or exc).__name__
 
 
 def fan_out(context: AppContext) -> int:
@@ -220,7 +278,7 @@ def _runs(claimed: list[Any]) -> list[list[Any]]:
 
 
 def _post_in_order(
-    context: AppContext, client: httpx.Client, run: list[Any], deadline: float
+    sender: Sender, run: list[Any], deadline: float
 ) -> tuple[list[Outcome], list[int]]:
     """Send a case's events one after another; the first failure stops the run, and so does
     the lease's end drawing near (what follows stays unsent, its lease given back)."""
@@ -228,27 +286,11 @@ def _post_in_order(
     for index, row in enumerate(run):
         if time.monotonic() >= deadline:
             return sent, [later.id for later in run[index:]]
-        outcome = _post(context, client, row)
+        outcome = sender.post(row)
         sent.append(outcome)
         if outcome.error is not None:
             return sent, [later.id for later in run[index + 1 :]]
     return sent, []
-
-
-def _post(context: AppContext, client: httpx.Client, row: Any) -> Outcome:
-    body = canonical_json(row.payload)
-    ident = message_id(row.event_seq)
-    secret = open_secret(context.cipher, row.secret_sealed)
-    headers = signing.headers(secret, ident, int(time.time()), body)
-    try:
-        response = client.post(row.url, content=body, headers=headers)
-    except httpx.TimeoutException:
-        return Outcome(row.id, row.attempts + 1, "timeout")
-    except httpx.HTTPError as exc:
-        return Outcome(row.id, row.attempts + 1, f"unreachable: {type(exc).__name__}")
-    if 200 <= response.status_code < 300:
-        return Outcome(row.id, row.attempts + 1, None)
-    return Outcome(row.id, row.attempts + 1, f"HTTP {response.status_code}")
 
 
 def _record(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     Row,
-    Select,
     String,
+    any_,
+    bindparam,
     cast,
     delete,
     exists,
@@ -17,10 +20,10 @@ from sqlalchemy import (
     insert,
     or_,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy import select as select_rows
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -127,45 +130,30 @@ def add_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def drop_outbox(session: Session, ids: list[int]) -> None:
-    session.execute(delete(WebhookOutbox).where(col(WebhookOutbox.id).in_(ids)))
+    session.execute(delete(WebhookOutbox).where(_one_of(session, col(WebhookOutbox.id), ids)))
 
 
 # --- delivery --------------------------------------------------------------------------------
 
 
-def _deliverable() -> Select[Any]:
-    d = WebhookDelivery
-    return (
-        select_rows(
-            col(d.id),
-            col(d.subscription_id),
-            col(d.case_id),
-            col(d.stream_seq),
-            col(d.event_seq),
-            col(d.payload),
-            col(d.attempts),
-            col(Subscription.url),
-            col(Subscription.secret_sealed),
-        )
-        .join(Subscription, col(Subscription.id) == col(d.subscription_id))
-        .where(col(Subscription.is_active).is_(True), col(d.dead_at).is_(None))
-    )
-
-
-def claim_due(
-    session: Session, now: datetime, leased_until: datetime, limit: int
-) -> list[Row[Any]]:
+def claim_due(session: Session, now: datetime, leased_until: datetime, limit: int) -> list[Any]:
     """Lease the deliveries due now that head their (subscription, case) (no lower
-    `stream_seq` waits, dead or leased), skipping heads another worker holds; then, behind
-    each head, the events of its case that wait after it, in order (`limit` rows in all).
+    `stream_seq` waits, dead or leased), skipping heads another worker holds, and behind each
+    head the events of its case that wait after it: `limit` rows in all, breadth first (every
+    head, then every head's next event, ...), so that a case's share is always a prefix of its
+    queue. One `UPDATE ... RETURNING`; each row comes with its subscription's URL and sealed
+    secret.
 
     A follower is never another worker's: only a head's holder leases behind it.
     """
-    earlier = aliased(WebhookDelivery)
     d = WebhookDelivery
+    earlier = aliased(WebhookDelivery)
     heads = (
-        _deliverable()
+        select_rows(col(d.subscription_id), col(d.case_id))
+        .join(Subscription, col(Subscription.id) == col(d.subscription_id))
         .where(
+            col(Subscription.is_active).is_(True),
+            col(d.dead_at).is_(None),
             col(d.next_attempt_at) <= now,
             or_(col(d.leased_until).is_(None), col(d.leased_until) <= now),
             ~exists().where(
@@ -177,26 +165,69 @@ def claim_due(
         .order_by(col(d.id))
         .limit(limit)
         .with_for_update(of=d, skip_locked=True)
+        .cte("heads")
     )
-    rows = list(session.execute(heads).all())
-    if rows and len(rows) < limit:
-        groups = [(row.subscription_id, row.case_id) for row in rows]
-        followers = (
-            _deliverable()
-            .where(tuple_(col(d.subscription_id), col(d.case_id)).in_(groups))
-            .where(col(d.id).not_in([row.id for row in rows]))
-            .order_by(col(d.subscription_id), col(d.case_id), col(d.stream_seq))
-            .limit(limit - len(rows))
-            .with_for_update(of=d)
+    place = func.row_number().over(
+        partition_by=(col(d.subscription_id), col(d.case_id)), order_by=col(d.stream_seq)
+    )
+    queued = (
+        select_rows(col(d.id), place.label("place"))
+        .join(
+            heads,
+            (heads.c.subscription_id == col(d.subscription_id))
+            & (heads.c.case_id == col(d.case_id)),
         )
-        rows.extend(session.execute(followers).all())
-    if rows:
-        session.execute(
-            update(WebhookDelivery)
-            .where(col(WebhookDelivery.id).in_([row.id for row in rows]))
-            .values(leased_until=leased_until)
+        .where(col(d.dead_at).is_(None))
+        .subquery("queued")
+    )
+    chosen = select_rows(queued.c.id).order_by(queued.c.place, queued.c.id).limit(limit)
+    leased = session.execute(
+        update(WebhookDelivery)
+        .where(col(WebhookDelivery.id).in_(chosen))
+        .values(leased_until=leased_until)
+        .returning(*_CLAIMED_COLUMNS)
+    ).all()
+    if not leased:
+        return []
+    receivers = {
+        sub_id: (url, sealed)
+        for sub_id, url, sealed in session.execute(
+            select_rows(
+                col(Subscription.id), col(Subscription.url), col(Subscription.secret_sealed)
+            ).where(_one_of(session, col(Subscription.id), {row.subscription_id for row in leased}))
         )
-    return rows
+    }
+    return [Claimed._make((*row, *receivers[row.subscription_id])) for row in leased]
+
+
+_CLAIMED_COLUMNS = (
+    col(WebhookDelivery.id), col(WebhookDelivery.subscription_id),
+    col(WebhookDelivery.case_id), col(WebhookDelivery.stream_seq),
+    col(WebhookDelivery.event_seq), col(WebhookDelivery.payload), col(WebhookDelivery.attempts),
+)  # fmt: skip
+
+
+class Claimed(NamedTuple):
+    """A leased delivery, with where and how to send it."""
+
+    id: int
+    subscription_id: int
+    case_id: uuid.UUID
+    stream_seq: int
+    event_seq: int
+    payload: dict[str, Any]
+    attempts: int
+    url: str
+    secret_sealed: bytes
+
+
+def _one_of(session: Session, column: Any, values: Iterable[int]) -> Any:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter however many
+    values (a statement of 500 placeholders is parsed again by psycopg at every call)."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(BigInteger)))
+    return column.in_(values)
 
 
 def release(session: Session, ids: list[int]) -> None:
@@ -204,14 +235,16 @@ def release(session: Session, ids: list[int]) -> None:
     if ids:
         session.execute(
             update(WebhookDelivery)
-            .where(col(WebhookDelivery.id).in_(ids))
+            .where(_one_of(session, col(WebhookDelivery.id), ids))
             .values(leased_until=None)
         )
 
 
 def delivered(session: Session, ids: list[int]) -> None:
     if ids:
-        session.execute(delete(WebhookDelivery).where(col(WebhookDelivery.id).in_(ids)))
+        session.execute(
+            delete(WebhookDelivery).where(_one_of(session, col(WebhookDelivery.id), ids))
+        )
 
 
 def failed(session: Session, changes: list[dict[str, Any]]) -> None:
