@@ -177,9 +177,9 @@ def rebuild_ministry_moves(session: Session) -> tuple[int, int]:
     """Recompute the index a ministry's monthly report counts from (`ministry_move`) from the
     events: its rows, and how many were missing or extra before (0 when the triggers kept it
     right)."""
-    before = set(repo.ministry_moves(session))
-    rows = repo.rebuild_ministry_moves(session)
-    return rows, len(before ^ set(repo.ministry_moves(session)))
+    repo.lock_ministry_moves(session)
+    differed = repo.ministry_moves_differing(session)
+    return repo.rebuild_ministry_moves(session), differed
 
 
 def duration_report(
