@@ -264,7 +264,8 @@ def lock_ministry_moves(session: Session) -> None:
     """For a rebuild: on PostgreSQL, lock the table, so that the writers whose triggers add
     rows wait (an event committed between the delete and the refill would otherwise come
     twice), and, like a migration, lift the statement limit (a million cases' two million
-    rows took 2.5 minutes, compared and refilled, on the 2-core VM). SQLite's writer already holds the database."""
+    rows took 2.5 minutes, compared and refilled, on the 2-core VM). SQLite's writer already
+    holds the database."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL statement_timeout = 0"))
         session.execute(text("LOCK TABLE ministry_move IN EXCLUSIVE MODE"))
