@@ -1,7 +1,7 @@
-"""A ministry's monthly report on the demo: for every ministry, the figures the fast path
-(`ministry_move`, kept by triggers) gives are those counted one event at a time, and the
-rows the triggers kept through the demo's history (hand-overs, transfers, service requests,
-withdrawn consent, erasure-free closures) are those a rebuild recomputes from the events."""
+"""A ministry's monthly report on the demo: for every ministry with a supervisor, the figures
+the fast path (`ministry_move`, kept by triggers) gives are those counted one event at a time,
+and the rows the triggers kept through the demo's history (hand-overs between ministries,
+transfers, closures) are those a rebuild recomputes from the events."""
 
 from __future__ import annotations
 
