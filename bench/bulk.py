@@ -93,7 +93,7 @@ class Loader:
         with psycopg.connect(self.url, autocommit=True) as db:
             # the steady state of a table that grew over months, not a fresh load's: statistics,
             # visibility map and hint bits set now, not by autovacuum or the first reader
-            db.execute("VACUUM (ANALYZE) case_file, case_event, case_ministry")
+            db.execute("VACUUM (ANALYZE) case_file, case_event, case_ministry, ministry_move")
 
     def _copy(self, count: int, loader: int, forked: bool = False) -> None:
         if forked:  # end on a signal: not the parent's handlers

@@ -11,6 +11,7 @@ the province, the district, then reunited with the family (reintegration) at 08:
 from __future__ import annotations
 
 import io
+import uuid
 import zipfile
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,12 +20,17 @@ from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from schemas.common import WIB
 from service.kit.context import AppContext
-from service.reports.figures import StateMap
+from service.models import CaseMinistry, MinistryMove
+from service.reports import service as reports
+from service.reports.figures import MILESTONES, StateMap
 from tests.bulk import Clock
 from tests.factories import Actors, User, foreign_body, register, step_with_consent, walk_to
+from tests.report_counts import counted_from_events, kept_moves, moves_of, rebuilt_and_kept
 from tests.web import get, visible_text, web_login
 
 MONDAY = datetime(2026, 7, 6, 1, 0, tzinfo=UTC)
@@ -188,6 +194,67 @@ def test_a_supervisor_sees_the_cases_of_their_ministry(
     assert kemensos["totals"] == {"key": {}, "referrals": 1, "victims": 1, "open": 1}  # A only
     task_force = _get(client, actors.worker("GUGUS_TUGAS"), "reports/monthly", **SUMMER)
     assert task_force.json()["scope"] == "national"
+
+
+def test_a_ministry_s_monthly_figures_are_its_cases_events_counted_one_by_one(
+    client: TestClient,
+    actors: Actors,
+    context: AppContext,
+    session: Session,
+    clock: Clock,
+    story: dict[str, Any],
+) -> None:
+    """The fast path (`ministry_move`, kept by triggers) against every event of the cases in
+    the ministry's scope, read one by one. A is KEMLU's and KEMENSOS's (two ministries) and
+    joined KEMENSOS's scope on 10 August, in the middle of the summer: its scope holds the
+    whole case, so its July registration and identification count for KEMENSOS too."""
+    ministries = sorted(set(session.exec(select(CaseMinistry.ministry)).all()))
+    assert {"KEMLU", "KEMENSOS"} <= set(ministries)
+    for ministry in ministries:
+        for period in (SUMMER, JULY, WEEK, {"from": "2026-07-08", "to": "2026-08-10"}):
+            report = _get(client, actors.supervisor(ministry), "reports/monthly", **period)
+            assert report.status_code == 200, report.text
+            got = {m["month"]: {name: m["figures"][name] for name in MILESTONES}
+                   for m in report.json()["months"]}  # fmt: skip
+            assert got == counted_from_events(session, context, ministry, period, clock.now), (
+                ministry, period,
+            )  # fmt: skip
+    kemensos = _get(client, actors.supervisor("KEMENSOS"), "reports/monthly", **SUMMER).json()
+    assert [(m["month"], m["figures"]["referrals"], m["figures"]["identifications"],
+             m["figures"]["reintegrations"]) for m in kemensos["months"]] == [
+        ("2026-07", 1, 1, 0), ("2026-08", 0, 0, 1),
+    ]  # fmt: skip
+    kemlu = _get(client, actors.supervisor("KEMLU"), "reports/monthly", **JULY).json()
+    assert kemlu["totals"]["referrals"] == 3 and kemlu["totals"]["closures"] == 1
+
+
+def test_the_ministry_moves_the_triggers_keep_are_those_rebuilt_from_the_events(
+    session: Session, story: dict[str, Any]
+) -> None:
+    """`ministry_move` after the story, after a ministry joins a case late (as a workflow
+    migration or a service request adds it), and after a scope row goes: each time what
+    the rebuild recomputes from the events."""
+
+    maintained = kept_moves(session)
+    a_moves, c_moves = (moves_of(session, story[name]["id"]) for name in ("a", "c"))
+    assert sum(1 for row in maintained if row[0] == "KEMENSOS") == a_moves > 5
+    assert maintained == rebuilt_and_kept(session)
+    c = uuid.UUID(story["c"]["id"])
+    session.add(CaseMinistry(case_id=c, ministry="BP2MI", since=datetime.now(UTC)))
+    session.flush()
+    joined = kept_moves(session)
+    added = sorted(set(joined) - set(maintained))
+    assert len(added) == len(joined) - len(maintained) == c_moves > 1
+    assert {row[0] for row in added} == {"BP2MI"} and added[0][2] == "created"
+    assert joined == rebuilt_and_kept(session)
+    session.execute(delete(CaseMinistry).where(
+        col(CaseMinistry.case_id) == c, col(CaseMinistry.ministry) == "BP2MI"))  # fmt: skip
+    session.flush()
+    assert kept_moves(session) == maintained == rebuilt_and_kept(session)
+    # the operators' rebuild (`nrm reports rebuild`) repairs a table whose triggers were off
+    session.execute(delete(MinistryMove).where(col(MinistryMove.ministry) == "KEMENSOS"))
+    assert reports.rebuild_ministry_moves(session) == (len(maintained), a_moves)
+    assert kept_moves(session) == maintained
 
 
 @pytest.mark.parametrize(

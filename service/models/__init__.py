@@ -17,6 +17,7 @@ from service.models.legal import (
     Suspect,
     SuspectIdentityAccess,
 )
+from service.models.report import MinistryMove
 from service.models.service_request import ServiceRequest
 from service.models.unit import UNIT_LEVELS, CaseEscalation, CaseUnit, Unit
 from service.models.user import ROLES, UserAccount
@@ -48,6 +49,7 @@ __all__ = [
     "LegalTrack",
     "LoginFailure",
     "ManifestRow",
+    "MinistryMove",
     "RetiredRefreshToken",
     "ServiceRequest",
     "Suspect",

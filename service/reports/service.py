@@ -173,6 +173,15 @@ def monthly_report(
     return MonthlyReport(**_range(scope, span), figures=names, months=lines, totals=totals)
 
 
+def rebuild_ministry_moves(session: Session) -> tuple[int, int]:
+    """Recompute the index a ministry's monthly report counts from (`ministry_move`) from the
+    events: its rows, and how many were missing or extra before (0 when the triggers kept it
+    right)."""
+    repo.lock_ministry_moves(session)
+    differed = repo.ministry_moves_differing(session)
+    return repo.rebuild_ministry_moves(session), differed
+
+
 def duration_report(
     session: Session,
     context: AppContext,
