@@ -23,15 +23,14 @@ from typing import Any
 
 import uvloop
 
-from schemas.auth import UserCreate, UserRead
-
 from bench import profile
 from bench._setup import fresh_context
+from schemas.auth import UserCreate, UserRead
 from service.app import create_app
 from service.auth.service import open_session
+from service.cli import CLI
 from service.kit.capacity import set_worker_threads
 from service.kit.context import AppContext
-from service.cli import CLI
 from service.models import utcnow
 from service.users.service import create_user
 from tests.factories import intake_body
@@ -80,8 +79,8 @@ def _users(context: AppContext) -> tuple[str, str]:
     tokens = []
     with context.database.transaction() as session:
         for name, ministry in (("bench.kemlu", "KEMLU"), ("bench.polri", "POLRI")):
-            data = UserCreate.model_validate({"username": name, "role": "case_worker",
-                                              "ministry": ministry, "password": PASSWORD})  # fmt: skip
+            asked = {"username": name, "role": "case_worker", "ministry": ministry}
+            data = UserCreate.model_validate({**asked, "password": PASSWORD})
             made = create_user(session, context, CLI, data)
             assert isinstance(made, UserRead)
             tokens.append(open_session(session, context, made.id, utcnow()).access_token)
