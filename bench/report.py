@@ -49,7 +49,7 @@ class Target:
 def render(facts: Facts, pg: Throughput, data: Dataset, sqlite: Throughput | None,
            previous: Path | None = None) -> str:  # fmt: skip
     parts = [
-        _header(facts), _targets(targets(pg, data)), _transitions(pg, sqlite),
+        _header(facts), _targets(targets(pg, data, sqlite)), _transitions(pg, sqlite),
         _intake(pg, sqlite), _queues(data), _at_size(data), _memory(pg, sqlite),
         _profile(pg, data), _method(facts, pg, data),
     ]  # fmt: skip
@@ -65,8 +65,8 @@ def _kept_notes(previous: Path | None) -> str:
     return old.split(NOTES, 1)[1].lstrip("\n") if NOTES in old else ""
 
 
-def targets(pg: Throughput, data: Dataset) -> list[Target]:
-    found: list[Target] = []
+def targets(pg: Throughput, data: Dataset, sqlite: Throughput | None = None) -> list[Target]:
+    found: list[Target] = _lean_targets(pg, sqlite)
     for clients, run in sorted(pg.http.items()):
         rate = run.result.rate
         found.append(Target(f"transitions/s end to end, {clients} clients", "≥ 1,500",
@@ -103,6 +103,28 @@ def targets(pg: Throughput, data: Dataset) -> list[Target]:
         peak_mb = max(peaks) * 1.048576  # MiB to MB
         found.append(Target("resident size per worker (peak under load)", "< 200 MB",
                             f"{peak_mb:.0f} MB", peak_mb < 200))  # fmt: skip
+    return found
+
+
+def _lean_targets(pg: Throughput, sqlite: Throughput | None) -> list[Target]:
+    """Issue 17's: the service against the raw loop of the same run, at 16 clients."""
+    found: list[Target] = []
+    for backend, goal in ((pg, 0.30), (sqlite, 0.15)):
+        http = backend.http.get(16) if backend else None
+        raw = backend.raw.get(16) if backend else None
+        if backend is None or http is None or raw is None or not raw.rate:
+            continue
+        ratio = http.result.rate / raw.rate
+        found.append(Target(f"{backend.backend}: service / raw loop, 16 clients", f"≥ {goal:.2f}",
+                            f"{ratio:.2f}", ratio >= goal))  # fmt: skip
+        p99 = http.result.p99_ms
+        if backend.backend == "postgresql":
+            raw_p99 = raw.percentile(99)
+            found.append(Target("postgresql: p99 at 16 clients, service / raw loop's", "≤ 4 x",
+                                f"{p99:.1f} / {raw_p99:.1f} ms", p99 <= 4 * raw_p99))  # fmt: skip
+        else:
+            found.append(Target("sqlite: p99 at 16 clients", "< 250 ms", f"{p99:.1f} ms",
+                                p99 < 250))  # fmt: skip
     return found
 
 
@@ -144,7 +166,7 @@ def _verdict(ok: bool | None) -> str:
 
 TRANSITION_COLUMNS = (
     "backend", "clients", "HTTP tr/s", "p50", "p90", "p95", "p99", "raw tr/s", "raw p50",
-    "raw p95", "raw p99", "HTTP/raw",
+    "raw p95", "raw p99", "HTTP/raw", "lean tr/s", "lean p99", "lean/raw",
 )  # fmt: skip
 CPU_COLUMNS = (
     "backend", "clients", "HTTP: workers / db / wrk / other", "HTTP ms/tr: app + db",
@@ -164,13 +186,16 @@ def _transitions(pg: Throughput, sqlite: Throughput | None) -> str:
         for clients, run in sorted(found.http.items()) if found else []:
             raw = found.raw.get(clients) if found else None
             backend = found.backend if found else ""
-            speed.append(_speed_row(backend, clients, run, raw))
+            lean = found.lean.get(clients) if found else None
+            speed.append([*_speed_row(backend, clients, run, raw), *_lean_cells(lean, raw)])
             cpu.append(_cpu_row(backend, clients, run, raw))
     return f"""## 1. Transitions per second: HTTP end to end beside the raw loop
 
 HTTP: `POST /api/v1/cases/{{id}}/transitions` (`record_police_report` by a POLRI case worker;
 each client its own case, carrying the version). Raw: the same UPDATE (compare-and-set) and
-INSERT (hash-chained event) with COMMIT, one process and connection per client. Latencies in ms.
+INSERT (hash-chained event) with COMMIT, one process and connection per client. Lean: the
+ceiling, `bench/lean.py` (FastAPI, uvicorn with 2 workers, async psycopg, JWT, pydantic, the
+raw loop's SQL after one SELECT, one COMMIT; PostgreSQL only). Latencies in ms.
 
 {_table(TRANSITION_COLUMNS, speed)}
 Where the CPU went: average cores used during each run (2 = the whole machine; "other" is
@@ -178,6 +203,13 @@ what none of the measured processes used: the rest of the shared machine), and C
 milliseconds per transition.
 
 {_table(CPU_COLUMNS, cpu)}"""
+
+
+def _lean_cells(lean: LoadRun | None, raw: RawResult | None) -> list[str]:
+    if lean is None:
+        return ["-", "-", "-"]
+    ratio = lean.result.rate / raw.rate if raw and raw.rate else 0.0
+    return [f"{lean.result.rate:,.0f}", f"{lean.result.p99_ms:.1f}", f"{ratio:.2f}"]
 
 
 def _split(cpu: dict[str, float], keys: tuple[str, ...]) -> str:

@@ -5,7 +5,9 @@
 PostgreSQL (a database `nrm_bench_*` made and dropped on the server of `--pg`): transitions
 over HTTP at 16 and 32 clients beside the raw loop, a profile, intake; then the data set grown
 to each size for the queue pages, the plan of the queue query, sealing, verify and the sweep.
-SQLite (a file in a temporary directory): transitions, raw loop and intake. Logs, wrk output
+The lean probe (`bench/lean.py`, the ceiling) runs beside the service and the raw loop on
+PostgreSQL. SQLite (a file in a temporary directory): transitions, raw loop and intake. Just the
+transitions: `python -m bench.throughput`. Logs, wrk output
 and the raw profile go to bench/out/. Servers are stopped and databases dropped on the way
 out, also on Ctrl-C or SIGTERM.
 """
@@ -29,6 +31,7 @@ from sqlalchemy.engine import make_url
 from bench import dataset, report, throughput
 from bench._setup import scratch_database
 from bench.bulk import Loader
+from bench.lean import lean_server
 from bench.measure import user_id
 from bench.rawloop import Actor
 from bench.server import Server, add_users, nrm, service_env
@@ -42,6 +45,7 @@ DEFAULT_PG = "postgresql+psycopg://root@127.0.0.1:5432/postgres"
 # per core; and uvicorn's workers share one listening socket without balancing wrk's long-lived
 # connections, so with only 2 one worker often holds most of them while the other core idles.
 DEFAULT_WORKERS = 4
+LEAN_WORKERS = 2  # the lean probe as issue 17 measured it
 FULL = {"seconds": 10, "queue_seconds": 4, "profile_seconds": 8, "sizes": "10000,100000,1000000"}
 QUICK = {"seconds": 4, "queue_seconds": 2, "profile_seconds": 3, "sizes": "10000,20000"}
 
@@ -99,8 +103,10 @@ def main(argv: list[str] | None = None) -> None:
         nrm(env, "db", "upgrade")
         add_users(env)
         print("PostgreSQL: throughput", flush=True)
+        lean = lean_server(libpq, keys["secret_key"], LEAN_WORKERS, out / "server-lean.log")
         pg = throughput.run(Server(env, args.workers, out / "server-postgresql.log"),
-                            "postgresql", libpq, plan)  # fmt: skip
+                            "postgresql", libpq, plan, lean)  # fmt: skip
+        print(throughput.summary(pg), flush=True)
         sqlite = None
         if not args.no_sqlite:  # before the bulk load: its autovacuum would share the machine
             print("SQLite: throughput", flush=True)
@@ -148,7 +154,9 @@ def _sqlite(
     add_users(env)
     server = Server(env, workers, out / "server-sqlite.log")
     no_profile = dataclasses.replace(plan, profile_seconds=0)  # the PostgreSQL one is reported
-    return throughput.run(server, "sqlite", str(path), no_profile)
+    found = throughput.run(server, "sqlite", str(path), no_profile)
+    print(throughput.summary(found), flush=True)
+    return found
 
 
 def _libpq(url: str) -> str:

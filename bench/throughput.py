@@ -1,7 +1,15 @@
-"""Transitions per second over HTTP beside the raw loop, a profile, and intake: one backend.
+"""Transitions per second over HTTP beside the raw loop and the lean probe, a profile, and
+intake: one backend.
 
-The HTTP and raw runs alternate (HTTP 16, raw 16, HTTP 32, raw 32) on the same cases, so a
-drift of the shared machine hurts both sides of a ratio alike.
+Three numbers per client count, side by side: the raw loop (the SQL alone), the lean probe
+(`bench/lean.py`: the least a request can cost in this stack, the ceiling; PostgreSQL only) and
+the service. The runs alternate (service 16, lean 16, raw 16, service 32, ...) on the same
+cases, so a drift of the shared machine hurts every side of a ratio alike.
+
+Just this part, for iterating (a scratch PostgreSQL database, dropped after; a temporary SQLite
+file with --sqlite):
+
+    .venv/bin/python -m bench.throughput [--seconds 5] [--clients 16] [--sqlite] [--profile 5]
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import subprocess
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +36,7 @@ class Throughput:
     workers: int
     server_command: str = ""
     http: dict[int, LoadRun] = field(default_factory=dict)
+    lean: dict[int, LoadRun] = field(default_factory=dict)
     raw: dict[int, rawloop.RawResult] = field(default_factory=dict)
     intake: LoadRun | None = None
     idle_rss_mib: dict[int, float] = field(default_factory=dict)
@@ -43,18 +53,30 @@ class Plan:
     out: Path
 
 
-def run(server: Server, backend: str, raw_target: str, plan: Plan) -> Throughput:
-    """`server` is started and stopped here; `raw_target` is its database for the raw loop."""
+def run(
+    server: Server, backend: str, raw_target: str, plan: Plan, lean: Server | None = None
+) -> Throughput:
+    """`server` (and the lean probe `lean`, if any) are started and stopped here; `raw_target`
+    is their database for the raw loop."""
     found = Throughput(backend, server.workers, " ".join(server.command))
-    server.start()
-    try:
-        _measure(server, backend, raw_target, plan, found)
-    finally:
-        server.stop()
+    with ExitStack() as stack:
+        server.start()
+        stack.callback(server.stop)
+        if lean is not None:
+            lean.start()
+            stack.callback(lean.stop)
+        _measure(server, backend, raw_target, plan, found, lean)
     return found
 
 
-def _measure(server: Server, backend: str, raw_target: str, plan: Plan, found: Throughput) -> None:
+def _measure(
+    server: Server,
+    backend: str,
+    raw_target: str,
+    plan: Plan,
+    found: Throughput,
+    lean: Server | None,
+) -> None:
     kemlu, polri = server.login("bench.kemlu"), server.login("bench.polri")
     ids = [
         uuid.UUID(server.post_json("/api/v1/cases", intake_body(), kemlu)["id"])
@@ -71,6 +93,9 @@ def _measure(server: Server, backend: str, raw_target: str, plan: Plan, found: T
 
     refresh()
     wrk.run(server.base_url, "transition.lua", max(plan.clients), 3, env, log)  # warm-up
+    if lean is not None:
+        refresh()
+        wrk.run(lean.base_url, "transition.lua", max(plan.clients), 3, env, log)
     groups = {"workers": server.all_pids}
     if backend == "postgresql":
         groups["postgres"] = measure.postgres_pids
@@ -80,6 +105,12 @@ def _measure(server: Server, backend: str, raw_target: str, plan: Plan, found: T
         found.http[clients] = measure.load(server, "transitions", backend, "transition.lua",
                                            clients, plan.seconds, env, log)  # fmt: skip
         measure.settle()
+        if lean is not None:
+            refresh()
+            print(f"  {backend}: lean probe, {clients} clients", flush=True)
+            found.lean[clients] = measure.load(lean, "lean", backend, "transition.lua",
+                                               clients, plan.seconds, env, log)  # fmt: skip
+            measure.settle()
         print(f"  {backend}: raw loop, {clients} clients", flush=True)
         found.raw[clients] = rawloop.run(raw_target, ids[:clients], actor, plan.seconds, groups)
         measure.settle()
@@ -117,3 +148,77 @@ def _profile(
         found.profile_error = f"{type(exc).__name__}: {exc}"
     finally:
         load.join()
+
+
+def summary(found: Throughput) -> str:
+    """The three numbers per client count, side by side, as the run prints them."""
+    lines = [f"{found.backend}: transitions/s (p99 ms) raw loop | lean probe | service"]
+    for clients in sorted(found.http):
+        service, raw, lean = found.http[clients], found.raw.get(clients), found.lean.get(clients)
+        raw_rate = raw.rate if raw else 0.0
+
+        def cell(rate: float, p99: float, raw_rate: float = raw_rate) -> str:
+            ratio = f" = {rate / raw_rate:.2f}x raw" if raw_rate else ""
+            return f"{rate:,.0f} (p99 {p99:.1f}){ratio}"
+
+        cells = [cell(raw_rate, raw.percentile(99)) if raw else "-"]
+        cells.append(cell(lean.result.rate, lean.result.p99_ms) if lean else "-")
+        cells.append(cell(service.result.rate, service.result.p99_ms))
+        cpu = service.cpu.get("workers", 0.0) * service.result.seconds
+        per = cpu / service.result.ok * 1000 if service.result.ok else 0.0
+        lines.append(f"  {clients:>3} clients: {' | '.join(cells)}; service worker CPU "
+                     f"{per:.2f} ms/transition, load {procfs.load_average()}")  # fmt: skip
+    if found.intake:
+        lines.append(f"  intake, {INTAKE_CLIENTS} clients: {found.intake.result.rate:,.0f} cases/s"
+                     f" (p99 {found.intake.result.p99_ms:.1f})")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import tempfile
+
+    from bench import lean as lean_probe
+    from bench import run as bench_run
+    from bench._setup import scratch_database
+    from bench.server import add_users, nrm, service_env
+    from service.kit.config import generate_keys
+
+    parser = argparse.ArgumentParser(description="transitions: raw loop, lean probe, service")
+    parser.add_argument("--pg", default=bench_run.DEFAULT_PG)
+    parser.add_argument("--workers", type=int, default=bench_run.DEFAULT_WORKERS)
+    parser.add_argument("--lean-workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--clients", default="16")
+    parser.add_argument("--profile", type=int, default=0, help="seconds of py-spy (0: none)")
+    parser.add_argument("--sqlite", action="store_true", help="the embedded default instead")
+    args = parser.parse_args(argv)
+    out = Path(__file__).with_name("out")
+    out.mkdir(exist_ok=True)
+    plan = Plan(tuple(int(c) for c in args.clients.split(",")), args.seconds, args.profile, out)
+    keys = generate_keys()
+    print(f"load average at start {procfs.load_average()}", flush=True)
+    with ExitStack() as stack:
+        if args.sqlite:
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nrm_bench_")))
+            url, raw_target, lean = f"sqlite:///{directory / 'bench.db'}", "", None
+            raw_target = str(directory / "bench.db")
+        else:
+            url = stack.enter_context(scratch_database(args.pg, "nrm_bench"))
+            raw_target = bench_run._libpq(url)
+        env = service_env(url, keys)
+        nrm(env, "db", "upgrade")
+        add_users(env)
+        server = Server(env, 1 if args.sqlite else args.workers, out / "server-throughput.log")
+        if not args.sqlite:
+            lean = lean_probe.lean_server(raw_target, keys["secret_key"], args.lean_workers,
+                                          out / "server-lean.log")  # fmt: skip
+        found = run(server, "sqlite" if args.sqlite else "postgresql", raw_target, plan, lean)
+    print(summary(found), flush=True)
+    if found.profile:
+        for stage, share in found.profile.stages or found.profile.inclusive[:12]:
+            print(f"  {share:6.1%}  {stage}")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import profile, wrk
+from bench import dataset, measure, profile, rawloop, report, throughput, wrk
 from bench.rawloop import percentile
 
 WRK_OUTPUT = """Running 5s test @ http://127.0.0.1:8000
@@ -88,3 +88,49 @@ def test_profile_stages_tell_the_pool_thread_from_the_event_loop() -> None:
     assert stages[profile.STAGES[0][0]] == 0.2  # sync dependencies
     assert stages[profile.STAGES[1][0]] == 0.6  # the endpoint
     assert stages[profile.STAGES[3][0]] == 0.2  # solving dependencies, on the event loop
+
+
+def _load_run(rate: float, p99_ms: float, workers_cores: float = 1.5) -> measure.LoadRun:
+    result = wrk.LoadResult(
+        connections=16, seconds=10.0, requests=int(rate * 10), ok=int(rate * 10), conflicts=0,
+        failed=0, socket_errors=0, p50_ms=1.0, p90_ms=2.0, p95_ms=3.0, p99_ms=p99_ms,
+        max_ms=p99_ms,
+    )  # fmt: skip
+    return measure.LoadRun("transitions", "postgresql", result, {"workers": workers_cores})
+
+
+def _raw(rate: float, p99_ms: float) -> rawloop.RawResult:
+    latencies = [p99_ms] * int(rate * 10)  # every percentile is p99_ms
+    return rawloop.RawResult(16, 10.0, len(latencies), 0, latencies, 5.0, {})
+
+
+def test_issue_17_targets_compare_the_service_with_the_raw_loop_of_the_same_run() -> None:
+    pg = throughput.Throughput("postgresql", 4)
+    pg.http[16], pg.raw[16], pg.lean[16] = (
+        _load_run(900, 30.0),
+        _raw(2000, 10.0),
+        _load_run(700, 20.0),
+    )
+    sqlite = throughput.Throughput("sqlite", 1)
+    sqlite.http[16], sqlite.raw[16] = _load_run(100, 300.0), _raw(2000, 5.0)
+    found = {t.line: t for t in report.targets(pg, dataset.Dataset(), sqlite)}
+    ratio = found["postgresql: service / raw loop, 16 clients"]
+    assert (ratio.measured, ratio.ok) == ("0.45", True)
+    assert found["postgresql: p99 at 16 clients, service / raw loop's"].ok is True  # 30 <= 4 x 10
+    assert found["sqlite: service / raw loop, 16 clients"].ok is False  # 0.05 < 0.15
+    assert found["sqlite: p99 at 16 clients"].ok is False  # 300 ms
+    printed = throughput.summary(pg)
+    assert "2,000 (p99 10.0)" in printed and "700 (p99 20.0) = 0.35x raw" in printed
+    assert "900 (p99 30.0) = 0.45x raw" in printed
+
+
+def test_results_table_shows_the_lean_probe_beside_the_service() -> None:
+    pg = throughput.Throughput("postgresql", 4)
+    pg.http[16], pg.raw[16], pg.lean[16] = (
+        _load_run(300, 90.0),
+        _raw(3000, 12.0),
+        _load_run(1000, 40.0),
+    )
+    table = report._transitions(pg, None)
+    assert "| lean tr/s | lean p99 | lean/raw |" in table
+    assert "| 1,000 | 40.0 | 0.33 |" in table

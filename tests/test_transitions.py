@@ -181,7 +181,7 @@ def test_an_exception_after_the_state_change_leaves_nothing_written(
     def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("service.cases.transition_core.append_case_event", explode)
+    monkeypatch.setattr("service.cases.transition_core.append_case_event_now", explode)
     response = fire(client, actors.worker("KEMENPPPA"), case, "begin_screening", {})
     assert response.status_code == 500
     session.expire_all()

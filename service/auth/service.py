@@ -13,7 +13,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, text, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, text, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from schemas.auth import TokenRead
@@ -29,6 +30,7 @@ from service.models import (
     UserAccount,
     utcnow,
 )
+from service.models.base import UTCDateTime
 
 FAILURE_WINDOW = timedelta(minutes=15)
 # Failed logins allowed in FAILURE_WINDOW, each counted before any password is hashed:
@@ -127,29 +129,43 @@ def log_out(session: Session, context: AppContext, session_id: str) -> None:
 def principal_for(
     session: Session, user_id: int, session_id: str, now: datetime
 ) -> Principal | None:
-    """The active user behind an access token, if its session is still open."""
-    row = session.exec(
-        select(UserAccount, AuthSession, Unit)
-        .join(AuthSession, col(AuthSession.user_id) == col(UserAccount.id))
-        .outerjoin(Unit, (col(Unit.id) == col(UserAccount.unit_id)) & col(Unit.is_active))
-        .where(col(UserAccount.id) == user_id, col(AuthSession.id) == session_id)
+    """The active user behind an access token, if its session is still open (an API session:
+    a browser session's id is no bearer credential). Asked on every request, so it is one
+    prepared Core statement returning plain columns, the checks in its WHERE clause."""
+    row = session.execute(
+        _PRINCIPAL, {"user_id": user_id, "session_id": session_id, "now": now}
     ).first()
     if row is None:
         return None
-    user, login, unit = row
-    if not user.is_active or login.revoked_at is not None or login.expires_at <= now:
-        return None
-    if login.kind != "api":
-        return None  # a browser session's id is no bearer credential
+    user_id, username, role, ministry, must_change_password, unit_id, unit_path = row
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        role=user.role,
-        ministry=user.ministry,
-        unit_id=unit.id if unit else None,
-        unit_path=unit.path if unit else None,
-        must_change_password=user.must_change_password,
+        user_id=user_id,
+        username=username,
+        role=role,
+        ministry=ministry,
+        unit_id=unit_id,
+        unit_path=unit_path,
+        must_change_password=must_change_password,
     )
+
+
+_PRINCIPAL = (
+    sa_select(
+        col(UserAccount.id), col(UserAccount.username), col(UserAccount.role),
+        col(UserAccount.ministry), col(UserAccount.must_change_password), col(Unit.id),
+        col(Unit.path),
+    )
+    .join(AuthSession, col(AuthSession.user_id) == col(UserAccount.id))
+    .outerjoin(Unit, (col(Unit.id) == col(UserAccount.unit_id)) & col(Unit.is_active))
+    .where(
+        col(UserAccount.id) == bindparam("user_id"),
+        col(AuthSession.id) == bindparam("session_id"),
+        col(UserAccount.is_active),
+        col(AuthSession.revoked_at).is_(None),
+        col(AuthSession.expires_at) > bindparam("now", type_=UTCDateTime),
+        col(AuthSession.kind) == "api",
+    )
+)  # fmt: skip
 
 
 def principal_named(session: Session, username: str) -> Principal | None:

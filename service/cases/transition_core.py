@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 import workflows
-from service.audit.log import append_case_event
+from service.audit.log import append_case_event, append_case_event_now
 from service.cases import erasable, four_eyes, routing
 from service.cases.aggregate import LoadedCase
 from service.cases.command import Command
@@ -123,7 +123,7 @@ def apply(
         payload["_accepted_handover"] = accepted
     if handover is not None:
         payload["_handover"] = handover
-    append_case_event(
+    append_case_event_now(
         session, case, actor=actor, at=now, kind="transition", trigger=row.trigger,
         from_state=row.source, to_state=row.dest, payload=payload,
     )  # fmt: skip

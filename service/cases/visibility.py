@@ -69,18 +69,29 @@ def _visibility(principal: Principal, registry: Registry, by_id: bool) -> Column
     return or_(
         col(CaseFile.ministry) == ministry,
         handled,
-        supported_by(registry, ministry),
-        escalated_to(registry, ministry, principal.unit_id),
+        supported_by(registry, ministry, fixed=by_id),
+        escalated_to(registry, ministry, principal.unit_id, fixed=by_id),
     )
 
 
-def supported_by(registry: Registry, ministry: str) -> ColumnElement[bool]:
+def _constant(value: Any, fixed: bool) -> Any:
+    """A constant of the predicate. In a list (`fixed=False`) it is written into the SQL at
+    each execution, so that PostgreSQL plans with it (partial indexes); for one case by id the
+    plan is the primary key's whatever the constant, and a plain bound parameter lets the
+    statement compile once (rendering them on every request cost a tenth of a transition's
+    CPU: bench/RESULTS.md, issue 17)."""
+    return literal(value) if fixed else literal(value, literal_execute=True)
+
+
+def supported_by(registry: Registry, ministry: str, *, fixed: bool = False) -> ColumnElement[bool]:
     """Cases whose current state lists `ministry` among its supporting ministries."""
     clauses = [
         and_(
             col(CaseFile.workflow_name) == definition.name,
             col(CaseFile.workflow_version) == definition.version,
-            col(CaseFile.state).in_(sorted(states)),
+            col(CaseFile.state).in_(
+                [literal(state) for state in sorted(states)] if fixed else sorted(states)
+            ),
         )
         for definition in registry.definitions()
         if (states := definition.supporting_states(ministry))
@@ -88,19 +99,21 @@ def supported_by(registry: Registry, ministry: str) -> ColumnElement[bool]:
     return or_(false(), *clauses)
 
 
-def escalated_to(registry: Registry, ministry: str, unit_id: int | None) -> ColumnElement[bool]:
+def escalated_to(
+    registry: Registry, ministry: str, unit_id: int | None, *, fixed: bool = False
+) -> ColumnElement[bool]:
     """Cases whose current step was escalated to the caller's Task Force unit."""
     if unit_id is None or not any(d.escalate_to == ministry for d in registry.definitions()):
         return false()
     reached = exists().where(
         col(CaseEscalation.case_id) == CaseFile.id,
-        col(CaseEscalation.unit_id) == literal(unit_id, literal_execute=True),
+        col(CaseEscalation.unit_id) == _constant(unit_id, fixed),
         col(CaseEscalation.reached_at) >= CaseFile.state_entered_at,
     )
-    escalated = col(CaseFile.sla_level) >= literal(int(SlaLevel.ESCALATED), literal_execute=True)
+    escalated = col(CaseFile.sla_level) >= _constant(int(SlaLevel.ESCALATED), fixed)
     late_service = exists().where(
         col(ServiceRequest.case_id) == CaseFile.id,
-        col(ServiceRequest.escalated_unit_id) == literal(unit_id, literal_execute=True),
+        col(ServiceRequest.escalated_unit_id) == _constant(unit_id, fixed),
         col(ServiceRequest.status) == "requested",
     )
     return or_(and_(escalated, reached), late_service)
