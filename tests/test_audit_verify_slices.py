@@ -9,6 +9,7 @@ problem; and the sliced path must have judged the log itself (not handed it to t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -213,7 +214,7 @@ def test_slices_cover_every_event_and_end_at_checkpoint_positions() -> None:
 
     slices = list(audit.plan_slices(positions, min(seqs), max(seqs), 3, seq_after))
     assert slices[0][0] < min(seqs) and slices[-1][1] == max(seqs)
-    for (_a, upto, _p), (after, _u, _q) in zip(slices, slices[1:], strict=False):
+    for (_a, upto, _p), (after, _u, _q) in itertools.pairwise(slices):
         assert upto == after
     for after, upto, inside in slices:
         assert inside == [p for p in positions if after < p <= upto]

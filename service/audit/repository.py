@@ -18,7 +18,6 @@ from service.audit.filters import EventFilter
 from service.audit.integrity import signing
 from service.audit.integrity.export_format import head_record
 from service.audit.integrity.slices import ROW_COLUMNS, payload_value
-from service.kit.canonical_json import parse_json
 from service.models import (
     AuditCheckpoint,
     AuditStream,

@@ -6,7 +6,7 @@ exactly the log the parent reads its checkpoints and heads from; it streams the 
 through a server-side cursor and checks them (integrity/slices.py). Workers start with
 `spawn` (no state copied from the parent) and import only psycopg and the pure checker.
 
-At most `2 × workers` slices are in flight; the parent takes their results in slice order, so
+At most twice `workers` slices are in flight; the parent takes their results in slice order, so
 memory stays a few slices' worth whatever the length of the log.
 """
 

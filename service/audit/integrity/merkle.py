@@ -86,7 +86,10 @@ def perfect_root(leaves: Sequence[bytes]) -> bytes:
     level = list(leaves)
     while len(level) > 1:
         pairs = iter(level)
-        level = [_sha256(_NODE + left + right).digest() for left, right in zip(pairs, pairs)]
+        level = [
+            _sha256(_NODE + left + right).digest()
+            for left, right in zip(pairs, pairs, strict=False)
+        ]
     return level[0]
 
 

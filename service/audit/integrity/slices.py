@@ -151,7 +151,8 @@ def _check(
     leaves = segment.leaves
     for row in rows:
         (seq, stream, stream_seq, case_id, kind, trigger, from_state, to_state, actor_id,
-         actor, actor_role, ministry, at, stored_payload, note, prev_hash, stored) = row  # fmt: skip
+         actor, actor_role, ministry, at, stored_payload, note, prev_hash, stored,
+         ) = row  # fmt: skip
         if type(seq) is not int or type(stream_seq) is not int or type(stream) is not str:
             raise TypeError("a field of the wrong type")
         if case_text is not None and case_id is not None:

@@ -226,7 +226,10 @@ class Verifier:
             state.state = e["to_state"]
         if e["kind"] in VERSION_KINDS:
             state.transitions += 1
-        self._pending.add(leaf_of(seq, stored))
+        pending = self._pending
+        if not isinstance(pending, TreeBuilder):  # a walk and slices are never mixed
+            raise RuntimeError("an event walked after slices")
+        pending.add(leaf_of(seq, stored))
         self._pending_last = seq
 
     def _link(self, state: _Stream, e: Record, where: dict[str, Any]) -> None:
@@ -270,8 +273,9 @@ class Verifier:
             code, reason = link_problem(
                 state.count, state.head, opening.stream_seq, opening.prev_hash
             )
-            self.problem(Broken(code, reason, seq=opening.seq, stream=opening.stream,
-                                stream_seq=opening.stream_seq, case_id=opening.case_id))  # fmt: skip
+            where: dict[str, Any] = {"seq": opening.seq, "stream": opening.stream,
+                     "stream_seq": opening.stream_seq, "case_id": opening.case_id}  # fmt: skip
+            self.problem(Broken(code, reason, **where))
         state.count, state.head, state.last_seq = closing.count, closing.head, closing.last_seq
         if closing.state is not None:
             state.state = closing.state
