@@ -9,6 +9,7 @@ problem; and the sliced path must have judged the log itself (not handed it to t
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -220,3 +221,28 @@ def test_slices_cover_every_event_and_end_at_checkpoint_positions() -> None:
         assert inside == [p for p in positions if after < p <= upto]
         if upto <= positions[-1]:
             assert upto in positions
+
+
+def test_workers_that_fail_leave_the_slices_to_this_process(
+    committed_context: Callable[..., AppContext],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A snapshot the workers cannot import (PostgreSQL; SQLite has no workers to fail): the
+    parent checks the slices itself, and the verdict is the walk's."""
+    context = committed_context()
+    if context.database.engine.dialect.name != "postgresql":
+        assert audit.verify(context, workers=2, slice_events=2) == audit.verify(context, workers=0)
+        return
+    with TestClient(create_app(context)) as client:
+        log = build_log(client, Actors(client, context), context)
+    with context.database.engine.begin() as connection:
+        _rewrite_in_two_cases(connection, log, context)
+    reader = audit._reader
+
+    def unusable(session: Any, context: AppContext) -> Any:
+        return dataclasses.replace(reader(session, context), snapshot="00000003-0000001B-1")
+
+    monkeypatch.setattr(audit, "_reader", unusable)
+    assert audit.verify(context, workers=2, slice_events=2) == audit.verify(context, workers=0)
+    assert "a worker process failed" in caplog.text

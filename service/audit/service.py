@@ -11,6 +11,7 @@ import bisect
 import functools
 import heapq
 import itertools
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
@@ -48,6 +49,7 @@ from service.kit.principal import Principal
 from service.models import CaseEvent
 
 ExportFormat = Literal["jsonl", "csv"]
+logger = logging.getLogger(__name__)
 AUDIT_STREAM = "audit"
 SLICE_EVENTS = 50_000  # events per slice: a worker holds one slice's streams at a time
 PARALLEL_FROM = 200_000  # a shorter log is checked here: starting processes costs more
@@ -67,10 +69,23 @@ def verify(
     `workers` processes (default: one per CPU, for a log of PARALLEL_FROM events or more)
     reading the parent's snapshot; on SQLite, or with one worker, here. `workers=0` walks the
     log event by event (the reference the slices are tested against). A log holding a
-    malformed row (SQLite only) is walked event by event, so it is reported as before.
+    malformed row (SQLite only) is walked event by event, so it is reported as before; if the
+    worker processes fail (a connection refused, a snapshot that cannot be imported), the
+    slices are checked here instead.
     """
+    trusted = list(trusted)
     if workers == 0:
         return _verify_walk(context, trusted)
+    try:
+        return _verify_sliced(context, trusted, workers, slice_events)
+    except verify_pool.WorkersFailed as exc:
+        logger.warning("audit verify: %s; checking the slices in this process", exc)
+        return _verify_sliced(context, trusted, 1, slice_events)
+
+
+def _verify_sliced(
+    context: AppContext, trusted: list[Record], workers: int | None, slice_events: int
+) -> Verdict:
     witnessed, unreadable = _witnessed(context)
     verifier = Verifier(public_keys(context), trusted, witnessed)
     if unreadable is not None:

@@ -43,6 +43,10 @@ class SliceReader:
 _connection: psycopg.Connection[Any] | None = None
 
 
+class WorkersFailed(Exception):
+    """A worker process could not check its slice (it died, or its database work failed)."""
+
+
 def _start(reader: SliceReader) -> None:
     global _connection
     _connection = psycopg.connect(reader.conninfo, **reader.connect_args)
@@ -75,9 +79,16 @@ def checked_in_workers(
             for after, upto, positions in slices:
                 in_flight.append(pool.submit(_check, reader, after, upto, list(positions)))
                 if len(in_flight) >= 2 * workers:
-                    yield in_flight.popleft().result()
+                    yield _result(in_flight.popleft())
             while in_flight:
-                yield in_flight.popleft().result()
+                yield _result(in_flight.popleft())
         finally:
             for future in in_flight:
                 future.cancel()
+
+
+def _result(future: Future[SliceResult]) -> SliceResult:
+    try:
+        return future.result()
+    except Exception as exc:  # whatever went wrong over there, the parent can do it itself
+        raise WorkersFailed(f"a worker process failed: {type(exc).__name__}: {exc}") from exc
