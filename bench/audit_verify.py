@@ -10,9 +10,10 @@ chain link, every Merkle root and signature, every head) three ways: the event-b
 (PostgreSQL only; default one per CPU); then the offline check of a JSON Lines export.
 
 Beside wall time: the CPU of this process, of the worker processes and of the PostgreSQL
-backends serving them (sampled from /proc every 0.1 s, so a backend's last tenth of a second
-may be missed), the peak resident size of this process and of each worker, and the load
-average. The table goes to stdout and, with --pg, between its markers in bench/RESULTS.md.
+backends serving them (both sampled from /proc every 0.1 s, so a process's last tenth of a
+second may be missed; "this process" includes the sampling thread), the peak resident size of
+this process and of each worker, and the load average. The table goes to stdout and, with
+--pg, between its markers in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import resource
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -122,6 +122,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.context = context
         self.backend_cpu: dict[int, float] = {}
+        self.worker_cpu: dict[int, float] = {}  # the fork server's children are not ours
         self.own_peak = procfs.rss_mib(os.getpid()) or 0.0
         self.worker_peak = 0.0
         self.stop = threading.Event()
@@ -143,27 +144,37 @@ class Sampler(threading.Thread):
                         )
                     connection.rollback()
                 self.own_peak = max(self.own_peak, procfs.rss_mib(os.getpid()) or 0.0)
-                for child in procfs.children(os.getpid()):
+                for child in _descendants(os.getpid()):
                     self.worker_peak = max(self.worker_peak, procfs.rss_mib(child) or 0.0)
+                    self.worker_cpu[child] = max(
+                        self.worker_cpu.get(child, 0.0), procfs.process_cpu(child)
+                    )
 
 
 def timed(context: AppContext, name: str, workers: int) -> Run:
     before = {pid: procfs.process_cpu(pid) for pid in _backends(context)}
+    before.update((pid, procfs.process_cpu(pid)) for pid in _descendants(os.getpid()))
     sampler = Sampler(context)
     load_before = procfs.load_average()
     sampler.start()
-    own, children = time.process_time(), _children_cpu()
+    own = time.process_time()
     started = time.perf_counter()
     verdict = audit.verify(context, workers=workers)
     wall = time.perf_counter() - started
-    own, children = time.process_time() - own, _children_cpu() - children
+    own = time.process_time() - own
     sampler.stop.set()
     sampler.join()
     backend = sum(cpu - before.get(pid, 0.0) for pid, cpu in sampler.backend_cpu.items())
+    children = sum(cpu - before.get(pid, 0.0) for pid, cpu in sampler.worker_cpu.items())
     assert verdict.ok, verdict.problems[:3]
     return Run(name, verdict.events_checked, verdict.ok, wall, own, children, backend,
                sampler.own_peak, sampler.worker_peak, load_before,
                procfs.load_average())  # fmt: skip
+
+
+def _descendants(pid: int) -> list[int]:
+    found = procfs.children(pid)
+    return found + [grandchild for child in found for grandchild in _descendants(child)]
 
 
 def _backends(context: AppContext) -> list[int]:
@@ -172,11 +183,6 @@ def _backends(context: AppContext) -> list[int]:
     with context.database.engine.connect() as connection:
         query = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
         return list(connection.execute(query).scalars())
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
