@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -30,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
-from bench import procfs
+from bench import procfs, profile
 from bench._setup import fresh_context
 from service.audit import checkpoints
 from service.audit import service as audit
@@ -43,6 +44,7 @@ from service.models import AuditStream, CaseEvent
 STREAMS = 2000
 BATCH = 5000
 RESULTS = Path(__file__).with_name("RESULTS.md")
+OUT = Path(__file__).with_name("out")
 BEGIN, END = "<!-- audit-verify: begin -->", "<!-- audit-verify: end -->"
 
 
@@ -151,12 +153,38 @@ class Sampler(threading.Thread):
                     )
 
 
-def timed(context: AppContext, name: str, workers: int) -> Run:
+class WorkerProfile(threading.Thread):
+    """py-spy on the first worker process to appear, until it exits (`--gil`: Python CPU time
+    only; `--nonblocking`: the worker is not paused, its figure is measured at the same time)."""
+
+    def __init__(self, output: Path) -> None:
+        super().__init__(daemon=True)
+        self.output = output
+        self.command = ""
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        tool = profile.py_spy()
+        while tool is not None and not self.stop.wait(0.05):
+            workers = [g for c in procfs.children(os.getpid()) for g in procfs.children(c)]
+            if workers:
+                argv = [tool, "record", "--pid", str(workers[0]), "--rate", "100", "--gil",
+                        "--nonblocking", "--format", "raw", "--output", str(self.output),
+                        "--duration", "3600"]  # fmt: skip
+                self.command = " ".join(argv)
+                subprocess.run(argv, check=False, capture_output=True, timeout=3700)
+                return
+
+
+def timed(context: AppContext, name: str, workers: int, profiled: Path | None = None) -> Run:
     before = {pid: procfs.process_cpu(pid) for pid in _backends(context)}
     before.update((pid, procfs.process_cpu(pid)) for pid in _descendants(os.getpid()))
     sampler = Sampler(context)
     load_before = procfs.load_average()
     sampler.start()
+    spy = WorkerProfile(profiled) if profiled is not None and workers > 1 else None
+    if spy is not None:
+        spy.start()
     own = time.process_time()
     started = time.perf_counter()
     verdict = audit.verify(context, workers=workers)
@@ -164,6 +192,9 @@ def timed(context: AppContext, name: str, workers: int) -> Run:
     own = time.process_time() - own
     sampler.stop.set()
     sampler.join()
+    if spy is not None:
+        spy.stop.set()
+        spy.join(timeout=60)
     backend = sum(cpu - before.get(pid, 0.0) for pid, cpu in sampler.backend_cpu.items())
     children = sum(cpu - before.get(pid, 0.0) for pid, cpu in sampler.worker_cpu.items())
     assert verdict.ok, verdict.problems[:3]
@@ -191,7 +222,14 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument(
+        "--profile", action="store_true", help="sample one worker with py-spy (into bench/out/)"
+    )
     args = parser.parse_args()
+    profiled = OUT / "profile-verify-worker.txt" if args.profile else None
+    if profiled is not None:
+        OUT.mkdir(exist_ok=True)
+        profiled.unlink(missing_ok=True)
     with fresh_context(args.pg) as context:
         backend = context.database.engine.dialect.name
         started = time.perf_counter()
@@ -205,7 +243,7 @@ def main() -> None:
             modes.append((f"slices, {args.workers} worker processes", args.workers))
         runs = []
         for name, workers in modes:
-            runs.append(timed(context, name, workers))
+            runs.append(timed(context, name, workers, profiled))
             print(runs[-1].row(), flush=True)
         data = "".join(audit.export(context, "jsonl")).encode()
         public = signing.public_key_of(context.settings.keys.audit_signing_key)
@@ -216,6 +254,8 @@ def main() -> None:
         print(f"  offline verify: {offline.events_checked / elapsed:9.0f} events/s "
               f"({elapsed:.2f} s, {len(data) / 1e6:.1f} MB export)")  # fmt: skip
     report = _report(args, backend, sealed, runs, offline.events_checked / elapsed)
+    if profiled is not None and profiled.exists():
+        report += "\n\n" + _profile(profiled)
     print(report)
     if backend == "postgresql" and not args.no_write:
         _write(report)
@@ -237,6 +277,18 @@ def _report(args: Any, backend: str, sealed: int, runs: list[Run], offline: floa
         "",
         f"Offline check of the JSON Lines export of the same log: {offline:,.0f} events/s.",
     ]
+    return "\n".join(lines)
+
+
+def _profile(output: Path) -> str:
+    found = profile.summarize(output.read_text(), top=12)
+    lines = [
+        f"Where one worker's Python CPU goes (py-spy, {found.samples} samples, self time):",
+        "",
+    ]
+    lines += [f"- {share * 100:5.1f} %  `{name}`" for name, share in found.self_time]
+    lines += ["", "By package:", ""]
+    lines += [f"- {share * 100:5.1f} %  `{name}`" for name, share in found.packages]
     return "\n".join(lines)
 
 

@@ -3,9 +3,10 @@
 Each worker process holds one connection. For each slice it opens a REPEATABLE READ READ ONLY
 transaction on the snapshot the parent exported (`pg_export_snapshot`), so every worker reads
 exactly the log the parent reads its checkpoints and heads from; it streams the slice's rows
-through a server-side cursor and checks them (integrity/slices.py). Workers start from a
-fork server (or are spawned): no state is copied from the parent, and they import only psycopg
-and the pure checker.
+through a server-side cursor and checks them (integrity/slices.py). Workers are spawned: no
+state is copied from the parent (no connection, no lock). Each imports this module and, as
+`spawn` does, the parent's main module (for `nrm`, the whole service: about 1.5 s of CPU per
+worker, once per verification).
 
 At most twice `workers` slices are in flight; the parent takes their results in slice order, so
 memory stays a few slices' worth whatever the length of the log.
@@ -72,7 +73,7 @@ def checked_in_workers(
     reader: SliceReader, slices: Iterable[Slice], workers: int
 ) -> Iterator[SliceResult]:
     """Each slice's result, in the order of `slices`, checked by `workers` processes."""
-    context = _process_context()
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
                              initargs=(reader,)) as pool:  # fmt: skip
         in_flight: deque[Future[SliceResult]] = deque()
@@ -86,17 +87,6 @@ def checked_in_workers(
         finally:
             for future in in_flight:
                 future.cancel()
-
-
-def _process_context() -> multiprocessing.context.BaseContext:
-    """`forkserver` where there is one: its server imports this module alone, once per parent
-    process, and forks each worker from it (spawning would import the parent's main module,
-    the whole service, in every worker); else `spawn`. Neither copies the parent's state."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
 
 
 def _result(future: Future[SliceResult]) -> SliceResult:
