@@ -154,8 +154,9 @@ class Sampler(threading.Thread):
 
 
 class WorkerProfile(threading.Thread):
-    """py-spy on the first worker process to appear, until it exits (`--gil`: Python CPU time
-    only; `--nonblocking`: the worker is not paused, its figure is measured at the same time)."""
+    """py-spy on a worker process (the busiest child after 2 s) until it exits (`--gil`: Python
+    CPU time only; `--nonblocking`: the worker is not paused, as its figure is measured at the
+    same time)."""
 
     def __init__(self, output: Path) -> None:
         super().__init__(daemon=True)
@@ -165,10 +166,10 @@ class WorkerProfile(threading.Thread):
 
     def run(self) -> None:
         tool = profile.py_spy()
-        while tool is not None and not self.stop.wait(0.05):
-            workers = [g for c in procfs.children(os.getpid()) for g in procfs.children(c)]
+        while tool is not None and not self.stop.wait(2.0):
+            workers = sorted(procfs.children(os.getpid()), key=procfs.process_cpu)
             if workers:
-                argv = [tool, "record", "--pid", str(workers[0]), "--rate", "100", "--gil",
+                argv = [tool, "record", "--pid", str(workers[-1]), "--rate", "100", "--gil",
                         "--nonblocking", "--format", "raw", "--output", str(self.output),
                         "--duration", "3600"]  # fmt: skip
                 self.command = " ".join(argv)

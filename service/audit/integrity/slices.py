@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -47,8 +47,7 @@ _PLAIN = frozenset({str, int, bool, type(None)})  # values orjson writes as json
 LINK = 1  # a link problem comes after the hash problem of the same event, as in Verifier.event
 
 
-@dataclass(frozen=True, slots=True)
-class Opening:
+class Opening(NamedTuple):
     """A stream's first event in the slice, as the parent needs it to check the link."""
 
     seq: int
@@ -58,19 +57,17 @@ class Opening:
     case_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Closing:
+class Closing(NamedTuple):
     """A stream's state after the slice: its last event, and what the slice adds to it."""
 
-    count: int
+    stream_seq: int  # its last event's
     head: str
     last_seq: int
     state: str | None  # the last `to_state` in the slice, None if no event set one
     transitions: int
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """A problem found inside the slice: `kind` is a Broken code, `order` 0 for a hash, 1 for
     a link; the event's whereabouts for the report."""
 
@@ -83,18 +80,19 @@ class Finding:
     case_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(NamedTuple):
     """The events of the slice up to a checkpoint position (after the previous one)."""
 
     position: int
-    count: int
+    size: int  # events
     root: bytes
     last_seq: int | None
 
 
 @dataclass
 class SliceResult:
+    """What a slice found, in plain tuples (a worker's result is pickled back to the parent)."""
+
     after: int  # the slice holds the events with after < seq <= upto
     upto: int
     events: int = 0
@@ -213,7 +211,7 @@ def _check(
         segment = _Segment()
         cut = next(cuts, None)
     tail = segment.close(0)
-    result.tail_count, result.tail_last = tail.count, tail.last_seq
+    result.tail_count, result.tail_last = tail.size, tail.last_seq
     result.closings = {stream: Closing(*state) for stream, state in streams.items()}
 
 

@@ -276,7 +276,7 @@ class Verifier:
             where: dict[str, Any] = {"seq": opening.seq, "stream": opening.stream,
                      "stream_seq": opening.stream_seq, "case_id": opening.case_id}  # fmt: skip
             self.problem(Broken(code, reason, **where))
-        state.count, state.head, state.last_seq = closing.count, closing.head, closing.last_seq
+        state.count, state.head, state.last_seq = closing.stream_seq, closing.head, closing.last_seq
         if closing.state is not None:
             state.state = closing.state
         state.transitions += closing.transitions
@@ -288,7 +288,7 @@ class Verifier:
             if isinstance(self._pending, _Counted) and self._pending.count:
                 raise RuntimeError("a checkpoint after a slice cut mid-range")  # planner's bug
             segment = segments[position]
-            self._pending = _Sealed(segment.count, segment.root)
+            self._pending = _Sealed(segment.size, segment.root)
             self._pending_last = segment.last_seq
             self._sealed_position = position
         self.checkpoint(c)
