@@ -18,8 +18,7 @@ from sqlalchemy import Connection
 
 from service.audit.integrity import signing
 from service.audit.integrity.chain import GENESIS, event_hash
-from service.audit.integrity.merkle import root_of
-from service.audit.integrity.verifier import leaf_of
+from service.audit.integrity.merkle import leaf_of, root_of
 from service.kit.context import AppContext
 from tests.auditlog import (
     Log,

@@ -23,8 +23,7 @@ from schemas.audit import CheckpointMade, CheckpointPage, CheckpointRead, Public
 from service.audit import repository as repo
 from service.audit import witness
 from service.audit.integrity import signing
-from service.audit.integrity.merkle import TreeBuilder
-from service.audit.integrity.verifier import leaf_of
+from service.audit.integrity.merkle import TreeBuilder, leaf_of
 from service.audit.log import append_stream_event
 from service.kit.context import AppContext
 from service.kit.errors import LogBusy

@@ -53,6 +53,15 @@ def verify(
     public_key: PublicKeys = None,
     checkpoint: Trusted = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the verdict as JSON")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="processes checking slices of the log (PostgreSQL; default: one per CPU for "
+            "a long log); 1 checks them in this process, 0 walks the log event by event",
+        ),
+    ] = None,
 ) -> None:
     """Check the whole audit trail: exit 0 when intact, 1 with the first broken event."""
     trusted = [c for path in checkpoint or [] for c in _read_checkpoints(path)]
@@ -71,7 +80,7 @@ def verify(
     else:
         with command_context() as context:
             _check_trusted(trusted, audit.public_keys(context))
-            verdict = audit.verify(context, trusted)
+            verdict = audit.verify(context, trusted, workers=workers)
     _report(verdict, as_json)
 
 

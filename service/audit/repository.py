@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select, text, type_coerce
+from sqlalchemy import BigInteger, Select, Text, bindparam, cast, func, select, text, type_coerce
 from sqlmodel import Session, col
 
 from service.audit.filters import EventFilter
 from service.audit.integrity import signing
 from service.audit.integrity.export_format import head_record
-from service.kit.canonical_json import parse_json
+from service.audit.integrity.slices import ROW_COLUMNS, payload_value
 from service.models import (
     AuditCheckpoint,
     AuditStream,
@@ -61,6 +61,64 @@ def event_records(session: Session) -> Iterator[dict[str, Any]]:
         if not postgres and record["case_id"] is not None:
             record["case_id"] = _uuid_text(record["case_id"])
         yield record
+
+
+def slice_statement(postgres: bool) -> Select[Any]:
+    """The events with `after` < seq <= `upto` (bound parameters), in seq order, as the
+    columns integrity/slices.ROW_COLUMNS: `at` and (PostgreSQL) `case_id` as canonical text
+    formatted by the database, the payload as stored text."""
+    t = _events
+    as_text = _as_text(postgres)
+    replaced = {
+        "at": _instant_text(postgres, t.c.at),
+        "case_id": as_text(t.c.case_id),
+        "payload": as_text(t.c.payload),
+    }
+    return (
+        select(*(replaced.get(name, t.c[name]) for name in ROW_COLUMNS))
+        .where(t.c.seq > bindparam("after", type_=BigInteger))
+        .where(t.c.seq <= bindparam("upto", type_=BigInteger))
+        .order_by(t.c.seq)
+    )
+
+
+def slice_rows(session: Session, after: int, upto: int) -> Iterator[Any]:
+    """The rows of `slice_statement`, streamed through this session's snapshot."""
+    statement = slice_statement(session.get_bind().dialect.name == "postgresql")
+    yield from session.execute(
+        statement, {"after": after, "upto": upto}, execution_options={"yield_per": BATCH}
+    )
+
+
+def seq_bounds(session: Session) -> tuple[int | None, int | None]:
+    """The lowest and highest `seq` in the log (None, None when it is empty)."""
+    low, high = session.execute(select(func.min(_events.c.seq), func.max(_events.c.seq))).one()
+    return low, high
+
+
+def seq_after(session: Session, after: int, count: int) -> int | None:
+    """The `seq` of the `count`-th event after `after` (None: there are fewer): an index
+    range, so cutting the log into slices of `count` events reads only their keys."""
+    statement = (
+        select(_events.c.seq)
+        .where(_events.c.seq > after)
+        .order_by(_events.c.seq)
+        .offset(count - 1)
+        .limit(1)
+    )
+    return session.execute(statement).scalar_one_or_none()
+
+
+def export_snapshot(session: Session) -> str:
+    """This transaction's snapshot, for other connections to read the same log
+    (PostgreSQL; the transaction must stay open while they import it)."""
+    return str(session.execute(text("SELECT pg_export_snapshot()")).scalar_one())
+
+
+def uuid_text(raw: Any) -> Any:
+    """A case id as SQLite stores it (32 hex digits), in its canonical text; anything else
+    as it is (and so it fails its event's hash)."""
+    return _uuid_text(raw)
 
 
 def checkpoint_records(session: Session) -> Iterator[dict[str, Any]]:
@@ -196,10 +254,7 @@ def _as_text(postgres: bool) -> Callable[[Any], Any]:
 
 
 def _json(text: Any) -> Any:
-    try:
-        return parse_json(text)
-    except (TypeError, ValueError):
-        return text
+    return payload_value(text)
 
 
 def _uuid_text(raw: Any) -> Any:

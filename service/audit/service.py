@@ -7,10 +7,13 @@ victim identity, so nothing here needs to hide any.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 from sqlmodel import Session
@@ -23,19 +26,20 @@ from schemas.audit import (
     ProofRead,
     VerifyRead,
 )
-from service.audit import checkpoints, identity_access, witness
+from service.audit import checkpoints, identity_access, verify_pool, witness
 from service.audit import repository as repo
 from service.audit.filters import EventFilter, IdentityAccessFilter
 from service.audit.integrity import access_seal, grants, signing
 from service.audit.integrity.export_format import csv_lines, event_record, export_lines
-from service.audit.integrity.merkle import inclusion_path
+from service.audit.integrity.merkle import inclusion_path, leaf_of
+from service.audit.integrity.slices import SliceResult, check_slice
 from service.audit.integrity.verifier import (
     Broken,
     Record,
     Verdict,
     Verifier,
     interleave,
-    leaf_of,
+    last_seq_of,
 )
 from service.audit.log import append_stream_event
 from service.kit.context import AppContext
@@ -45,13 +49,58 @@ from service.kit.principal import Principal
 from service.models import CaseEvent
 
 ExportFormat = Literal["jsonl", "csv"]
+logger = logging.getLogger(__name__)
 AUDIT_STREAM = "audit"
+SLICE_EVENTS = 50_000  # events per slice: a worker holds one slice's streams at a time
+PARALLEL_FROM = 200_000  # a shorter log is checked here: starting processes costs more
 
 
-def verify(context: AppContext, trusted: Iterable[Record] = ()) -> Verdict:
+def verify(
+    context: AppContext,
+    trusted: Iterable[Record] = (),
+    workers: int | None = None,
+    slice_events: int = SLICE_EVENTS,
+) -> Verdict:
     """Check the whole log against itself, its checkpoints, the case rows, and every
     checkpoint the witness directory holds (listed first: a checkpoint sealed meanwhile is in
-    the snapshot)."""
+    the snapshot).
+
+    The events are checked a slice at a time (integrity/slices.py): on PostgreSQL, in
+    `workers` processes (default: one per CPU, for a log of PARALLEL_FROM events or more)
+    reading the parent's snapshot; on SQLite, or with one worker, here. `workers=0` walks the
+    log event by event (the reference the slices are tested against). A log holding a
+    malformed row (SQLite only) is walked event by event, so it is reported as before; if the
+    worker processes fail (a connection refused, a snapshot that cannot be imported), the
+    slices are checked here instead.
+    """
+    trusted = list(trusted)
+    if workers == 0:
+        return _verify_walk(context, trusted)
+    try:
+        return _verify_sliced(context, trusted, workers, slice_events)
+    except verify_pool.WorkersFailed as exc:
+        logger.warning("audit verify: %s; checking the slices in this process", exc)
+        return _verify_sliced(context, trusted, 1, slice_events)
+
+
+def _verify_sliced(
+    context: AppContext, trusted: list[Record], workers: int | None, slice_events: int
+) -> Verdict:
+    witnessed, unreadable = _witnessed(context)
+    verifier = Verifier(public_keys(context), trusted, witnessed)
+    if unreadable is not None:
+        verifier.problem(Broken("witness_unreadable", unreadable))
+    with context.database.snapshot() as session:
+        for result, placed in _checked_slices(session, context, workers, slice_events):
+            if result.irregular:
+                return _verify_walk(context, trusted)
+            verifier.slice(result, placed)
+        _check_the_rest(session, context, verifier)
+    return verifier.finish()
+
+
+def _verify_walk(context: AppContext, trusted: Iterable[Record]) -> Verdict:
+    """The log event by event, in one pass (the verifier's reference behaviour)."""
     witnessed, unreadable = _witnessed(context)
     verifier = Verifier(public_keys(context), trusted, witnessed)
     if unreadable is not None:
@@ -63,16 +112,100 @@ def verify(context: AppContext, trusted: Iterable[Record] = ()) -> Verdict:
                 verifier.event(record)
             else:
                 verifier.checkpoint(record)
-        for head in repo.heads(session):
-            verifier.head(head)
-        for problem in check_grants(session, context, skip=set(verifier.broken_streams)):
-            verifier.problem(problem)
-        sealed = access_seal.check(
-            repo.identity_access_records(session), repo.checkpoint_records(session)
-        )
-        for problem in sealed.problems:
-            verifier.problem(problem)
+        _check_the_rest(session, context, verifier)
     return verifier.finish()
+
+
+def _check_the_rest(session: Session, context: AppContext, verifier: Verifier) -> None:
+    """Heads, grants and the identity-access seal, after the events."""
+    for head in repo.heads(session):
+        verifier.head(head)
+    for problem in check_grants(session, context, skip=set(verifier.broken_streams)):
+        verifier.problem(problem)
+    sealed = access_seal.check(
+        repo.identity_access_records(session), repo.checkpoint_records(session)
+    )
+    for problem in sealed.problems:
+        verifier.problem(problem)
+
+
+def _checked_slices(
+    session: Session, context: AppContext, workers: int | None, slice_events: int
+) -> Iterator[tuple[SliceResult, list[tuple[int, Record]]]]:
+    """Each slice's result with the checkpoints placed in it (position, record), in order."""
+    placed = placements(list(repo.checkpoint_records(session)))
+    positions = sorted({position for position, _c in placed})
+    low, high = repo.seq_bounds(session)
+    slices = plan_slices(positions, low, high, slice_events,
+                         lambda after: repo.seq_after(session, after, slice_events))  # fmt: skip
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if workers is None:
+        workers = os.cpu_count() or 1
+        if high is None or low is None or high - low + 1 < PARALLEL_FROM:
+            workers = 1
+    results: Iterator[SliceResult]
+    if postgres and workers > 1:
+        results = verify_pool.checked_in_workers(_reader(session, context), slices, workers)
+    else:
+        case_text = None if postgres else repo.uuid_text
+        results = (
+            check_slice(after, upto, cuts, repo.slice_rows(session, after, upto), case_text)
+            for after, upto, cuts in slices
+        )
+    index = 0
+    for result in results:
+        taken = index
+        while index < len(placed) and placed[index][0] <= result.upto:
+            index += 1
+        yield result, placed[taken:index]
+
+
+def _reader(session: Session, context: AppContext) -> verify_pool.SliceReader:
+    compiled = repo.slice_statement(postgres=True).compile(dialect=session.get_bind().dialect)
+    url = context.database.engine.url.set(drivername="postgresql")
+    return verify_pool.SliceReader(
+        conninfo=url.render_as_string(hide_password=False),
+        connect_args=context.database.limits.libpq_options(),
+        snapshot=repo.export_snapshot(session),
+        statement=str(compiled),
+        params=dict(compiled.params),
+    )
+
+
+def placements(checkpoints: list[Record]) -> list[tuple[int, Record]]:
+    """Where each checkpoint goes in the log (as `interleave` places it): after the event its
+    range ends with, and never before the checkpoint it follows."""
+    placed: list[tuple[int, Record]] = []
+    position: int | None = None
+    for checkpoint in checkpoints:
+        last = last_seq_of(checkpoint)
+        position = last if position is None else max(position, last)
+        placed.append((position, checkpoint))
+    return placed
+
+
+def plan_slices(
+    positions: list[int],
+    low: int | None,
+    high: int | None,
+    size: int,
+    seq_after: Callable[[int], int | None],
+) -> Iterator[tuple[int, int, list[int]]]:
+    """Slices (after, upto, positions in it) of about `size` events, covering every event and
+    every checkpoint position, each ending at a checkpoint position (so that no Merkle tree
+    spans two) except after the last one; `seq_after(after)` is the seq of the `size`-th
+    event after `after`."""
+    after = min([0, *([] if low is None else [low]), *positions[:1]]) - 1
+    end = max([0, *([] if high is None else [high]), *positions[-1:]])
+    while after < end:
+        boundary = seq_after(after)
+        upto = end if boundary is None else boundary
+        nearest = bisect.bisect_left(positions, upto)
+        if nearest < len(positions):
+            upto = positions[nearest]
+        inside = positions[bisect.bisect_right(positions, after) : nearest + 1]
+        yield after, upto, inside
+        after = upto
 
 
 def check_grants(session: Session, context: AppContext, skip: set[str]) -> Iterator[Broken]:

@@ -25,20 +25,28 @@ checkpoint that refuses its range.
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from service.audit.integrity.chain import event_hash
-from service.audit.integrity.merkle import TreeBuilder, event_leaf, leaf_hash
+from service.audit.integrity.merkle import TreeBuilder, leaf_of
 from service.audit.integrity.signing import GENESIS, checkpoint_hash, signature_valid
+from service.audit.integrity.slices import (
+    LINK,
+    VERSION_KINDS,
+    Closing,
+    Finding,
+    Opening,
+    Segment,
+    SliceResult,
+    link_problem,
+)
 
 MAX_REPORTED = 100
 _CASE_STREAM = re.compile(r"[0-9a-f]{32}")
-# Event kinds that add one to a case's `version` (contract: "grows by one with each transition"):
-# a transition, and a move to another version of the workflow (cases/migration.py).
-VERSION_KINDS = frozenset({"transition", "workflow_migrated"})
 Record = Mapping[str, Any]
 
 
@@ -102,6 +110,35 @@ class _Stream:
         self.transitions = 0
 
 
+class _Tree(Protocol):
+    """The events since the last checkpoint: a tree being built, or one a slice built."""
+
+    @property
+    def count(self) -> int: ...
+
+    def root(self) -> bytes: ...
+
+
+class _Sealed:
+    __slots__ = ("_root", "count")
+
+    def __init__(self, count: int, root: bytes) -> None:
+        self.count, self._root = count, root
+
+    def root(self) -> bytes:
+        return self._root
+
+
+class _Counted(_Sealed):
+    """Events after the last checkpoint position, counted only: no checkpoint asks their root."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count, b"")
+
+    def root(self) -> bytes:
+        raise RuntimeError("the events after the last checkpoint have no root here")
+
+
 class Verifier:
     """Feed it `event`, `checkpoint` and `head` records in log order, then call `finish`."""
 
@@ -119,8 +156,9 @@ class Verifier:
         self._cp_number = 0
         self._cp_head = GENESIS
         self._sealed_upto = 0
-        self._pending = TreeBuilder()
+        self._pending: _Tree = TreeBuilder()
         self._pending_last: int | None = None
+        self._sealed_position: int | None = None
         self._problems: list[Broken] = []
         self._problem_count = 0
         self._first: Broken | None = None
@@ -188,35 +226,72 @@ class Verifier:
             state.state = e["to_state"]
         if e["kind"] in VERSION_KINDS:
             state.transitions += 1
-        self._pending.add(leaf_of(seq, stored))
+        pending = self._pending
+        if not isinstance(pending, TreeBuilder):  # a walk and slices are never mixed
+            raise RuntimeError("an event walked after slices")
+        pending.add(leaf_of(seq, stored))
         self._pending_last = seq
 
     def _link(self, state: _Stream, e: Record, where: dict[str, Any]) -> None:
-        expected, stream_seq = state.count + 1, e["stream_seq"]
-        if stream_seq > expected:
-            missing = (
-                f"{expected}" if stream_seq == expected + 1 else f"{expected}..{stream_seq - 1}"
+        code, reason = link_problem(state.count, state.head, e["stream_seq"], e["prev_hash"])
+        self.problem(Broken(code, reason, **where))
+
+    def slice(self, result: SliceResult, checkpoints: Sequence[tuple[int, Record]]) -> None:
+        """A slice of the log checked on its own (integrity/slices.py) and the checkpoints
+        placed in it (position, record), in number order: the same checks, in the same order,
+        as feeding its events and checkpoints one by one."""
+        self.events_checked += result.events
+        segments = {segment.position: segment for segment in result.segments}
+        items: Iterator[tuple[int, int, Opening | Finding]] = heapq.merge(
+            ((f.seq, f.order, f) for f in result.findings),
+            ((o.seq, LINK, o) for o in result.openings),
+            key=lambda item: (item[0], item[1]),
+        )
+        pending = iter(checkpoints)
+        upcoming = next(pending, None)
+        for seq, _order, item in items:
+            while upcoming is not None and seq > upcoming[0]:
+                self._sealed(segments, *upcoming)
+                upcoming = next(pending, None)
+            if isinstance(item, Opening):
+                self._open(item, result.closings[item.stream])
+            else:
+                self.problem(Broken(item.code, item.reason, seq=item.seq, stream=item.stream,
+                                    stream_seq=item.stream_seq, case_id=item.case_id))  # fmt: skip
+        while upcoming is not None:
+            self._sealed(segments, *upcoming)
+            upcoming = next(pending, None)
+        if result.tail_count:  # events after the last checkpoint: counted, never sealed here
+            self._pending = _Counted(self._pending.count + result.tail_count)
+            self._pending_last = result.tail_last
+
+    def _open(self, opening: Opening, closing: Closing) -> None:
+        state = self._streams.get(opening.stream)
+        if state is None:
+            state = self._streams[opening.stream] = _Stream(opening.case_id)
+        if opening.stream_seq != state.count + 1 or opening.prev_hash != state.head:
+            code, reason = link_problem(
+                state.count, state.head, opening.stream_seq, opening.prev_hash
             )
-            self.problem(
-                Broken("stream_gap", f"event(s) {missing} of its stream are missing", **where)
-            )
-        elif stream_seq < expected:
-            self.problem(
-                Broken(
-                    "stream_order",
-                    f"its stream already reached event {state.count}: inserted out of sequence "
-                    "or reordered",
-                    **where,
-                )
-            )
-        elif e["prev_hash"] != state.head:
-            self.problem(
-                Broken(
-                    "chain_broken",
-                    "its prev_hash is not the hash of the previous event of its stream",
-                    **where,
-                )
-            )
+            where: dict[str, Any] = {"seq": opening.seq, "stream": opening.stream,
+                     "stream_seq": opening.stream_seq, "case_id": opening.case_id}  # fmt: skip
+            self.problem(Broken(code, reason, **where))
+        state.count, state.head, state.last_seq = closing.stream_seq, closing.head, closing.last_seq
+        if closing.state is not None:
+            state.state = closing.state
+        state.transitions += closing.transitions
+
+    def _sealed(self, segments: Mapping[int, Segment], position: int, c: Record) -> None:
+        """A checkpoint at its position: the first one there gets the events before it, as
+        the slice counted them; any other there, none (the previous one took them)."""
+        if position != self._sealed_position:
+            if isinstance(self._pending, _Counted) and self._pending.count:
+                raise RuntimeError("a checkpoint after a slice cut mid-range")  # planner's bug
+            segment = segments[position]
+            self._pending = _Sealed(segment.size, segment.root)
+            self._pending_last = segment.last_seq
+            self._sealed_position = position
+        self.checkpoint(c)
 
     def checkpoint(self, c: Record) -> None:
         self.checkpoints_checked += 1
@@ -369,7 +444,7 @@ def interleave(
     pending = iter(checkpoints)
     upcoming = next(pending, None)
     for event in events:
-        while upcoming is not None and event["seq"] > _last_seq(upcoming):
+        while upcoming is not None and event["seq"] > last_seq_of(upcoming):
             yield "checkpoint", upcoming
             upcoming = next(pending, None)
         yield "event", event
@@ -378,7 +453,7 @@ def interleave(
         upcoming = next(pending, None)
 
 
-def _last_seq(checkpoint: Record) -> int:
+def last_seq_of(checkpoint: Record) -> int:
     """Where a checkpoint goes in the log; one whose range is garbage goes first (and fails)."""
     last = checkpoint["last_seq"]
     return last if type(last) is int else -1
@@ -393,15 +468,6 @@ def _where(e: Record) -> dict[str, Any]:
         "stream_seq": stream_seq if type(stream_seq) is int else None,
         "case_id": None if case_id is None else str(case_id),
     }
-
-
-def leaf_of(seq: int, stored_hash: str) -> bytes:
-    """The Merkle leaf of an event; a stored hash that is not hex (tampered, and so reported
-    as a hash mismatch) still gets a defined leaf, so sealing and checking never crash."""
-    try:
-        return event_leaf(seq, stored_hash)
-    except ValueError:
-        return leaf_hash(seq.to_bytes(8, "big") + str(stored_hash).encode())
 
 
 def _head_reason(recorded: int, state: _Stream) -> str:
