@@ -35,8 +35,10 @@ _MEDIA = {"jsonl": "application/jsonl", "csv": "text/csv; charset=utf-8"}
 @router.get("/verify", responses=_ERRORS)
 async def verify(run: RunAsAuditor) -> VerifyRead:
     """Check every event, checkpoint and case row; `first_broken` names the earliest problem."""
+    # in this worker (slices, one process): a web worker does not start processes of its own;
+    # `nrm audit verify` checks a large log in parallel processes
     return await run.read(
-        lambda _session, context, _auditor: audit.present_verdict(audit.verify(context))
+        lambda _session, context, _auditor: audit.present_verdict(audit.verify(context, workers=1))
     )
 
 
