@@ -140,6 +140,24 @@ def test_a_second_referral_of_the_same_document_warns_and_is_still_registered(
     assert first["warnings"] == []
 
 
+def test_one_intake_records_at_most_max_matches_the_newest_earlier_cases_first(
+    client: TestClient, actors: Actors, session: Session
+) -> None:
+    """A document number shared by many referrals (a placeholder typed in the field, one person
+    entered again and again) costs each intake a bounded number of match rows, not one per
+    earlier case."""
+    nik = _unique_nik()
+    body = _person(identity_document={"kind": "nik", "number": nik})
+    earlier = [_post(client, actors.worker("KEMLU"), body)["id"]
+               for _ in range(duplicates.MAX_MATCHES + 3)]  # fmt: skip
+    last = _post(client, actors.worker("KEMLU"), body)
+    recorded = _matches(session, last["id"])
+    assert len(recorded) == duplicates.MAX_MATCHES
+    assert {str(m.other_case_id) for m in recorded} == set(earlier[3:])
+    assert all(m.score == 100 and m.basis == "document" for m in recorded)
+    assert len(last["warnings"]) == duplicates.MAX_MATCHES
+
+
 def test_a_spelling_variant_without_a_document_is_found_by_name(
     client: TestClient, actors: Actors
 ) -> None:

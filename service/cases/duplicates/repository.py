@@ -58,15 +58,18 @@ def candidates(
     limit: int,
 ) -> tuple[set[uuid.UUID], list[Candidate]]:
     """(ids whose document index equals, every candidate with its sealed identity): victims
-    sharing the document or a block, at most `limit` of those found by block alone (the most
-    blocks shared first). Erased victims are no candidates."""
+    sharing the document (at most `limit`, the newest first) or a block (at most `limit` of
+    those found by block alone, the most blocks shared first). Erased victims are no
+    candidates."""
     same_document: set[uuid.UUID] = set()
     if document_index is not None:
         same_document = set(
             session.exec(
-                select(Victim.case_id).where(
-                    col(Victim.document_index) == document_index, col(Victim.case_id) != case_id
-                )
+                select(Victim.case_id)
+                .join(CaseFile, col(CaseFile.id) == col(Victim.case_id))
+                .where(col(Victim.document_index) == document_index, col(Victim.case_id) != case_id)
+                .order_by(col(CaseFile.created_at).desc())
+                .limit(limit)
             ).all()
         )
     wanted = sorted(set(blocks))

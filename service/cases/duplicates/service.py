@@ -46,6 +46,11 @@ from service.models import CaseFile, DuplicateMatch, Victim
 # checked on another 10,000 (seed 2026): `python -m bench.duplicates`, bench/RESULTS.md.
 THRESHOLD = 82
 MAX_CANDIDATES = 200  # victims decrypted per intake at most, those sharing most blocks first
+# matches recorded per intake at most, the best scores first (then the newest earlier case): a
+# newcomer like hundreds of earlier victims (a placeholder document number, one person entered
+# again and again) would otherwise write a row per earlier case on every intake, and a reviewer
+# learns nothing from the 21st identical pair that the first 20 did not show
+MAX_MATCHES = 20
 REVIEW_PAGE_MAX = 100
 
 
@@ -88,6 +93,9 @@ def on_intake(
             matches.append((match, candidate.reference))
     if not matches:
         return []
+    created = {candidate.case_id: candidate.created_at for candidate in found}
+    matches.sort(key=lambda pair: (-pair[0].score, -created[pair[0].other_case_id].timestamp()))
+    del matches[MAX_MATCHES:]
     repo.add_matches(session, [match for match, _ in matches])
     others = [match.other_case_id for match, _ in matches]
     seen = repo.visible_ids(session, principal, context.registry, others)
