@@ -36,6 +36,7 @@ from service.audit.log import append_case_event
 from service.cases import repository as cases_repo
 from service.cases.duplicates import blind_index, matching
 from service.cases.duplicates import repository as repo
+from service.cases.duplicates.repository import Candidate
 from service.kit.context import AppContext
 from service.kit.errors import Forbidden, MatchDecided, NotFound
 from service.kit.paging import Paging, scope_of
@@ -77,7 +78,7 @@ def on_intake(
         victim.full_name, victim.other_names, victim.birth_date, year,
         case.province_of_origin, victim.sex,
     )  # fmt: skip
-    matches: list[tuple[DuplicateMatch, str]] = []
+    scored: list[tuple[int, str, Candidate]] = []
     for candidate in found:
         if candidate.case_id in same_document:
             score, basis = 100, "document"
@@ -88,21 +89,22 @@ def on_intake(
                 continue
             score, basis = matching.score(newcomer, earlier), "name"
         if score >= THRESHOLD:
-            match = DuplicateMatch(case_id=case.id, other_case_id=candidate.case_id, score=score,
-                                   basis=basis, found_at=case.created_at)  # fmt: skip
-            matches.append((match, candidate.reference))
-    if not matches:
+            scored.append((score, basis, candidate))
+    if not scored:
         return []
-    created = {candidate.case_id: candidate.created_at for candidate in found}
-    matches.sort(key=lambda pair: (-pair[0].score, -created[pair[0].other_case_id].timestamp()))
-    del matches[MAX_MATCHES:]
+    scored.sort(key=lambda found: (-found[0], -found[2].created_at.timestamp()))
+    matches = [
+        (DuplicateMatch(case_id=case.id, other_case_id=candidate.case_id, score=score,
+                        basis=basis, found_at=case.created_at), candidate.reference)
+        for score, basis, candidate in scored[:MAX_MATCHES]
+    ]  # fmt: skip
     repo.add_matches(session, [match for match, _ in matches])
     others = [match.other_case_id for match, _ in matches]
     seen = repo.visible_ids(session, principal, context.registry, others)
     return [
         IntakeWarning(case_id=str(m.other_case_id), reference=reference, score=m.score,
                       basis=m.basis)
-        for m, reference in sorted(matches, key=lambda pair: -pair[0].score)
+        for m, reference in matches
         if m.other_case_id in seen
     ]  # fmt: skip
 
