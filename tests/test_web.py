@@ -498,3 +498,14 @@ def test_a_hand_over_is_declined_with_a_reason_rerouted_and_accepted_from_the_pa
     assert 'href="/figures/units/' in get(client, national, "/figures").text
     region = get(client, web_login(context, actors.auditor()), "/figures/regions/53")
     assert region.status_code == 200 and "PEMDA" in region.text
+
+
+def test_the_menu_marks_one_page_current_the_most_specific(
+    client: TestClient, context: AppContext, actors: Actors
+) -> None:
+    auditor = web_login(context, actors.auditor())
+    page = get(client, auditor, "/audit/verify").text
+    current = re.findall(r'<a href="([^"]+)" aria-current="page">', page)
+    assert current == ["/audit/verify"]  # not "/audit" (the search) as well
+    search = get(client, auditor, "/audit").text
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', search) == ["/audit"]
