@@ -130,6 +130,9 @@ class GroupTransitionRequest(StrictModel):
 
 class GroupCaseResult(BaseModel):
     case_id: str
+    reference: str | None = Field(
+        default=None, description="the case's reference, where the answer lists a case one may see"
+    )
     outcome: GroupOutcome
     version: int | None = None
     state: str | None = None

@@ -92,6 +92,11 @@ def test_a_sensitive_trigger_becomes_one_group_approval_decided_once(
     assert (again.status_code, again.json()["code"]) == (409, "conflict")
     read = client.get(f"/api/v1/group-approvals/{pending['id']}", headers=worker.headers)
     assert read.json()["approved"] == 4
+    references = {
+        case_id: client.get(f"/api/v1/cases/{case_id}", headers=worker.headers).json()["reference"]
+        for case_id in ids
+    }
+    assert {r["case_id"]: r["reference"] for r in read.json()["results"]} == references
 
 
 def test_a_group_rejected_at_once_leaves_every_case_where_it_was(

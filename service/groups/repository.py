@@ -28,10 +28,11 @@ def member_ids(session: Session, group_id: uuid.UUID, status: str) -> list[tuple
 
 def visible_members(
     session: Session, group_id: uuid.UUID, visible: ColumnElement[bool]
-) -> Sequence[tuple[Approval, int, str]]:
-    """The group's requests on cases that `visible` admits, with the case's version and state."""
+) -> Sequence[tuple[Approval, int, str, str]]:
+    """The group's requests on cases that `visible` admits, with the case's version, state and
+    reference."""
     statement = (
-        select(Approval, CaseFile.version, CaseFile.state)
+        select(Approval, CaseFile.version, CaseFile.state, CaseFile.reference)
         .join(CaseFile, col(CaseFile.id) == col(Approval.case_id))
         .where(col(Approval.group_id) == group_id, visible)
         .order_by(col(Approval.requested_at), col(Approval.id))

@@ -161,8 +161,10 @@ def read_group(
     group = _readable(session, principal, group_id)
     members = repo.visible_members(session, group.id, visibility(principal, context.registry))
     results = [
-        GroupCaseResult(case_id=str(a.case_id), outcome=_outcome(a.status), version=v, state=s)
-        for a, v, s in members
+        GroupCaseResult(
+            case_id=str(a.case_id), outcome=_outcome(a.status), version=v, state=s, reference=r
+        )
+        for a, v, s, r in members
     ]
     return _present(session, group, Outcomes(group, results))
 
