@@ -1,4 +1,5 @@
-"""A throwaway, migrated database and an application context on it, for the benchmarks."""
+"""A throwaway, migrated database and an application context on it, for the benchmarks; and
+the writer of a benchmark's section of bench/RESULTS.md."""
 
 from __future__ import annotations
 
@@ -99,3 +100,16 @@ def live_server(context: AppContext) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def write_section(results: Path, begin: str, end: str, title: str, text: str) -> None:
+    """`text` under `## title` between the markers `begin` and `end` of `results`: in place of
+    what stood between them, or appended at the end of the file the first time."""
+    old = results.read_text() if results.exists() else ""
+    section = f"{begin}\n## {title}\n\n{text}\n{end}"
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        new = head + section + rest.split(end, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + section + "\n"
+    results.write_text(new)

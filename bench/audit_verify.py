@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from bench import procfs, profile
-from bench._setup import fresh_context
+from bench._setup import fresh_context, write_section
 from service.audit import checkpoints
 from service.audit import service as audit
 from service.audit.integrity import signing
@@ -294,14 +294,7 @@ def _profile(output: Path) -> str:
 
 
 def _write(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    section = f"{BEGIN}\n## Audit verify: walk, slices, worker processes\n\n{text}\n{END}"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        new = head + section + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(new)
+    write_section(RESULTS, BEGIN, END, "Audit verify: walk, slices, worker processes", text)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from bench import procfs
-from bench._setup import fresh_context, live_server
+from bench._setup import fresh_context, live_server, write_section
 from bench.returnees import manifest_csv, returnees
 from service.arrivals import intake
 from service.arrivals.cli import runner
@@ -254,14 +254,7 @@ def _cores() -> int:
 
 
 def _write(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    section = f"{BEGIN}\n## Bulk intake and group decisions\n\n{text}\n{END}"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        new = head + section + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(new)
+    write_section(RESULTS, BEGIN, END, "Bulk intake and group decisions", text)
 
 
 if __name__ == "__main__":

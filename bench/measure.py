@@ -13,12 +13,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
 from bench import procfs, wrk
+from bench.bulk import Loader
+from bench.rawloop import Actor
 from bench.server import Server
+from service.kit.context import AppContext
 
 
 @dataclass(frozen=True)
@@ -131,3 +135,16 @@ def user_id(database: str, username: str) -> int:
             row = db.execute(query + "?", (username,)).fetchone()
     assert row is not None, f"no user {username}"
     return int(row[0])
+
+
+def bench_loader(context: AppContext, libpq: str) -> Loader:
+    """The bulk loader of the latest national definition, its cases referred by the bench's
+    KEMLU worker and their police reports recorded by its POLRI worker."""
+    engine = context.registry.latest("nrm-indonesia")
+    assert engine is not None
+    return Loader(
+        url=libpq, definition=engine.definition, calendar=context.calendar,
+        referrer=Actor(user_id(libpq, "bench.kemlu"), "bench.kemlu", "KEMLU"),
+        police=Actor(user_id(libpq, "bench.polri"), "bench.polri", "POLRI"),
+        now=datetime.now(UTC),
+    )  # fmt: skip

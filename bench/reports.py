@@ -24,7 +24,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -33,9 +33,7 @@ from sqlalchemy.engine import make_url
 
 from bench import procfs
 from bench._setup import scratch_database
-from bench.bulk import Loader
-from bench.measure import user_id
-from bench.rawloop import Actor
+from bench.measure import bench_loader
 from bench.server import add_users, nrm, service_env
 from schemas.auth import Role
 from schemas.common import WIB
@@ -103,14 +101,7 @@ def _drop(server_url: str, name: str) -> None:
 
 
 def _load(context: AppContext, libpq: str, cases: int) -> None:
-    engine = context.registry.latest("nrm-indonesia")
-    assert engine is not None
-    loader = Loader(
-        url=libpq, definition=engine.definition, calendar=context.calendar,
-        referrer=Actor(user_id(libpq, "bench.kemlu"), "bench.kemlu", "KEMLU"),
-        police=Actor(user_id(libpq, "bench.polri"), "bench.polri", "POLRI"),
-        now=datetime.now(UTC),
-    )  # fmt: skip
+    loader = bench_loader(context, libpq)
     started = time.perf_counter()
     loader.add(cases)
     with psycopg.connect(libpq) as db:

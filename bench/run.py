@@ -30,10 +30,8 @@ from sqlalchemy.engine import make_url
 
 from bench import dataset, report, throughput
 from bench._setup import scratch_database
-from bench.bulk import Loader
 from bench.lean import lean_server
-from bench.measure import user_id
-from bench.rawloop import Actor
+from bench.measure import bench_loader
 from bench.server import Server, add_users, nrm, service_env
 from service.bootstrap import bootstrap
 from service.kit.config import generate_keys, settings_for
@@ -124,14 +122,7 @@ def _at_size(
     args: argparse.Namespace, env: dict[str, str], libpq: str, context: AppContext, out: Path
 ) -> dataset.Dataset:
     found = dataset.Dataset()
-    engine = context.registry.latest("nrm-indonesia")
-    assert engine is not None
-    loader = Loader(
-        url=libpq, definition=engine.definition, calendar=context.calendar,
-        referrer=Actor(user_id(libpq, "bench.kemlu"), "bench.kemlu", "KEMLU"),
-        police=Actor(user_id(libpq, "bench.polri"), "bench.polri", "POLRI"),
-        now=datetime.now(UTC),
-    )  # fmt: skip
+    loader = bench_loader(context, libpq)
     server = Server({**env, "NRM_RUN_JOBS": "false"}, args.workers, out / "server-queues.log")
     server.start()
     try:

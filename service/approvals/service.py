@@ -94,14 +94,13 @@ def approve_only(
         asker = principal_of(session, approval.requested_by_id, approval.ministry)
     else:
         asker = batch.asker(session, approval.requested_by_id, approval.ministry)
-    requester = asker
     row, dest = check(context, asker, loaded, command)
     approval.status, approval.decided_by_id = ApprovalStatus.APPROVED, principal.user_id
     approval.decided_at, approval.decision_reason = context.clock(), reason
     extra = {
         "_approval": {
             "approval_id": str(approval.id),
-            "requested_by": requester.username,
+            "requested_by": asker.username,
             "requested_at": approval.requested_at.isoformat(),
             "reason": erasable.seal_text(context, loaded.case, loaded.victim, reason),
         }

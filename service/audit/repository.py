@@ -46,12 +46,7 @@ def event_records(session: Session) -> Iterator[dict[str, Any]]:
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     t = _events
-    as_text = _as_text(postgres)
-    replaced = {
-        "at": _instant_text(postgres, t.c.at),
-        "case_id": as_text(t.c.case_id),
-        "payload": as_text(t.c.payload),
-    }
+    replaced = _as_stored_text(postgres)
     columns = [replaced.get(c.name, c) for c in t.c]
     names = [c.name for c in t.c]
     statement = select(*columns).order_by(t.c.seq)
@@ -68,18 +63,24 @@ def slice_statement(postgres: bool) -> Select[Any]:
     columns integrity/slices.ROW_COLUMNS: `at` and (PostgreSQL) `case_id` as canonical text
     formatted by the database, the payload as stored text."""
     t = _events
-    as_text = _as_text(postgres)
-    replaced = {
-        "at": _instant_text(postgres, t.c.at),
-        "case_id": as_text(t.c.case_id),
-        "payload": as_text(t.c.payload),
-    }
+    replaced = _as_stored_text(postgres)
     return (
         select(*(replaced.get(name, t.c[name]) for name in ROW_COLUMNS))
         .where(t.c.seq > bindparam("after", type_=BigInteger))
         .where(t.c.seq <= bindparam("upto", type_=BigInteger))
         .order_by(t.c.seq)
     )
+
+
+def _as_stored_text(postgres: bool) -> dict[str, Any]:
+    """The event columns read as text formatted by the database: `at` canonical, `case_id`
+    and the payload as stored (nothing trusted to be well-formed)."""
+    as_text = _as_text(postgres)
+    return {
+        "at": _instant_text(postgres, _events.c.at),
+        "case_id": as_text(_events.c.case_id),
+        "payload": as_text(_events.c.payload),
+    }
 
 
 def slice_rows(session: Session, after: int, upto: int) -> Iterator[Any]:
