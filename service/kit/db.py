@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from psycopg import IsolationLevel, errors
+from psycopg import _queries as psycopg_queries
 from sqlalchemy import Connection, Engine, NullPool, create_engine, event, literal
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -176,7 +177,28 @@ def _configure_sqlite(engine: Engine) -> None:
             writer.release()
 
 
+# psycopg parses a statement's placeholders once and keeps the result, but only for a statement
+# of at most 4,096 bytes and 50 parameters. The case load (every read and transition of a case)
+# is 4.4 kB with 73 parameters (the visibility predicate's constants, bound), so psycopg parsed
+# it again on every request: 6 % of a transition's CPU (bench/RESULTS.md, issue 17). Our
+# statements are a fixed set built once; the cache stays an LRU of psycopg's size.
+PARSED_STATEMENT_BYTES = 16_384
+PARSED_STATEMENT_PARAMS = 128
+
+
+def _keep_long_statements_parsed() -> None:
+    queries = psycopg_queries
+    queries.MAX_CACHED_STATEMENT_LENGTH = max(
+        queries.MAX_CACHED_STATEMENT_LENGTH, PARSED_STATEMENT_BYTES
+    )
+    queries.MAX_CACHED_STATEMENT_PARAMS = max(
+        queries.MAX_CACHED_STATEMENT_PARAMS, PARSED_STATEMENT_PARAMS
+    )
+
+
 def _configure_postgres(engine: Engine) -> None:
+    _keep_long_statements_parsed()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         """psycopg opens the transaction with the connection's settings in its BEGIN, so a
