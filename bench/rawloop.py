@@ -204,11 +204,14 @@ def run(
     actor: Actor,
     seconds: float,
     cpu_groups: dict[str, Callable[[], list[int]]],
+    client: Callable[..., None] | None = None,
 ) -> RawResult:
     """One process per case; all start together and stop after `seconds`.
 
     `target`: a libpq URL (postgresql://...) or a SQLite file path. `cpu_groups` are measured
     while the clients run (`procfs.CpuMeter`); the clients' own CPU is added as "clients".
+    `client`: what each process runs (a transition's write by default; `bench/rawintake.py`
+    passes an intake's).
     """
     context = multiprocessing.get_context("fork")
     go, release = context.Event(), context.Event()
@@ -217,7 +220,7 @@ def run(
         for case_id in cases:
             receive, send = context.Pipe(duplex=False)
             process = context.Process(
-                target=_client,
+                target=client or _client,
                 args=(target, case_id, actor, seconds, go, release, send),
                 daemon=True,
             )

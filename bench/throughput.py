@@ -22,7 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import measure, procfs, profile, rawloop, wrk
+from bench import measure, procfs, profile, rawintake, rawloop, wrk
 from bench.measure import LoadRun
 from bench.server import Server
 from tests.factories import intake_body
@@ -39,6 +39,7 @@ class Throughput:
     lean: dict[int, LoadRun] = field(default_factory=dict)
     raw: dict[int, rawloop.RawResult] = field(default_factory=dict)
     intake: LoadRun | None = None
+    raw_intake: rawloop.RawResult | None = None
     idle_rss_mib: dict[int, float] = field(default_factory=dict)
     profile: profile.Profile | None = None
     profile_command: str = ""
@@ -121,6 +122,12 @@ def _measure(
     print(f"  {backend}: intake over HTTP, {INTAKE_CLIENTS} clients", flush=True)
     found.intake = measure.load(server, "intake", backend, "intake.lua", INTAKE_CLIENTS,
                                 plan.seconds, {"BENCH_TOKEN": kemlu}, log)  # fmt: skip
+    measure.settle()
+    print(f"  {backend}: raw loop of intake, {INTAKE_CLIENTS} clients", flush=True)
+    worker = rawloop.Actor(measure.user_id(raw_target, "bench.kemlu"), "bench.kemlu", "KEMLU")
+    template = uuid.UUID(server.post_json("/api/v1/cases", intake_body(), kemlu)["id"])
+    found.raw_intake = rawloop.run(raw_target, [template] * INTAKE_CLIENTS, worker,
+                                   plan.seconds, groups, client=rawintake.client)  # fmt: skip
 
 
 def _profile(
@@ -169,8 +176,13 @@ def summary(found: Throughput) -> str:
         lines.append(f"  {clients:>3} clients: {' | '.join(cells)}; service worker CPU "
                      f"{per:.2f} ms/transition, load {procfs.load_average()}")  # fmt: skip
     if found.intake:
-        lines.append(f"  intake, {INTAKE_CLIENTS} clients: {found.intake.result.rate:,.0f} cases/s"
-                     f" (p99 {found.intake.result.p99_ms:.1f})")  # fmt: skip
+        intake, raw_intake = found.intake.result, found.raw_intake
+        raw_cell, ratio = "-", ""
+        if raw_intake is not None and raw_intake.rate:
+            raw_cell = f"{raw_intake.rate:,.0f} (p99 {raw_intake.percentile(99):.1f})"
+            ratio = f" = {intake.rate / raw_intake.rate:.2f}x raw"
+        lines.append(f"  intake, {INTAKE_CLIENTS} clients, cases/s (p99 ms): raw loop {raw_cell} |"
+                     f" service {intake.rate:,.0f} (p99 {intake.p99_ms:.1f}){ratio}")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -134,3 +134,21 @@ def test_results_table_shows_the_lean_probe_beside_the_service() -> None:
     table = report._transitions(pg, None)
     assert "| lean tr/s | lean p99 | lean/raw |" in table
     assert "| 1,000 | 40.0 | 0.33 |" in table
+
+
+def test_intake_is_compared_with_the_raw_loop_of_its_inserts() -> None:
+    pg = throughput.Throughput("postgresql", 4)
+    pg.http[16], pg.raw[16] = _load_run(300, 90.0), _raw(3000, 12.0)
+    pg.intake, pg.raw_intake = _load_run(120, 200.0), _raw(400, 50.0)
+    sqlite = throughput.Throughput("sqlite", 1)
+    sqlite.http[16], sqlite.raw[16] = _load_run(100, 200.0), _raw(2000, 5.0)
+    sqlite.intake, sqlite.raw_intake = _load_run(50, 200.0), _raw(1000, 50.0)
+    found = {t.line: t for t in report.targets(pg, dataset.Dataset(), sqlite)}
+    share = found["postgresql: intake / raw loop of its inserts, 16 clients"]
+    assert (share.measured, share.ok) == ("0.30", True)
+    assert found["sqlite: intake / raw loop of its inserts, 16 clients"].ok is False  # 0.05
+    table = report._intake(pg, sqlite)
+    assert "| postgresql | 16 | 120 | 1.0 | 3.0 | 200.0 | 400 | 50.0 | **0.30** |" in table
+    assert "intake, 16 clients, cases/s (p99 ms): raw loop 400 (p99 50.0) | service 120" in (
+        throughput.summary(pg)
+    )

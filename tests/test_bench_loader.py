@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlmodel import Session
 
+from bench import rawintake
 from bench.bulk import Loader
 from bench.rawloop import Actor
 from bench.run import _libpq
@@ -16,7 +20,7 @@ from service.app import create_app
 from service.audit import service as audit
 from service.kit.context import AppContext
 from service.users.service import seed_account
-from tests.factories import Actors
+from tests.factories import Actors, register
 
 
 def test_bulk_cases_are_readable_in_their_queue_and_verify(
@@ -40,4 +44,37 @@ def test_bulk_cases_are_readable_in_their_queue_and_verify(
         page = client.get("/api/v1/queues/KEMENPPPA", params={"limit": 100}, headers=reader.headers)
         assert page.status_code == 200 and len(page.json()["items"]) == 40
         assert {item["unit"] for item in page.json()["items"]} == {"KEMENPPPA-NASIONAL"}
-    assert audit.verify(context).ok
+    verdict = audit.verify(context)
+    assert verdict.ok, verdict.problems
+
+
+def test_the_raw_intake_loop_writes_the_rows_of_an_intake_again_and_they_verify(
+    committed_context: Callable[..., AppContext],
+) -> None:
+    """`bench/rawintake.py`, the raw loop intake is compared with: the same rows per intake as
+    the service wrote for the template case, on either database, and a valid audit chain."""
+    context = committed_context()
+    url = context.settings.database_url
+    target = _libpq(url) if url.startswith("postgresql") else url.removeprefix("sqlite:///")
+    with TestClient(create_app(context), raise_server_exceptions=False) as client:
+        worker = Actors(client, context).worker("KEMLU")
+        template = register(client, worker)
+    with context.database.transaction() as session:
+        before = {table: _count(session, table) for table, _ in rawintake.TABLES}
+    rows = rawintake._Rows(target, uuid.UUID(template["id"]))
+    try:
+        for _ in range(3):
+            rows.intake(Actor(worker.id, worker.username, "KEMLU"))
+    finally:
+        rows.db.close()
+    with context.database.transaction() as session:
+        after = {table: _count(session, table) for table, _ in rawintake.TABLES}
+        per_intake = {table: len(rows.rows[table]) for table, _ in rawintake.TABLES}
+        assert after == {table: before[table] + 3 * per_intake[table] for table in before}
+        assert per_intake["victim_block"] >= 1 and per_intake["case_unit"] >= 1
+    verdict = audit.verify(context)
+    assert verdict.ok, verdict.problems
+
+
+def _count(session: Session, table: str) -> int:
+    return int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
