@@ -61,6 +61,9 @@ class Loader:
     police: Actor
     now: datetime
     seed: int = 2026
+    # police reports per case: None, one case in ten has one; N, every case has N (a chain of
+    # N + 1 events: the log's shape for `bench/audit_verify.py --events-per-case`)
+    reports: int | None = None
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -154,11 +157,13 @@ class Loader:
         first = _event(case_id, 1, GENESIS, self.referrer, entered, "created", None, None,
                        self.state.name, created)  # fmt: skip
         yield first
-        if case_id.int % 10 == 0:  # one case in ten: a police report recorded, version 2
-            at = entered + timedelta(minutes=1)
-            name = self.state.name
-            yield _event(case_id, 2, first[-1], self.police, at, "transition", TRIGGER, name,
-                         name, PAYLOAD)  # fmt: skip
+        reports = (1 if case_id.int % 10 == 0 else 0) if self.reports is None else self.reports
+        previous, name = first, self.state.name
+        for n in range(reports):  # one case in ten by default: a police report, version 2
+            at = entered + timedelta(minutes=1 + n)
+            previous = _event(case_id, 2 + n, previous[-1], self.police, at, "transition",
+                              TRIGGER, name, name, PAYLOAD)  # fmt: skip
+            yield previous
 
     def _due_at(self, entered: datetime) -> datetime:
         """Business-day deadlines end at midnight WIB: one computation per day entered."""

@@ -30,18 +30,30 @@ OWN_CODE = ("service/", "workflows/", "schemas/")
 _PACKAGE = re.compile(r"(?:site|dist)-packages/(?P<package>[A-Za-z0-9_]+)")
 
 
-# Stages of a request in a uvicorn worker, by the frames on its stack (the first rule that
-# matches names the stage). Sync endpoints and sync dependencies each run in anyio's thread pool.
+# Steps of a transition in a uvicorn worker, by the frames on its stack (the first rule that
+# matches names the step: the more specific first). The use case runs on a pool thread
+# (`Run.now`, kit/capacity.py), the rest on the event loop.
+_POOL = "WorkerThread.run"
 STAGES = (
-    ("request in the pool thread: sync dependencies (session, token, principal...)",
-     ("WorkerThread.run", "(service/auth/dependencies.py")),
-    ("request in the pool thread: the endpoint (use case, ORM, driver)",
-     ("WorkerThread.run", "/api.py:")),
-    ("pool thread: hand-over machinery", ("WorkerThread.run",)),
-    ("event loop: FastAPI solving dependencies (and handing sync ones to the pool)",
-     ("solve_dependencies",)),
-    ("event loop: handing the endpoint to the thread pool", ("run_sync_in_worker_thread",)),
-    ("event loop: ASGI app (middlewares, routing, response)", ("run_asgi",)),
+    ("pool thread: the caller (principal_for, one statement)",
+     (_POOL, "Run.principal")),
+    ("pool thread: loading the case (one statement, ORM entities)",
+     (_POOL, "load_readable (")),
+    ("pool thread: checking the command (workflow engine, payload schema)",
+     (_POOL, "check (service/cases/transition_core.py")),
+    ("pool thread: event and compare-and-set (hash, flush, two INSERTs)",
+     (_POOL, "append_case_event_now (")),
+    ("pool thread: the rest of the move (routing, sealing the payload, consent)",
+     (_POOL, "apply (service/cases/transition_core.py")),
+    ("pool thread: the answer (present, identity look)",
+     (_POOL, "present (service/cases/service.py")),
+    ("pool thread: session, BEGIN and COMMIT", (_POOL, "Database.transaction")),
+    ("pool thread: the rest of the use case", (_POOL, "Run.now")),
+    ("pool thread: hand-over machinery", (_POOL,)),
+    ("event loop: the turn and the thread (kit/capacity.py)",
+     ("in_thread (service/kit/capacity.py",)),
+    ("event loop: FastAPI solving dependencies, reading the body", ("solve_dependencies",)),
+    ("event loop: ASGI app (middlewares, routing, response)", ("FastAPI.__call__",)),
     ("event loop: the rest (uvicorn protocol, the loop itself)", ()),
 )  # fmt: skip
 

@@ -130,7 +130,11 @@ def main(argv: list[str] | None = None) -> None:
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")  # fmt: skip
     if args.profile:
         found = profile.summarize(args.profile.read_text(), top=30)
-        print(f"{found.samples} samples; inclusive (own code):")
+        per = cpu / count * 1000
+        print(f"{found.samples} samples; the steps of a transition (share, ms of its CPU):")
+        for name, share in found.stages:
+            print(f"  {share:6.1%}  {share * per:5.2f} ms  {name}")
+        print("inclusive (own code):")
         for name, share in found.inclusive:
             print(f"  {share:6.1%}  {name}")
         print("self time:")

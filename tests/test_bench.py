@@ -75,19 +75,29 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([], 99) == 0.0
 
 
-def test_profile_stages_tell_the_pool_thread_from_the_event_loop() -> None:
+def test_profile_stages_name_the_steps_of_a_transition() -> None:
+    pool = (
+        "WorkerThread.run (anyio/_backends/_asyncio.py:1);Run.now (service/auth/dependencies.py:9);"
+    )
     collapsed = (
-        "WorkerThread.run (anyio/_backends/_asyncio.py:1);"
-        "fire_transition (service/cases/api.py:74) 3\n"
-        "WorkerThread.run (anyio/_backends/_asyncio.py:1);"
-        "current_principal (service/auth/dependencies.py:50) 1\n"
-        "Runner.run (asyncio/runners.py:118);"
-        "solve_dependencies (fastapi/dependencies/utils.py:1) 1\n"
+        f"{pool}_transition (service/cases/firing.py:5);"
+        "load_readable (service/cases/repository.py:60);_load (service/cases/repository.py:1) 3\n"
+        f"{pool}Run.principal (service/auth/dependencies.py:95) 1\n"
+        f"{pool}apply (service/cases/transition_core.py:1);"
+        "append_case_event_now (service/audit/log.py:88) 2\n"
+        f"{pool}apply (service/cases/transition_core.py:1);seal (service/cases/erasable.py:1) 1\n"
+        "Runner.run (asyncio/runners.py:118);FastAPI.__call__ (fastapi/applications.py:1);"
+        "solve_dependencies (fastapi/dependencies/utils.py:1) 2\n"
+        "Runner.run (asyncio/runners.py:118);FastAPI.__call__ (fastapi/applications.py:1) 1\n"
     )
     stages = dict(profile.summarize(collapsed).stages)
-    assert stages[profile.STAGES[0][0]] == 0.2  # sync dependencies
-    assert stages[profile.STAGES[1][0]] == 0.6  # the endpoint
-    assert stages[profile.STAGES[3][0]] == 0.2  # solving dependencies, on the event loop
+    named = {name.split(" (")[0]: share for name, share in stages.items()}
+    assert named["pool thread: loading the case"] == 0.3
+    assert named["pool thread: the caller"] == 0.1
+    assert named["pool thread: event and compare-and-set"] == 0.2
+    assert named["pool thread: the rest of the move"] == 0.1
+    assert named["event loop: FastAPI solving dependencies, reading the body"] == 0.2
+    assert named["event loop: ASGI app"] == 0.1
 
 
 def _load_run(rate: float, p99_ms: float, workers_cores: float = 1.5) -> measure.LoadRun:
