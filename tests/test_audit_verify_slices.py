@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -103,6 +105,23 @@ def _event_moved_past_the_end(connection: Connection, log: Log, _context: AppCon
     execute(connection, "UPDATE case_event SET seq = 1000000 WHERE seq = :s", s=stream[0]["seq"])
 
 
+def _grants_changed_behind_the_api(connection: Connection, log: Log, _c: AppContext) -> None:
+    """A ministry given sight of a sound case (C) and of one whose stream is broken (A: its
+    grants are not reported again), and a unit's row deleted from another (D)."""
+    _rewrite_in_two_cases(connection, log, _c)
+    for name in ("A", "C"):
+        execute(connection, "INSERT INTO case_ministry (case_id, ministry, since) "
+                "VALUES (:c, 'KEMENKES', :t)", c=_stored(connection, log.case_id(name)),
+                t=datetime(2026, 1, 5, tzinfo=UTC))  # fmt: skip
+    execute(connection, "DELETE FROM case_unit WHERE case_id = :c",
+            c=_stored(connection, log.case_id("D")))  # fmt: skip
+
+
+def _stored(connection: Connection, case_id: uuid.UUID) -> Any:
+    """A case id as the column stores it (PostgreSQL uuid; SQLite 32 hex digits)."""
+    return str(case_id) if connection.dialect.name == "postgresql" else case_id.hex
+
+
 def _untouched(_connection: Connection, _log: Log, _context: AppContext) -> None:
     pass
 
@@ -120,6 +139,7 @@ TAMPERINGS: dict[str, Tamper] = {
     "a checkpoint re-signed over a rewrite": _checkpoint_resigned_over_a_rewrite,
     "a checkpoint deleted": _checkpoint_deleted,
     "an event moved past the end": _event_moved_past_the_end,
+    "grants changed behind the API": _grants_changed_behind_the_api,
 }
 
 
@@ -159,7 +179,8 @@ def test_slices_find_what_the_walk_finds(
 
 @pytest.mark.parametrize("tamper", [_rewrite_in_two_cases, _delete_a_middle_event,
                                     _reorder_two_events, _head_mismatch,
-                                    _checkpoint_resigned_over_a_rewrite])  # fmt: skip
+                                    _checkpoint_resigned_over_a_rewrite,
+                                    _grants_changed_behind_the_api])  # fmt: skip
 def test_worker_processes_find_what_the_walk_finds(
     committed_context: Callable[..., AppContext],
     tamper: Tamper,
@@ -246,3 +267,22 @@ def test_workers_that_fail_leave_the_slices_to_this_process(
     monkeypatch.setattr(audit, "_reader", unusable)
     assert audit.verify(context, workers=2, slice_events=2) == audit.verify(context, workers=0)
     assert "a worker process failed" in caplog.text
+
+
+def test_worker_processes_replay_the_grants_and_skip_the_broken_streams(
+    committed_context: Callable[..., AppContext],
+) -> None:
+    """The grants checked by the workers, range by range: the ministry added to the sound case
+    and the unit rows deleted are reported, the broken case's grants are not (its stream is);
+    in the same order as the walk, which replays them in this process."""
+    context = committed_context()
+    with TestClient(create_app(context)) as client:
+        log = build_log(client, Actors(client, context), context)
+    with context.database.engine.begin() as connection:
+        _grants_changed_behind_the_api(connection, log, context)
+    sliced = audit.verify(context, workers=2, slice_events=2)
+    grant_problems = [(p.code, p.case_id) for p in sliced.problems if p.code.startswith("grant_")]
+    c, d = str(log.case_id("C")), str(log.case_id("D"))
+    assert ("grant_ministry", c) in grant_problems and ("grant_unit", d) in grant_problems
+    assert str(log.case_id("A")) not in {case for _code, case in grant_problems}
+    assert sliced == audit.verify(context, workers=0)

@@ -11,7 +11,18 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, Text, bindparam, cast, func, select, text, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Text,
+    Uuid,
+    bindparam,
+    cast,
+    func,
+    select,
+    text,
+    type_coerce,
+)
 from sqlmodel import Session, col
 
 from service.audit.filters import EventFilter
@@ -194,47 +205,74 @@ def case_events_by_case(session: Session) -> Iterator[tuple[str, dict[str, Any]]
     """(case key, event) of every case's events, by case and stream position: what the grants
     are recomputed from (service/audit/integrity/grants.py). The key is the case id as 32 hex
     digits, in the order of the id column (the same in every query here)."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    t = _events
-    as_text = _as_text(postgres)
-    statement = (
-        select(as_text(t.c.case_id), t.c.kind, t.c.ministry, t.c.to_state,
-               _instant_text(postgres, t.c.at), as_text(t.c.payload))
-        .where(t.c.case_id.is_not(None))
-        .order_by(t.c.case_id, t.c.stream_seq)
-    )  # fmt: skip
-    for case, kind, ministry, to_state, at, payload in session.execute(
-        statement, execution_options={"yield_per": BATCH}
-    ):
-        yield _case_key(case), {"kind": kind, "ministry": ministry, "to_state": to_state,
-                                "at": at, "payload": _json(payload)}  # fmt: skip
+    statement = grant_statements(_postgres(session))[0]
+    rows = session.execute(statement, execution_options={"yield_per": BATCH})
+    return (event_item(row) for row in rows)
 
 
 def case_ministry_rows(session: Session) -> Iterator[tuple[str, str]]:
     """(case key, ministry) of every `case_ministry` row, by case."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    statement = select(_as_text(postgres)(col(CaseMinistry.case_id)), col(CaseMinistry.ministry))
-    statement = statement.order_by(col(CaseMinistry.case_id))
-    for case, ministry in session.execute(statement, execution_options={"yield_per": BATCH}):
-        yield _case_key(case), ministry
+    statement = grant_statements(_postgres(session))[1]
+    rows = session.execute(statement, execution_options={"yield_per": BATCH})
+    return (ministry_item(row) for row in rows)
 
 
 def case_unit_rows(session: Session) -> Iterator[tuple[str, tuple[str, bool, Any, Any, Any]]]:
     """(case key, (unit code, referred, since, left_at, withdrawn_at)) of every `case_unit`
     row, by case, the instants as canonical text."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    instant = _instant_text
-    statement = (
-        select(_as_text(postgres)(col(CaseUnit.case_id)), col(Unit.code), col(CaseUnit.referred),
+    statement = grant_statements(_postgres(session))[2]
+    rows = session.execute(statement, execution_options={"yield_per": BATCH})
+    return (unit_item(row) for row in rows)
+
+
+def grant_statements(
+    postgres: bool, case_range: bool = False
+) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The three reads the grants are checked from (events, `case_ministry`, `case_unit`), each
+    by case. With `case_range`, of the cases whose id lies between the bound parameters `low`
+    and `high` (both included: a worker's share, service/audit/verify_pool.py)."""
+    t, as_text, instant = _events, _as_text(postgres), _instant_text
+    events = (
+        select(as_text(t.c.case_id), t.c.kind, t.c.ministry, t.c.to_state,
+               instant(postgres, t.c.at), as_text(t.c.payload))
+        .where(t.c.case_id.is_not(None))
+        .order_by(t.c.case_id, t.c.stream_seq)
+    )  # fmt: skip
+    ministries = select(as_text(col(CaseMinistry.case_id)), col(CaseMinistry.ministry))
+    ministries = ministries.order_by(col(CaseMinistry.case_id))
+    units = (
+        select(as_text(col(CaseUnit.case_id)), col(Unit.code), col(CaseUnit.referred),
                instant(postgres, col(CaseUnit.since)), instant(postgres, col(CaseUnit.left_at)),
                instant(postgres, col(CaseUnit.withdrawn_at)))
         .join(Unit, col(Unit.id) == col(CaseUnit.unit_id))
         .order_by(col(CaseUnit.case_id))
     )  # fmt: skip
-    for case, code, referred, since, left, withdrawn in session.execute(
-        statement, execution_options={"yield_per": BATCH}
-    ):
-        yield _case_key(case), (code, bool(referred), since, left, withdrawn)
+    if case_range:
+        low, high = bindparam("low", type_=Uuid), bindparam("high", type_=Uuid)
+        events = events.where(t.c.case_id.between(low, high))
+        ministries = ministries.where(col(CaseMinistry.case_id).between(low, high))
+        units = units.where(col(CaseUnit.case_id).between(low, high))
+    return events, ministries, units
+
+
+def event_item(row: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    case, kind, ministry, to_state, at, payload = row
+    return _case_key(case), {"kind": kind, "ministry": ministry, "to_state": to_state,
+                             "at": at, "payload": _json(payload)}  # fmt: skip
+
+
+def ministry_item(row: Sequence[Any]) -> tuple[str, str]:
+    case, ministry = row
+    return _case_key(case), ministry
+
+
+def unit_item(row: Sequence[Any]) -> tuple[str, tuple[str, bool, Any, Any, Any]]:
+    case, code, referred, since, left, withdrawn = row
+    return _case_key(case), (code, bool(referred), since, left, withdrawn)
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _case_key(raw: Any) -> str:

@@ -8,12 +8,10 @@ victim identity, so nothing here needs to hide any.
 from __future__ import annotations
 
 import bisect
-import functools
-import heapq
-import itertools
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from typing import Any, Literal
 
 from sqlmodel import Session
@@ -67,7 +65,8 @@ def verify(
 
     The events are checked a slice at a time (integrity/slices.py): on PostgreSQL, in
     `workers` processes (default: one per CPU, for a log of PARALLEL_FROM events or more)
-    reading the parent's snapshot; on SQLite, or with one worker, here. `workers=0` walks the
+    reading the parent's snapshot, which then also replay the cases' grants by ranges of case
+    id; on SQLite, or with one worker, here. `workers=0` walks the
     log event by event (the reference the slices are tested against). A log holding a
     malformed row (SQLite only) is walked event by event, so it is reported as before; if the
     worker processes fail (a connection refused, a snapshot that cannot be imported), the
@@ -90,12 +89,21 @@ def _verify_sliced(
     verifier = Verifier(public_keys(context), trusted, witnessed)
     if unreadable is not None:
         verifier.problem(Broken("witness_unreadable", unreadable))
-    with context.database.snapshot() as session:
-        for result, placed in _checked_slices(session, context, workers, slice_events):
+    with context.database.snapshot() as session, ExitStack() as stack:
+        count = _worker_count(session, workers)
+        pool = None
+        if count > 1:
+            pool = stack.enter_context(
+                verify_pool.Workers(
+                    _reader(session, context), count, _grants_reader(session, context)
+                )
+            )
+        for result, placed in _checked_slices(session, pool, slice_events):
             if result.irregular:
+                stack.close()
                 return _verify_walk(context, trusted)
             verifier.slice(result, placed)
-        _check_the_rest(session, context, verifier)
+        _check_the_rest(session, context, verifier, pool)
     return verifier.finish()
 
 
@@ -116,11 +124,19 @@ def _verify_walk(context: AppContext, trusted: Iterable[Record]) -> Verdict:
     return verifier.finish()
 
 
-def _check_the_rest(session: Session, context: AppContext, verifier: Verifier) -> None:
-    """Heads, grants and the identity-access seal, after the events."""
+def _check_the_rest(
+    session: Session,
+    context: AppContext,
+    verifier: Verifier,
+    pool: verify_pool.Workers | None = None,
+) -> None:
+    """Heads, grants and the identity-access seal, after the events (the grants replayed by
+    the worker processes meanwhile, if there are any)."""
     for head in repo.heads(session):
         verifier.head(head)
-    for problem in check_grants(session, context, skip=set(verifier.broken_streams)):
+    skip = set(verifier.broken_streams)
+    found = check_grants(session, context, skip) if pool is None else pool.grant_problems(skip)
+    for problem in found:
         verifier.problem(problem)
     sealed = access_seal.check(
         repo.identity_access_records(session), repo.checkpoint_records(session)
@@ -129,8 +145,20 @@ def _check_the_rest(session: Session, context: AppContext, verifier: Verifier) -
         verifier.problem(problem)
 
 
+def _worker_count(session: Session, workers: int | None) -> int:
+    """How many worker processes check the log: none (1) on SQLite or for a short log."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 1
+    if workers is None:
+        low, high = repo.seq_bounds(session)
+        if high is None or low is None or high - low + 1 < PARALLEL_FROM:
+            return 1
+        return os.cpu_count() or 1
+    return workers
+
+
 def _checked_slices(
-    session: Session, context: AppContext, workers: int | None, slice_events: int
+    session: Session, pool: verify_pool.Workers | None, slice_events: int
 ) -> Iterator[tuple[SliceResult, list[tuple[int, Record]]]]:
     """Each slice's result with the checkpoints placed in it (position, record), in order."""
     placed = placements(list(repo.checkpoint_records(session)))
@@ -138,15 +166,11 @@ def _checked_slices(
     low, high = repo.seq_bounds(session)
     slices = plan_slices(positions, low, high, slice_events,
                          lambda after: repo.seq_after(session, after, slice_events))  # fmt: skip
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if workers is None:
-        workers = os.cpu_count() or 1
-        if high is None or low is None or high - low + 1 < PARALLEL_FROM:
-            workers = 1
     results: Iterator[SliceResult]
-    if postgres and workers > 1:
-        results = verify_pool.checked_in_workers(_reader(session, context), slices, workers)
+    if pool is not None:
+        results = pool.checked(slices)
     else:
+        postgres = session.get_bind().dialect.name == "postgresql"
         case_text = None if postgres else repo.uuid_text
         results = (
             check_slice(after, upto, cuts, repo.slice_rows(session, after, upto), case_text)
@@ -169,6 +193,18 @@ def _reader(session: Session, context: AppContext) -> verify_pool.SliceReader:
         snapshot=repo.export_snapshot(session),
         statement=str(compiled),
         params=dict(compiled.params),
+    )
+
+
+def _grants_reader(session: Session, context: AppContext) -> verify_pool.GrantsReader:
+    dialect = session.get_bind().dialect
+    compiled = [statement.compile(dialect=dialect)
+                for statement in repo.grant_statements(postgres=True, case_range=True)]  # fmt: skip
+    events, ministries, units = compiled
+    return verify_pool.GrantsReader(
+        statements=(str(events), str(ministries), str(units)),
+        params=(dict(events.params), dict(ministries.params), dict(units.params)),
+        leads=grants.lead_table(context.registry.definitions()),
     )
 
 
@@ -212,35 +248,14 @@ def check_grants(session: Session, context: AppContext, skip: set[str]) -> Itera
     """Each case's `case_ministry` and `case_unit` rows against what its events say (a second
     read of the case events, by case: memory stays one case's worth); a case whose stream is
     already reported broken (`skip`) is not reported again."""
-    lead = _lead_ministry(context)
-    tagged = heapq.merge(
-        ((key, 0, event) for key, event in repo.case_events_by_case(session)),
-        ((key, 1, ministry) for key, ministry in repo.case_ministry_rows(session)),
-        ((key, 2, unit) for key, unit in repo.case_unit_rows(session)),
-        key=lambda item: item[0],
-    )
-    for key, items in itertools.groupby(tagged, key=lambda item: item[0]):
-        found: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
-        for _key, tag, value in items:
-            found[tag].append(value)
-        events, ministries, units = found
-        if key in skip:
-            continue
-        want = grants.expected(events, lead)
-        rows = {code: grants.UnitRow(referred, since, left, withdrawn)
-                for code, referred, since, left, withdrawn in units}  # fmt: skip
-        case_id = f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}"
-        yield from grants.compare(case_id, want, ministries, rows)
+    return grants.check_cases(
+        repo.case_events_by_case(session), repo.case_ministry_rows(session),
+        repo.case_unit_rows(session), lead_ministry(context), skip,
+    )  # fmt: skip
 
 
-def _lead_ministry(context: AppContext) -> grants.LeadMinistry:
-    def lead(workflow: str, version: int, state: str) -> str | None:
-        try:
-            return context.registry.engine(workflow, version).definition.state(state).ministry
-        except (KeyError, TypeError):
-            return None
-
-    return functools.lru_cache(maxsize=1024)(lead)
+def lead_ministry(context: AppContext) -> grants.LeadMinistry:
+    return grants.lead_from(grants.lead_table(context.registry.definitions()))
 
 
 def _witnessed(context: AppContext) -> tuple[Iterable[Record], str | None]:

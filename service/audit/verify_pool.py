@@ -1,4 +1,6 @@
-"""Slices of the log checked in worker processes (PostgreSQL), in one snapshot, results in order.
+"""The log checked in worker processes (PostgreSQL), in one snapshot, results in order: first
+its slices of events, then each range of case ids' grants (the cases' ministries and units
+against their events, integrity/grants.py).
 
 Each worker process holds one connection. For each slice it opens a REPEATABLE READ READ ONLY
 transaction on the snapshot the parent exported (`pg_export_snapshot`), so every worker reads
@@ -9,12 +11,15 @@ state is copied from the parent (no connection, no lock). Each imports this modu
 worker, once per verification).
 
 At most twice `workers` slices are in flight; the parent takes their results in slice order, so
-memory stays a few slices' worth whatever the length of the log.
+memory stays a few slices' worth whatever the length of the log. The grants' ranges are handed
+out once the last slice is, so the workers replay the cases while the parent joins the slices
+and checks the heads; a range answers only its problems.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,9 +29,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from service.audit import repository as repo
+from service.audit.integrity import grants
 from service.audit.integrity.slices import SliceResult, check_slice
+from service.audit.integrity.verifier import Broken
 
 FETCH = 5000
+RANGES_PER_WORKER = 4  # ranges of case ids per worker: an uneven range delays the others less
 Slice = tuple[int, int, Sequence[int]]  # after, upto, checkpoint positions in (after, upto]
 
 
@@ -40,6 +49,17 @@ class SliceReader:
     snapshot: str
     statement: str
     params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GrantsReader:
+    """How a worker reads a range of cases for the grants: the three statements (events,
+    `case_ministry`, `case_unit`; pyformat, with `low` and `high` to fill in) and each
+    published state's lead ministry."""
+
+    statements: tuple[str, str, str]
+    params: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+    leads: dict[tuple[str, int, str], str | None]
 
 
 _connection: psycopg.Connection[Any] | None = None
@@ -60,36 +80,99 @@ def _check(reader: SliceReader, after: int, upto: int, positions: Sequence[int])
     connection = _connection
     assert connection is not None, "the worker's initializer opens the connection"
     with connection.transaction():
-        connection.execute(
-            sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(reader.snapshot))
-        )
+        _in_snapshot(connection, reader)
         with connection.cursor(name="audit_verify_slice") as cursor:
             cursor.itersize = FETCH
             cursor.execute(reader.statement, {**reader.params, "after": after, "upto": upto})
             return check_slice(after, upto, positions, cursor)
 
 
-def checked_in_workers(
-    reader: SliceReader, slices: Iterable[Slice], workers: int
-) -> Iterator[SliceResult]:
-    """Each slice's result, in the order of `slices`, checked by `workers` processes."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
-                             initargs=(reader,)) as pool:  # fmt: skip
+def _grants(reader: SliceReader, read: GrantsReader, low: str, high: str) -> list[Broken]:
+    """The grants' problems of the cases whose id lies in [low, high], in case order."""
+    connection = _connection
+    assert connection is not None, "the worker's initializer opens the connection"
+    with connection.transaction():
+        _in_snapshot(connection, reader)
+        cursors = []
+        for n, (statement, params) in enumerate(zip(read.statements, read.params, strict=True)):
+            cursor = connection.cursor(name=f"audit_verify_grants_{n}")
+            cursor.itersize = FETCH
+            cursor.execute(statement, {**params, "low": low, "high": high})
+            cursors.append(cursor)
+        events, ministries, units = cursors
+        try:
+            return list(grants.check_cases(
+                map(repo.event_item, events), map(repo.ministry_item, ministries),
+                map(repo.unit_item, units), grants.lead_from(read.leads),
+            ))  # fmt: skip
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+
+def _in_snapshot(connection: psycopg.Connection[Any], reader: SliceReader) -> None:
+    connection.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(reader.snapshot)))
+
+
+def case_ranges(count: int) -> list[tuple[str, str]]:
+    """The case ids split in `count` ranges of equal width, in order, both ends included (ids
+    are random: about as many cases in each)."""
+    space = 1 << 128
+    bounds = [space * n // count for n in range(count + 1)]
+    return [(str(uuid.UUID(int=bounds[n])), str(uuid.UUID(int=bounds[n + 1] - 1)))
+            for n in range(count)]  # fmt: skip
+
+
+class Workers:
+    """`workers` processes on one snapshot: `checked` the slices, then `grant_problems`."""
+
+    def __init__(self, reader: SliceReader, workers: int, grants: GrantsReader) -> None:
+        self.reader, self.workers, self.grants = reader, workers, grants
+        self._pool: ProcessPoolExecutor | None = None
+        self._grants: list[Future[list[Broken]]] = []
+
+    def __enter__(self) -> Workers:
+        context = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start,
+                                         initargs=(self.reader,))  # fmt: skip
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self._pool is not None
+        for future in self._grants:
+            future.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def checked(self, slices: Iterable[Slice]) -> Iterator[SliceResult]:
+        """Each slice's result, in the order of `slices`; the grants' ranges are handed out
+        after the last slice."""
+        pool = self._pool
+        assert pool is not None, "use Workers in a with block"
         in_flight: deque[Future[SliceResult]] = deque()
         try:
             for after, upto, positions in slices:
-                in_flight.append(pool.submit(_check, reader, after, upto, list(positions)))
-                if len(in_flight) >= 2 * workers:
+                in_flight.append(pool.submit(_check, self.reader, after, upto, list(positions)))
+                if len(in_flight) >= 2 * self.workers:
                     yield _result(in_flight.popleft())
+            ranges = case_ranges(RANGES_PER_WORKER * self.workers)
+            self._grants = [pool.submit(_grants, self.reader, self.grants, low, high)
+                            for low, high in ranges]  # fmt: skip
             while in_flight:
                 yield _result(in_flight.popleft())
         finally:
             for future in in_flight:
                 future.cancel()
 
+    def grant_problems(self, skip: set[str]) -> Iterator[Broken]:
+        """The grants' problems, in case order, but those of a case in `skip` (its stream is
+        already reported broken), as `grants.check_cases` leaves them out."""
+        for future in self._grants:
+            for problem in _result(future):
+                if (problem.case_id or "").replace("-", "") not in skip:
+                    yield problem
 
-def _result(future: Future[SliceResult]) -> SliceResult:
+
+def _result(future: Future[Any]) -> Any:
     try:
         return future.result()
     except Exception as exc:  # whatever went wrong over there, the parent can do it itself

@@ -30,7 +30,9 @@ row added behind the API (a ministry or unit granted sight), deleted, or changed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import heapq
+import itertools
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +56,57 @@ class Expected:
     ministries: set[str] = field(default_factory=set)
     units: dict[str, UnitRow] | None = None  # None: the case predates units
     lead: str | None = None
+
+
+def check_cases(
+    events: Iterable[tuple[str, Record]],
+    ministries: Iterable[tuple[str, str]],
+    units: Iterable[tuple[str, tuple[str, bool, Any, Any, Any]]],
+    lead_ministry: LeadMinistry,
+    skip: Collection[str] = (),
+) -> Iterator[Broken]:
+    """Every case's rows against its events, case by case. Each input is (case key, item) in
+    the order of the case id column (32 hex digits: the same order in all three); a case in
+    `skip` (its stream already reported broken) is not reported again."""
+    tagged = heapq.merge(
+        ((key, 0, event) for key, event in events),
+        ((key, 1, ministry) for key, ministry in ministries),
+        ((key, 2, unit) for key, unit in units),
+        key=lambda item: item[0],
+    )
+    for key, items in itertools.groupby(tagged, key=lambda item: item[0]):
+        found: tuple[list[Any], list[Any], list[Any]] = ([], [], [])
+        for _key, tag, value in items:
+            found[tag].append(value)
+        if key in skip:
+            continue
+        case_events, case_ministries, case_units = found
+        want = expected(case_events, lead_ministry)
+        rows = {code: UnitRow(referred, since, left, withdrawn)
+                for code, referred, since, left, withdrawn in case_units}  # fmt: skip
+        yield from compare(case_id_of(key), want, case_ministries, rows)
+
+
+def case_id_of(key: str) -> str:
+    """A case key (32 hex digits) as the dashed case id the problems name."""
+    return f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}"
+
+
+def lead_table(definitions: Iterable[Any]) -> dict[tuple[str, int, str], str | None]:
+    """Each published (workflow, version, state)'s lead ministry: `LeadMinistry` as plain data,
+    for a worker process."""
+    return {(d.name, d.version, name): state.ministry
+            for d in definitions for name, state in d.states.items()}  # fmt: skip
+
+
+def lead_from(table: Mapping[tuple[str, int, str], str | None]) -> LeadMinistry:
+    def lead(workflow: str, version: int, state: str) -> str | None:
+        try:
+            return table.get((workflow, version, state))
+        except TypeError:  # a tampered event naming its workflow by something unhashable
+            return None
+
+    return lead
 
 
 def expected(events: Iterable[Record], lead_ministry: LeadMinistry) -> Expected:
