@@ -86,8 +86,9 @@ def append_case_event_now(
     case.event_count = fields["stream_seq"]
     case.head_hash = fields["hash"]
     flush_or_conflict(session)
-    seq: int = session.execute(_INSERT_EVENT, fields).scalar_one()
-    session.execute(_INSERT_OUTBOX, {
+    connection = session.connection()  # the session's transaction, without the ORM's execute
+    seq: int = connection.execute(_INSERT_EVENT, fields).scalar_one()
+    connection.execute(_INSERT_OUTBOX, {
         "case_id": case.id, "stream_seq": fields["stream_seq"], "state": case.state,
         "phase": case.phase, "ministry": case.ministry, "unit_id": case.unit_id,
     })  # fmt: skip

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, func, text, update
 from sqlalchemy import select as sa_select
@@ -132,9 +133,11 @@ def principal_for(
     """The active user behind an access token, if its session is still open (an API session:
     a browser session's id is no bearer credential). Asked on every request, so it is one
     prepared Core statement returning plain columns, the checks in its WHERE clause."""
-    row = session.execute(
-        _PRINCIPAL, {"user_id": user_id, "session_id": session_id, "now": now}
-    ).first()
+    row: Any = (
+        session.connection()  # Core rows: through Session.execute the ORM builds each one
+        .execute(_PRINCIPAL, {"user_id": user_id, "session_id": session_id, "now": now})
+        .first()
+    )
     if row is None:
         return None
     user_id, username, role, ministry, must_change_password, unit_id, unit_path = row
