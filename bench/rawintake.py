@@ -17,19 +17,15 @@ from __future__ import annotations
 
 import json
 import secrets
-import signal
-import sqlite3
 import time
 import uuid
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Json
 
-from bench.rawloop import Actor
+from bench.rawloop import Actor, connect, own_signals
 from service.audit.integrity.chain import GENESIS, event_hash
 
 # Each table the intake writes, and the column naming the case in it.
@@ -54,14 +50,7 @@ class _Rows:
 
     def __init__(self, target: str, template: uuid.UUID) -> None:
         self.sqlite = not target.startswith("postgresql")
-        if self.sqlite:
-            self.db: Any = sqlite3.connect(target, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.row_factory = sqlite3.Row
-        else:
-            self.db = psycopg.connect(target, row_factory=dict_row)
+        self.db: Any = connect(target, dict_rows=True)
         self.mark = "?" if self.sqlite else "%s"
         key: Any = template.hex if self.sqlite else template
         self.rows: dict[str, list[dict[str, Any]]] = {}
@@ -169,8 +158,7 @@ def client(
     out: Connection,
 ) -> None:
     """One raw-loop client (`bench.rawloop.run`'s `client`): intakes until the time is up."""
-    for signum in (signal.SIGTERM, signal.SIGINT):  # not the parent's handlers: just end
-        signal.signal(signum, signal.SIG_DFL)
+    own_signals()
     rows = _Rows(target, template)
     out.send("ready")
     go.wait()

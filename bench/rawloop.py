@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg.types.json import Json
 
 from bench import procfs
@@ -96,18 +97,34 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
+def connect(target: str, dict_rows: bool = False) -> Any:
+    """A client's own connection: SQLite as the service opens it (WAL, foreign keys; no
+    transaction until BEGIN), or psycopg; rows as dicts if asked."""
+    if target.startswith("postgresql"):
+        if dict_rows:
+            return psycopg.connect(target, row_factory=dict_row)
+        return psycopg.connect(target)
+    db = sqlite3.connect(target, isolation_level=None, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    if dict_rows:
+        db.row_factory = sqlite3.Row
+    return db
+
+
+def own_signals() -> None:
+    """In a client process: end on SIGTERM or SIGINT, not with the parent's handlers."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 class _Backend:
     """One client's connection: the dialect differences, nothing else."""
 
     def __init__(self, target: str) -> None:
         self.sqlite = not target.startswith("postgresql")
-        if self.sqlite:
-            self.db: Any = sqlite3.connect(target, isolation_level=None, timeout=10)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-        else:
-            self.db = psycopg.connect(target)
+        self.db: Any = connect(target)
 
     def head(self, case_id: uuid.UUID) -> tuple[int, int, str, dict[str, Any]]:
         key: Any = case_id.hex if self.sqlite else case_id
@@ -164,8 +181,7 @@ def _client(
     release: Any,
     out: Connection,
 ) -> None:
-    for signum in (signal.SIGTERM, signal.SIGINT):  # not the parent's handlers: just end
-        signal.signal(signum, signal.SIG_DFL)
+    own_signals()
     backend = _Backend(target)
     version, count, head, legal = backend.head(case_id)
     legal = {**legal, TRIGGER: PAYLOAD}
