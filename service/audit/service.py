@@ -90,7 +90,8 @@ def _verify_sliced(
     if unreadable is not None:
         verifier.problem(Broken("witness_unreadable", unreadable))
     with context.database.snapshot() as session, ExitStack() as stack:
-        count = _worker_count(session, workers)
+        bounds = repo.seq_bounds(session)
+        count = _worker_count(session, workers, bounds)
         pool = None
         if count > 1:
             pool = stack.enter_context(
@@ -98,7 +99,7 @@ def _verify_sliced(
                     _reader(session, context), count, _grants_reader(session, context)
                 )
             )
-        for result, placed in _checked_slices(session, pool, slice_events):
+        for result, placed in _checked_slices(session, pool, slice_events, bounds):
             if result.irregular:
                 stack.close()
                 return _verify_walk(context, trusted)
@@ -145,12 +146,14 @@ def _check_the_rest(
         verifier.problem(problem)
 
 
-def _worker_count(session: Session, workers: int | None) -> int:
+def _worker_count(
+    session: Session, workers: int | None, bounds: tuple[int | None, int | None]
+) -> int:
     """How many worker processes check the log: none (1) on SQLite or for a short log."""
     if session.get_bind().dialect.name != "postgresql":
         return 1
     if workers is None:
-        low, high = repo.seq_bounds(session)
+        low, high = bounds
         if high is None or low is None or high - low + 1 < PARALLEL_FROM:
             return 1
         return os.cpu_count() or 1
@@ -158,12 +161,15 @@ def _worker_count(session: Session, workers: int | None) -> int:
 
 
 def _checked_slices(
-    session: Session, pool: verify_pool.Workers | None, slice_events: int
+    session: Session,
+    pool: verify_pool.Workers | None,
+    slice_events: int,
+    bounds: tuple[int | None, int | None],
 ) -> Iterator[tuple[SliceResult, list[tuple[int, Record]]]]:
     """Each slice's result with the checkpoints placed in it (position, record), in order."""
     placed = placements(list(repo.checkpoint_records(session)))
     positions = sorted({position for position, _c in placed})
-    low, high = repo.seq_bounds(session)
+    low, high = bounds
     slices = plan_slices(positions, low, high, slice_events,
                          lambda after: repo.seq_after(session, after, slice_events))  # fmt: skip
     results: Iterator[SliceResult]
