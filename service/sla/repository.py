@@ -16,7 +16,14 @@ from sqlalchemy import or_, select, tuple_
 from sqlmodel import Session, col
 from sqlmodel import select as sql_select
 
-from service.models import CaseEvent, CaseFile, CaseMinistry, CaseUnit, ServiceRequest
+from service.models import (
+    CaseEscalation,
+    CaseEvent,
+    CaseFile,
+    CaseMinistry,
+    CaseUnit,
+    ServiceRequest,
+)  # fmt: skip
 
 STATE_EVENT_KINDS = ("created", "transition")
 UNIT_EVENT_KINDS = (
@@ -123,6 +130,24 @@ def sla_due_case(session: Session, case_id: uuid.UUID, now: datetime) -> CaseFil
         .with_for_update()
     )
     return session.exec(statement).first()
+
+
+def escalations_of(
+    session: Session, case_ids: Sequence[uuid.UUID]
+) -> dict[tuple[uuid.UUID, int], CaseEscalation]:
+    """The Task Force units these cases have reached, by (case, unit): one query per batch."""
+    if not case_ids:
+        return {}
+    statement = sql_select(CaseEscalation).where(col(CaseEscalation.case_id).in_(case_ids))
+    return {(row.case_id, row.unit_id): row for row in session.exec(statement)}
+
+
+def cases_by_id(session: Session, case_ids: set[uuid.UUID]) -> dict[uuid.UUID, CaseFile]:
+    """The cases of a batch of service requests, in one query."""
+    if not case_ids:
+        return {}
+    statement = sql_select(CaseFile).where(col(CaseFile.id).in_(case_ids))
+    return {case.id: case for case in session.exec(statement)}
 
 
 def service_sla_due(

@@ -171,6 +171,31 @@ def task_force(
     return repo.national(session, task_force_ministry)
 
 
+class Lookup:
+    """Units read once for a batch of work (the SLA sweep's): by id, and each rung's Task Force
+    by ministry, level and the lead's region. A session's identity map holds its objects
+    weakly, so a unit looked up again for every case was read again (and every read flushed
+    the batch's pending events one case at a time)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._by_id: dict[int, Unit | None] = {}
+        self._task_forces: dict[tuple[str, str, str | None], Unit | None] = {}
+
+    def by_id(self, unit_id: int | None) -> Unit | None:
+        if unit_id is None:
+            return None
+        if unit_id not in self._by_id:
+            self._by_id[unit_id] = repo.by_id(self._session, unit_id)
+        return self._by_id[unit_id]
+
+    def task_force(self, task_force_ministry: str, level: str, lead: Unit | None) -> Unit | None:
+        key = (task_force_ministry, level, lead.region_code if lead is not None else None)
+        if key not in self._task_forces:
+            self._task_forces[key] = task_force(self._session, task_force_ministry, level, lead)
+        return self._task_forces[key]
+
+
 def regions(province: str | None) -> list[RegionRead]:
     data = load_regions()
     if province is not None and data.get(province) is None:
