@@ -47,24 +47,17 @@ _PLAIN = frozenset({str, int, bool, type(None)})  # values orjson writes as json
 LINK = 1  # a link problem comes after the hash problem of the same event, as in Verifier.event
 
 
-class Opening(NamedTuple):
-    """A stream's first event in the slice, as the parent needs it to check the link."""
-
-    seq: int
-    stream: str
-    stream_seq: int
-    prev_hash: str
-    case_id: str | None
-
-
-class Closing(NamedTuple):
-    """A stream's state after the slice: its last event, and what the slice adds to it."""
-
-    stream_seq: int  # its last event's
-    head: str
-    last_seq: int
-    state: str | None  # the last `to_state` in the slice, None if no event set one
-    transitions: int
+# What the parent needs of each stream the slice touches, as plain tuples: they cross from the
+# worker processes pickled, one or two per stream, and a NamedTuple is pickled with its class
+# and rebuilt through its constructor (on a log of one-event cases that was a fifth of the
+# verification's CPU: bench/RESULTS.md, issue 17).
+#
+# Opening: a stream's first event in the slice, to check its link against the stream as the
+# earlier slices left it: (seq, stream, stream_seq, prev_hash, case_id).
+Opening = tuple[int, str, int, str, str | None]
+# Closing: a stream's state after the slice, its last event and what the slice adds to it:
+# (stream_seq, head, last_seq, state: the last `to_state` in the slice or None, transitions).
+Closing = tuple[int, str, int, str | None, int]
 
 
 class Finding(NamedTuple):
@@ -186,7 +179,7 @@ def _check(
                                     stream, stream_seq, case_id))  # fmt: skip
         state = streams.get(stream)
         if state is None:
-            openings.append(Opening(seq, stream, stream_seq, prev_hash, case_id))
+            openings.append((seq, stream, stream_seq, prev_hash, case_id))
             streams[stream] = [stream_seq, stored, seq, to_state,
                                1 if kind in VERSION_KINDS else 0]  # fmt: skip
         else:
@@ -212,7 +205,7 @@ def _check(
         cut = next(cuts, None)
     tail = segment.close(0)
     result.tail_count, result.tail_last = tail.size, tail.last_seq
-    result.closings = {stream: Closing(*state) for stream, state in streams.items()}
+    result.closings = {stream: tuple(state) for stream, state in streams.items()}
 
 
 class _Segment:

@@ -242,9 +242,10 @@ class Verifier:
         as feeding its events and checkpoints one by one."""
         self.events_checked += result.events
         segments = {segment.position: segment for segment in result.segments}
+        closings = result.closings
         items: Iterator[tuple[int, int, Opening | Finding]] = heapq.merge(
             ((f.seq, f.order, f) for f in result.findings),
-            ((o.seq, LINK, o) for o in result.openings),
+            ((o[0], LINK, o) for o in result.openings),
             key=lambda item: (item[0], item[1]),
         )
         pending = iter(checkpoints)
@@ -253,11 +254,11 @@ class Verifier:
             while upcoming is not None and seq > upcoming[0]:
                 self._sealed(segments, *upcoming)
                 upcoming = next(pending, None)
-            if isinstance(item, Opening):
-                self._open(item, result.closings[item.stream])
-            else:
+            if isinstance(item, Finding):
                 self.problem(Broken(item.code, item.reason, seq=item.seq, stream=item.stream,
                                     stream_seq=item.stream_seq, case_id=item.case_id))  # fmt: skip
+            else:
+                self._open(item, closings[item[1]])
         while upcoming is not None:
             self._sealed(segments, *upcoming)
             upcoming = next(pending, None)
@@ -266,20 +267,18 @@ class Verifier:
             self._pending_last = result.tail_last
 
     def _open(self, opening: Opening, closing: Closing) -> None:
-        state = self._streams.get(opening.stream)
+        seq, stream, stream_seq, prev_hash, case_id = opening
+        state = self._streams.get(stream)
         if state is None:
-            state = self._streams[opening.stream] = _Stream(opening.case_id)
-        if opening.stream_seq != state.count + 1 or opening.prev_hash != state.head:
-            code, reason = link_problem(
-                state.count, state.head, opening.stream_seq, opening.prev_hash
-            )
-            where: dict[str, Any] = {"seq": opening.seq, "stream": opening.stream,
-                     "stream_seq": opening.stream_seq, "case_id": opening.case_id}  # fmt: skip
-            self.problem(Broken(code, reason, **where))
-        state.count, state.head, state.last_seq = closing.stream_seq, closing.head, closing.last_seq
-        if closing.state is not None:
-            state.state = closing.state
-        state.transitions += closing.transitions
+            state = self._streams[stream] = _Stream(case_id)
+        if stream_seq != state.count + 1 or prev_hash != state.head:
+            code, reason = link_problem(state.count, state.head, stream_seq, prev_hash)
+            self.problem(Broken(code, reason, seq=seq, stream=stream, stream_seq=stream_seq,
+                                case_id=case_id))  # fmt: skip
+        state.count, state.head, state.last_seq, to_state, transitions = closing
+        if to_state is not None:
+            state.state = to_state
+        state.transitions += transitions
 
     def _sealed(self, segments: Mapping[int, Segment], position: int, c: Record) -> None:
         """A checkpoint at its position: the first one there gets the events before it, as
