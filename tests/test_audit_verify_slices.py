@@ -269,6 +269,32 @@ def test_workers_that_fail_leave_the_slices_to_this_process(
     assert "a worker process failed" in caplog.text
 
 
+def test_workers_that_cannot_connect_leave_the_slices_to_this_process(
+    committed_context: Callable[..., AppContext],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The workers' connection refused as they start (the pool started before the first
+    slice): the pool is shut down and the parent checks the log itself."""
+    context = committed_context()
+    with TestClient(create_app(context)) as client:
+        build_log(client, Actors(client, context), context)
+    if context.database.engine.dialect.name != "postgresql":  # no workers: the slices here
+        assert audit.verify(context, workers=2, slice_events=2) == audit.verify(context, workers=0)
+        return
+    reader = audit._reader
+
+    def refused(session: Any, context: AppContext) -> Any:
+        return dataclasses.replace(
+            reader(session, context), conninfo="postgresql://nobody@127.0.0.1:1/nowhere"
+        )
+
+    monkeypatch.setattr(audit, "_reader", refused)
+    verdict = audit.verify(context, workers=2, slice_events=2)
+    assert verdict.ok and verdict == audit.verify(context, workers=0)
+    assert "a worker process failed" in caplog.text
+
+
 def test_worker_processes_replay_the_grants_and_skip_the_broken_streams(
     committed_context: Callable[..., AppContext],
 ) -> None:

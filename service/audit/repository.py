@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlmodel import Session, col
 
 from service.audit.filters import EventFilter
-from service.audit.integrity import signing
+from service.audit.integrity import grants, signing
 from service.audit.integrity.export_format import head_record
 from service.audit.integrity.slices import ROW_COLUMNS, payload_value
 from service.models import (
@@ -203,14 +203,14 @@ def case_events_by_case(session: Session) -> Iterator[tuple[str, dict[str, Any]]
     digits, in the order of the id column (the same in every query here)."""
     statement = grant_statements(_postgres(session))[0]
     rows = _streamed(session, statement)
-    return (event_item(row) for row in rows)
+    return (grants.event_item(row) for row in rows)
 
 
 def case_ministry_rows(session: Session) -> Iterator[tuple[str, str]]:
     """(case key, ministry) of every `case_ministry` row, by case."""
     statement = grant_statements(_postgres(session))[1]
     rows = _streamed(session, statement)
-    return (ministry_item(row) for row in rows)
+    return (grants.ministry_item(row) for row in rows)
 
 
 def case_unit_rows(session: Session) -> Iterator[tuple[str, tuple[str, bool, Any, Any, Any]]]:
@@ -218,7 +218,7 @@ def case_unit_rows(session: Session) -> Iterator[tuple[str, tuple[str, bool, Any
     row, by case, the instants as canonical text."""
     statement = grant_statements(_postgres(session))[2]
     rows = _streamed(session, statement)
-    return (unit_item(row) for row in rows)
+    return (grants.unit_item(row) for row in rows)
 
 
 def grant_statements(
@@ -251,22 +251,6 @@ def grant_statements(
     return events, ministries, units
 
 
-def event_item(row: Sequence[Any]) -> tuple[str, dict[str, Any]]:
-    case, kind, ministry, to_state, at, payload = row
-    return _case_key(case), {"kind": kind, "ministry": ministry, "to_state": to_state,
-                             "at": at, "payload": _json(payload)}  # fmt: skip
-
-
-def ministry_item(row: Sequence[Any]) -> tuple[str, str]:
-    case, ministry = row
-    return _case_key(case), ministry
-
-
-def unit_item(row: Sequence[Any]) -> tuple[str, tuple[str, bool, Any, Any, Any]]:
-    case, code, referred, since, left, withdrawn = row
-    return _case_key(case), (code, bool(referred), since, left, withdrawn)
-
-
 def _streamed(
     session: Session, statement: Select[Any], params: dict[str, Any] | None = None
 ) -> Iterator[Any]:
@@ -278,10 +262,6 @@ def _streamed(
 
 def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-def _case_key(raw: Any) -> str:
-    return str(raw).replace("-", "")
 
 
 def _instant_text(postgres: bool, column: Any) -> Any:

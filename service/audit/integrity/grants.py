@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.audit.integrity.slices import payload_value
 from service.audit.integrity.verifier import Broken, Record
 
 LeadMinistry = Callable[[str, int, str], str | None]  # (workflow, version, state) -> ministry
@@ -85,6 +86,29 @@ def check_cases(
         rows = {code: UnitRow(referred, since, left, withdrawn)
                 for code, referred, since, left, withdrawn in case_units}  # fmt: skip
         yield from compare(case_id_of(key), want, case_ministries, rows)
+
+
+def event_item(row: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """A row of the events' statement (case id, kind, ministry, to_state, at, payload as
+    stored) as `check_cases` takes it."""
+    case, kind, ministry, to_state, at, payload = row
+    return case_key(case), {"kind": kind, "ministry": ministry, "to_state": to_state,
+                            "at": at, "payload": payload_value(payload)}  # fmt: skip
+
+
+def ministry_item(row: Sequence[Any]) -> tuple[str, str]:
+    case, ministry = row
+    return case_key(case), ministry
+
+
+def unit_item(row: Sequence[Any]) -> tuple[str, tuple[str, bool, Any, Any, Any]]:
+    case, code, referred, since, left, withdrawn = row
+    return case_key(case), (code, bool(referred), since, left, withdrawn)
+
+
+def case_key(raw: Any) -> str:
+    """A stored case id (a UUID, or SQLite's 32 hex digits) as the key the rows are merged by."""
+    return str(raw).replace("-", "")
 
 
 def case_id_of(key: str) -> str:
