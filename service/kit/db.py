@@ -105,7 +105,12 @@ def create_db_engine(
         _configure_sqlite(engine)
         return engine
     engine = create_engine(
-        url, echo=echo, pool_pre_ping=True, connect_args=limits.libpq_options(), **pool
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        connect_args=limits.libpq_options(),
+        insertmanyvalues_page_size=INSERT_PAGE_ROWS,
+        **pool,
     )
     _configure_postgres(engine)
     return engine
@@ -180,10 +185,16 @@ def _configure_sqlite(engine: Engine) -> None:
 # psycopg parses a statement's placeholders once and keeps the result, but only for a statement
 # of at most 4,096 bytes and 50 parameters. The case load (every read and transition of a case)
 # is 4.4 kB with 73 parameters (the visibility predicate's constants, bound), so psycopg parsed
-# it again on every request: 6 % of a transition's CPU (bench/RESULTS.md, issue 17). Our
-# statements are a fixed set built once; the cache stays an LRU of psycopg's size.
-PARSED_STATEMENT_BYTES = 16_384
-PARSED_STATEMENT_PARAMS = 128
+# it again on every request: 6 % of a transition's CPU (bench/RESULTS.md, issue 17). A batch
+# of rows inserted together by the ORM (the SLA sweep's events and outbox rows) is one statement
+# of many rows' placeholders: pages of INSERT_PAGE_ROWS rows (SQLAlchemy's default is 1,000)
+# are the same text from page to page, and within the limits below are parsed once (a page of
+# 100 events is about 40 kB with 1,600 parameters; parsing 500-row batches again and again was a
+# fifth of the sweep's CPU). Our statements are a fixed set built once; the cache stays an LRU of
+# psycopg's size (128 statements).
+PARSED_STATEMENT_BYTES = 65_536
+PARSED_STATEMENT_PARAMS = 2_048
+INSERT_PAGE_ROWS = 100
 
 
 def _keep_long_statements_parsed() -> None:
