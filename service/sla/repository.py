@@ -23,7 +23,7 @@ from service.models import (
     CaseMinistry,
     CaseUnit,
     ServiceRequest,
-)  # fmt: skip
+)
 
 STATE_EVENT_KINDS = ("created", "transition")
 UNIT_EVENT_KINDS = (
