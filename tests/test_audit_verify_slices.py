@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -22,6 +25,7 @@ from sqlalchemy import Connection
 
 from service.app import create_app
 from service.audit import service as audit
+from service.audit import verify_pool
 from service.audit.integrity.merkle import TreeBuilder, perfect_root, root_of
 from service.audit.integrity.slices import check_slice
 from service.audit.integrity.verifier import Verdict
@@ -293,6 +297,32 @@ def test_workers_that_cannot_connect_leave_the_slices_to_this_process(
     verdict = audit.verify(context, workers=2, slice_events=2)
     assert verdict.ok and verdict == audit.verify(context, workers=0)
     assert "a worker process failed" in caplog.text
+
+
+def test_two_verifications_starting_together_leave_the_main_module_in_place() -> None:
+    """While the workers start, `__main__` is a bare module (so that spawn does not run the
+    parent's program in each worker); a second verification starting meanwhile in the same
+    server process waits its turn, or it would keep the bare module as the one to restore."""
+    original = sys.modules["__main__"]
+    inside = threading.Event()
+
+    def first() -> None:
+        with verify_pool._main_module_hidden():
+            assert sys.modules["__main__"] is not original
+            inside.set()
+            time.sleep(0.05)
+
+    def second() -> None:
+        inside.wait()
+        with verify_pool._main_module_hidden():
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sys.modules["__main__"] is original
 
 
 def test_worker_processes_replay_the_grants_and_skip_the_broken_streams(

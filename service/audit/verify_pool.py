@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import threading
 import types
 import uuid
 from collections import deque
@@ -65,6 +66,7 @@ class GrantsReader:
 
 
 _connection: psycopg.Connection[Any] | None = None
+_MAIN_SWAP = threading.Lock()
 
 
 class WorkersFailed(Exception):
@@ -121,13 +123,16 @@ def _main_module_hidden() -> Iterator[None]:
     """`spawn` runs the parent's main module again in each new process, before its task: for
     `nrm` the whole service (1.5 s of CPU per worker, per verification; a fifth of the CPU of
     verifying 300,000 events). The workers need only this module, so while they start the
-    parent's `__main__` is a bare module, which spawn skips (no file, no spec)."""
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
+    parent's `__main__` is a bare module, which spawn skips (no file, no spec). One swap at a
+    time: two verifications starting together in one server process (two auditors' pages)
+    must not leave the bare module in place."""
+    with _MAIN_SWAP:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
 
 
 def _in_snapshot(connection: psycopg.Connection[Any], reader: SliceReader) -> None:
