@@ -55,7 +55,7 @@ def event_records(session: Session) -> Iterator[dict[str, Any]]:
     Nothing is trusted to be well-formed (SQLite stores anything in any column): a payload that
     is not JSON stays text, an id that is not one stays as stored, and both fail their hash.
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = _postgres(session)
     t = _events
     replaced = _as_stored_text(postgres)
     columns = [replaced.get(c.name, c) for c in t.c]
@@ -96,7 +96,7 @@ def _as_stored_text(postgres: bool) -> dict[str, Any]:
 
 def slice_rows(session: Session, after: int, upto: int) -> Iterator[Any]:
     """The rows of `slice_statement`, streamed through this session's snapshot."""
-    statement = slice_statement(session.get_bind().dialect.name == "postgresql")
+    statement = slice_statement(_postgres(session))
     yield from _streamed(session, statement, {"after": after, "upto": upto})
 
 
@@ -134,7 +134,7 @@ def uuid_text(raw: Any) -> Any:
 def checkpoint_records(session: Session) -> Iterator[dict[str, Any]]:
     """Every checkpoint, oldest first, in the shape that is hashed and signed."""
     t = _checkpoints
-    created = _instant_text(session.get_bind().dialect.name == "postgresql", t.c.created_at)
+    created = _instant_text(_postgres(session), t.c.created_at)
     columns = [created if c.name == "created_at" else c for c in t.c]
     statement = select(*columns).order_by(t.c.number)
     for row in _streamed(session, statement):
@@ -143,7 +143,7 @@ def checkpoint_records(session: Session) -> Iterator[dict[str, Any]]:
 
 def heads(session: Session) -> Iterator[dict[str, Any]]:
     """Each case row's and named stream's count and last hash, as the verifier reads them."""
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = _postgres(session)
     cases = select(
         _as_text(postgres)(col(CaseFile.id)),
         col(CaseFile.event_count),
@@ -165,7 +165,7 @@ def heads(session: Session) -> Iterator[dict[str, Any]]:
 def identity_access_records(session: Session, after_id: int = 0) -> Iterator[dict[str, Any]]:
     """The `identity_access` rows after `after_id`, by id, streamed, as they are sealed:
     `case_id` dashed and `at` as canonical text (service/audit/integrity/signing.access_leaf)."""
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = _postgres(session)
     t = IdentityAccess.__table__  # type: ignore[attr-defined]
     replaced = {"at": _instant_text(postgres, t.c.at), "case_id": _as_text(postgres)(t.c.case_id)}
     columns = [replaced.get(c.name, c) for c in t.c]

@@ -201,7 +201,7 @@ class Workers:
         already reported broken), as `grants.check_cases` leaves them out."""
         for future in self._grants:
             for problem in _result(future):
-                if (problem.case_id or "").replace("-", "") not in skip:
+                if grants.case_key(problem.case_id) not in skip:
                     yield problem
 
 
