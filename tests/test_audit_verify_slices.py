@@ -27,8 +27,8 @@ from service.app import create_app
 from service.audit import service as audit
 from service.audit import verify_pool
 from service.audit.integrity.merkle import TreeBuilder, perfect_root, root_of
-from service.audit.integrity.slices import check_slice
-from service.audit.integrity.verifier import Verdict
+from service.audit.integrity.slices import LINK, check_slice
+from service.audit.integrity.verifier import EVENTS, SEAL, Broken, Verdict, Verifier
 from service.kit.context import AppContext
 from tests.auditlog import (
     Log,
@@ -202,6 +202,77 @@ def test_worker_processes_find_what_the_walk_finds(
     sliced = audit.verify(context, workers=2, slice_events=2)
     assert sliced == walked
     assert walked_only_by_request == [1]
+
+
+def _event_put_on_another_case_s_stream(connection: Connection, log: Log, _c: AppContext) -> None:
+    stream = events(connection, log.case_id("A"))
+    execute(connection, "UPDATE case_event SET stream = :b, stream_seq = 99 WHERE seq = :s",
+            b=log.case_id("B").hex, s=stream[1]["seq"])  # fmt: skip
+
+
+def _event_cut_from_its_case(connection: Connection, log: Log, _context: AppContext) -> None:
+    stream = events(connection, log.case_id("B"))
+    execute(connection, "UPDATE case_event SET case_id = NULL WHERE seq = :s", s=stream[1]["seq"])
+
+
+@pytest.mark.parametrize("tamper", [_event_put_on_another_case_s_stream, _event_cut_from_its_case])
+def test_a_log_whose_events_left_their_case_s_stream_is_walked(
+    client: TestClient,
+    actors: Actors,
+    context: AppContext,
+    connection: Connection,
+    tamper: Tamper,
+    walked_only_by_request: list[int],
+) -> None:
+    """Each case is checked on its own only if its events are on its stream (behind the API
+    they need not be): such a log is handed to the walk, which reports it."""
+    log = build_log(client, actors, context)
+    tamper(connection, log, context)
+    walked = audit.verify(context, workers=0)
+    assert not walked.ok
+    assert audit.verify(context, workers=1, slice_events=2) == walked
+    assert walked_only_by_request == [1, 1]
+
+
+def test_the_verifying_process_holds_the_named_streams_not_the_cases(
+    client: TestClient,
+    actors: Actors,
+    context: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the parent keeps until the end of the log is each named stream's state; each case
+    is checked on its own (its links, head and grants) and forgotten."""
+    log = build_log(client, actors, context)
+    held: list[int] = []
+    finish = Verifier.finish
+
+    def recorded(self: Verifier, **options: Any) -> Verdict:
+        held.append(self.streams_held)
+        return finish(self, **options)
+
+    monkeypatch.setattr(Verifier, "finish", recorded)
+    walked = audit.verify(context, workers=0)
+    sliced = audit.verify(context, workers=1, slice_events=2)
+    assert sliced == walked and walked.ok
+    named = walked.streams_checked - len(log.cases)
+    assert named >= 1  # "users"
+    assert held == [walked.streams_checked, named]
+
+
+def test_problems_found_out_of_order_are_listed_in_the_walk_s() -> None:
+    """A thousand link problems reported newest first (as ranges of cases may find them), then
+    one of a later phase: the verdict lists the first hundred by seq, counts them all, and
+    names the lowest seq first broken."""
+    verifier = Verifier({})
+    for seq in range(1000, 0, -1):
+        verifier.problem(Broken("stream_gap", "missing", seq=seq, stream=f"s{seq}"),
+                         (EVENTS, seq, LINK))  # fmt: skip
+    verifier.place = (SEAL,)
+    verifier.problem(Broken("access_unsealed", "an identity look is not sealed"))
+    verdict = verifier.finish(heads_given=False)
+    assert verdict.problem_count == 1001
+    assert [p.seq for p in verdict.problems] == list(range(1, 101))
+    assert verdict.first_broken is not None and verdict.first_broken.seq == 1
 
 
 def test_a_malformed_row_is_left_to_the_walk() -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Result,
     Select,
     Text,
     Uuid,
@@ -26,7 +28,7 @@ from sqlalchemy import (
 from sqlmodel import Session, col
 
 from service.audit.filters import EventFilter
-from service.audit.integrity import grants, signing
+from service.audit.integrity import case_streams, grants, signing
 from service.audit.integrity.export_format import head_record
 from service.audit.integrity.slices import ROW_COLUMNS, payload_value
 from service.models import (
@@ -94,10 +96,11 @@ def _as_stored_text(postgres: bool) -> dict[str, Any]:
     }
 
 
-def slice_rows(session: Session, after: int, upto: int) -> Iterator[Any]:
-    """The rows of `slice_statement`, streamed through this session's snapshot."""
+def slice_rows(session: Session, after: int, upto: int) -> Result[Any]:
+    """The rows of `slice_statement`, streamed through this session's snapshot (close the
+    result if it is not read to its end)."""
     statement = slice_statement(_postgres(session))
-    yield from _streamed(session, statement, {"after": after, "upto": upto})
+    return _streamed(session, statement, {"after": after, "upto": upto})
 
 
 def seq_bounds(session: Session) -> tuple[int | None, int | None]:
@@ -144,22 +147,66 @@ def checkpoint_records(session: Session) -> Iterator[dict[str, Any]]:
 def heads(session: Session) -> Iterator[dict[str, Any]]:
     """Each case row's and named stream's count and last hash, as the verifier reads them."""
     postgres = _postgres(session)
-    cases = select(
+    rows = _streamed(session, case_heads_statement(postgres))
+    yield from (case_streams.head_of(row, None if postgres else _uuid_text) for row in rows)
+    yield from stream_heads(session)
+
+
+def stream_heads(session: Session) -> Iterator[dict[str, Any]]:
+    """Each named stream's count and last hash, by name."""
+    streams = select(
+        col(AuditStream.stream), col(AuditStream.event_count), col(AuditStream.head_hash)
+    )
+    for stream, count, head in session.execute(streams.order_by(col(AuditStream.stream))):
+        yield head_record(stream, count, head)
+
+
+def case_heads_statement(postgres: bool) -> Select[Any]:
+    """The case rows' heads (id as stored text, count, last hash, version, state), by id."""
+    return select(
         _as_text(postgres)(col(CaseFile.id)),
         col(CaseFile.event_count),
         col(CaseFile.head_hash),
         col(CaseFile.version),
         col(CaseFile.state),
     ).order_by(col(CaseFile.id))
-    for raw_id, count, head, version, state in _streamed(session, cases):
-        text_id = raw_id if postgres else _uuid_text(raw_id)
-        stream = text_id.replace("-", "")
-        yield head_record(stream, count, head, text_id, version, state)
-    streams = select(
-        col(AuditStream.stream), col(AuditStream.event_count), col(AuditStream.head_hash)
+
+
+def case_statements(
+    postgres: bool, case_range: bool = False
+) -> tuple[Select[Any], Select[Any], Select[Any], Select[Any]]:
+    """The four reads each case is checked from on its own (integrity/case_streams.py): its
+    events in seq order (case_streams.EVENT_COLUMNS), its row's head, its `case_ministry` and
+    `case_unit` rows; each by case id. With `case_range`, of the cases whose id lies between
+    the bound parameters `low` and `high` (both included: a worker's share)."""
+    t, replaced = _events, _as_stored_text(postgres)
+    events = (
+        select(*(replaced.get(name, t.c[name]) for name in case_streams.EVENT_COLUMNS))
+        .where(t.c.case_id.is_not(None))
+        .order_by(t.c.case_id, t.c.seq)
     )
-    for stream, count, head in session.execute(streams.order_by(col(AuditStream.stream))):
-        yield head_record(stream, count, head)
+    case_heads = case_heads_statement(postgres)
+    _walk_s_events, ministries, units = grant_statements(postgres, case_range)
+    if case_range:
+        low, high = bindparam("low", type_=Uuid), bindparam("high", type_=Uuid)
+        events = events.where(t.c.case_id.between(low, high))
+        case_heads = case_heads.where(col(CaseFile.id).between(low, high))
+    return events, case_heads, ministries, units
+
+
+def case_checks(session: Session, lead_ministry: grants.LeadMinistry) -> case_streams.CasesResult:
+    """Every case checked on its own, in this process, through this session's snapshot."""
+    postgres = _postgres(session)
+    case_text = None if postgres else _uuid_text
+    with ExitStack() as results:
+        events, rows, ministries, units = (
+            results.enter_context(_streamed(session, statement))
+            for statement in case_statements(postgres)
+        )
+        return case_streams.check_cases(
+            events, (case_streams.head_of(row, case_text) for row in rows),
+            map(grants.ministry_item, ministries), map(grants.unit_item, units), lead_ministry,
+        )  # fmt: skip
 
 
 def identity_access_records(session: Session, after_id: int = 0) -> Iterator[dict[str, Any]]:
@@ -253,11 +300,10 @@ def grant_statements(
 
 def _streamed(
     session: Session, statement: Select[Any], params: dict[str, Any] | None = None
-) -> Iterator[Any]:
+) -> Result[Any]:
     """A long read's rows, a batch at a time, as Core rows through the session's connection
     (through `Session.execute` the ORM built each row: 4 times the CPU on a million heads)."""
-    rows = session.connection().execute(statement, params, execution_options={"yield_per": BATCH})
-    return iter(rows)
+    return session.connection().execute(statement, params, execution_options={"yield_per": BATCH})
 
 
 def _postgres(session: Session) -> bool:

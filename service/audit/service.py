@@ -27,11 +27,14 @@ from schemas.audit import (
 from service.audit import checkpoints, identity_access, verify_pool, witness
 from service.audit import repository as repo
 from service.audit.filters import EventFilter, IdentityAccessFilter
-from service.audit.integrity import access_seal, grants, signing
+from service.audit.integrity import access_seal, case_streams, grants, signing
 from service.audit.integrity.export_format import csv_lines, event_record, export_lines
 from service.audit.integrity.merkle import inclusion_path, leaf_of
 from service.audit.integrity.slices import SliceResult, check_slice
 from service.audit.integrity.verifier import (
+    GRANTS,
+    HEADS,
+    SEAL,
     Broken,
     Record,
     Verdict,
@@ -96,7 +99,7 @@ def _verify_sliced(
         if count > 1:
             pool = stack.enter_context(
                 verify_pool.Workers(
-                    _reader(session, context), count, _grants_reader(session, context)
+                    _reader(session, context), count, _cases_reader(session, context)
                 )
             )
         for result, placed in _checked_slices(session, pool, slice_events, bounds):
@@ -104,8 +107,33 @@ def _verify_sliced(
                 stack.close()
                 return _verify_walk(context, trusted)
             verifier.slice(result, placed)
-        _check_the_rest(session, context, verifier, pool)
+        if pool is not None:
+            cases = pool.cases()
+        else:
+            cases = iter([repo.case_checks(session, lead_ministry(context))])
+        if not _cases_checked(verifier, cases):
+            stack.close()
+            return _verify_walk(context, trusted)
+        verifier.place = (HEADS, 1)
+        for head in repo.stream_heads(session):
+            verifier.head(head)
+        _check_the_seal(session, verifier)
     return verifier.finish()
+
+
+def _cases_checked(verifier: Verifier, results: Iterable[case_streams.CasesResult]) -> bool:
+    """Each case's problems, found on its own (its links, head and grants), given their place
+    in the walk's order; the grants of a case whose events fail their hash (a slice found it)
+    are left out, as the walk leaves them. False: a range was irregular (walk the log)."""
+    hashes_fail = set(verifier.broken_streams)  # the slices' findings, before the cases'
+    for result in results:
+        if result.irregular:
+            return False
+        verifier.add_streams(result.streams)
+        for place, problem in result.problems:
+            if place[0] != GRANTS or problem.stream not in hashes_fail:
+                verifier.problem(problem, place)
+    return True
 
 
 def _verify_walk(context: AppContext, trusted: Iterable[Record]) -> Verdict:
@@ -125,20 +153,18 @@ def _verify_walk(context: AppContext, trusted: Iterable[Record]) -> Verdict:
     return verifier.finish()
 
 
-def _check_the_rest(
-    session: Session,
-    context: AppContext,
-    verifier: Verifier,
-    pool: verify_pool.Workers | None = None,
-) -> None:
-    """Heads, grants and the identity-access seal, after the events (the grants replayed by
-    the worker processes meanwhile, if there are any)."""
+def _check_the_rest(session: Session, context: AppContext, verifier: Verifier) -> None:
+    """Heads, grants and the identity-access seal, after the events."""
     for head in repo.heads(session):
         verifier.head(head)
-    skip = set(verifier.broken_streams)
-    found = check_grants(session, context, skip) if pool is None else pool.grant_problems(skip)
-    for problem in found:
+    for problem in check_grants(session, context, set(verifier.broken_streams)):
         verifier.problem(problem)
+    _check_the_seal(session, verifier)
+
+
+def _check_the_seal(session: Session, verifier: Verifier) -> None:
+    """The identity-access rows against the checkpoints that seal them."""
+    verifier.place = (SEAL,)
     sealed = access_seal.check(
         repo.identity_access_records(session), repo.checkpoint_records(session)
     )
@@ -179,8 +205,7 @@ def _checked_slices(
         postgres = session.get_bind().dialect.name == "postgresql"
         case_text = None if postgres else repo.uuid_text
         results = (
-            check_slice(after, upto, cuts, repo.slice_rows(session, after, upto), case_text)
-            for after, upto, cuts in slices
+            _slice_here(session, after, upto, cuts, case_text) for after, upto, cuts in slices
         )
     index = 0
     for result in results:
@@ -188,6 +213,14 @@ def _checked_slices(
         while index < len(placed) and placed[index][0] <= result.upto:
             index += 1
         yield result, placed[taken:index]
+
+
+def _slice_here(
+    session: Session, after: int, upto: int, cuts: list[int], case_text: Any
+) -> SliceResult:
+    """A slice checked in this process (its rows' cursor closed, even if it is irregular)."""
+    with repo.slice_rows(session, after, upto) as rows:
+        return check_slice(after, upto, cuts, rows, case_text)
 
 
 def _reader(session: Session, context: AppContext) -> verify_pool.SliceReader:
@@ -202,14 +235,13 @@ def _reader(session: Session, context: AppContext) -> verify_pool.SliceReader:
     )
 
 
-def _grants_reader(session: Session, context: AppContext) -> verify_pool.GrantsReader:
+def _cases_reader(session: Session, context: AppContext) -> verify_pool.CasesReader:
     dialect = session.get_bind().dialect
     compiled = [statement.compile(dialect=dialect)
-                for statement in repo.grant_statements(postgres=True, case_range=True)]  # fmt: skip
-    events, ministries, units = compiled
-    return verify_pool.GrantsReader(
-        statements=(str(events), str(ministries), str(units)),
-        params=(dict(events.params), dict(ministries.params), dict(units.params)),
+                for statement in repo.case_statements(postgres=True, case_range=True)]  # fmt: skip
+    return verify_pool.CasesReader(
+        statements=tuple(str(c) for c in compiled),  # type: ignore[arg-type]
+        params=tuple(dict(c.params) for c in compiled),  # type: ignore[arg-type]
         leads=grants.lead_table(context.registry.definitions()),
     )
 

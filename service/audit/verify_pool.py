@@ -1,19 +1,19 @@
 """The log checked in worker processes (PostgreSQL), in one snapshot, results in order: first
-its slices of events, then each range of case ids' grants (the cases' ministries and units
-against their events, integrity/grants.py).
+its slices of events (integrity/slices.py), then each range of case ids' cases, each on its own:
+its stream's links, its row's head, its grants (integrity/case_streams.py).
 
-Each worker process holds one connection. For each slice it opens a REPEATABLE READ READ ONLY
-transaction on the snapshot the parent exported (`pg_export_snapshot`), so every worker reads
-exactly the log the parent reads its checkpoints and heads from; it streams the slice's rows
-through a server-side cursor and checks them (integrity/slices.py). Workers are spawned: no
-state is copied from the parent (no connection, no lock). Each imports this module and, as
-`spawn` would, the parent's main module: that is hidden while they start (`_main_module_hidden`),
-so a worker imports only what it uses (0.14 s, against 1.5 s for `nrm`'s whole service).
+Each worker process holds one connection. For each slice or range it opens a REPEATABLE READ
+READ ONLY transaction on the snapshot the parent exported (`pg_export_snapshot`), so every
+worker reads exactly the log the parent reads its checkpoints and named heads from; it streams
+the rows through server-side cursors and checks them. Workers are spawned: no state is copied
+from the parent (no connection, no lock). Each imports this module and, as `spawn` would, the
+parent's main module: that is hidden while they start (`_main_module_hidden`), so a worker
+imports only what it uses (0.14 s, against 1.5 s for `nrm`'s whole service).
 
-At most twice `workers` slices are in flight; the parent takes their results in slice order, so
-memory stays a few slices' worth whatever the length of the log. The grants' ranges are handed
-out once the last slice is, so the workers replay the cases while the parent joins the slices
-and checks the heads; a range answers only its problems.
+At most twice `workers` slices are in flight; the parent takes their results in slice order,
+so memory stays a few slices' worth whatever the length of the log. The ranges are handed out
+once the last slice is, so the workers check the cases while the parent joins the slices; a
+range answers only its problems, so what the parent holds does not grow with the cases.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from service.audit.integrity import grants
+from service.audit.integrity import case_streams, grants
+from service.audit.integrity.case_streams import CasesResult
 from service.audit.integrity.slices import SliceResult, check_slice
-from service.audit.integrity.verifier import Broken
 
 FETCH = 5000
 RANGES_PER_WORKER = 4  # ranges of case ids per worker: an uneven range delays the others less
@@ -55,13 +55,13 @@ class SliceReader:
 
 
 @dataclass(frozen=True)
-class GrantsReader:
-    """How a worker reads a range of cases for the grants: the three statements (events,
+class CasesReader:
+    """How a worker reads a range of cases: the four statements (events, case rows' heads,
     `case_ministry`, `case_unit`; pyformat, with `low` and `high` to fill in) and each
     published state's lead ministry."""
 
-    statements: tuple[str, str, str]
-    params: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+    statements: tuple[str, str, str, str]
+    params: tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]
     leads: dict[tuple[str, int, str], str | None]
 
 
@@ -91,24 +91,24 @@ def _check(reader: SliceReader, after: int, upto: int, positions: Sequence[int])
             return check_slice(after, upto, positions, cursor)
 
 
-def _grants(reader: SliceReader, read: GrantsReader, low: str, high: str) -> list[Broken]:
-    """The grants' problems of the cases whose id lies in [low, high], in case order."""
+def _cases(reader: SliceReader, read: CasesReader, low: str, high: str) -> CasesResult:
+    """The cases whose id lies in [low, high], each checked on its own."""
     connection = _connection
     assert connection is not None, "the worker's initializer opens the connection"
     with connection.transaction():
         _in_snapshot(connection, reader)
         cursors = []
         for n, (statement, params) in enumerate(zip(read.statements, read.params, strict=True)):
-            cursor = connection.cursor(name=f"audit_verify_grants_{n}")
+            cursor = connection.cursor(name=f"audit_verify_cases_{n}")
             cursor.itersize = FETCH
             cursor.execute(statement, {**params, "low": low, "high": high})
             cursors.append(cursor)
-        events, ministries, units = cursors
+        events, heads, ministries, units = cursors
         try:
-            return list(grants.check_cases(
-                map(grants.event_item, events), map(grants.ministry_item, ministries),
+            return case_streams.check_cases(
+                events, map(case_streams.head_of, heads), map(grants.ministry_item, ministries),
                 map(grants.unit_item, units), grants.lead_from(read.leads),
-            ))  # fmt: skip
+            )  # fmt: skip
         finally:
             for cursor in cursors:
                 cursor.close()
@@ -149,12 +149,12 @@ def case_ranges(count: int) -> list[tuple[str, str]]:
 
 
 class Workers:
-    """`workers` processes on one snapshot: `checked` the slices, then `grant_problems`."""
+    """`workers` processes on one snapshot: `checked` the slices, then `cases`."""
 
-    def __init__(self, reader: SliceReader, workers: int, grants: GrantsReader) -> None:
-        self.reader, self.workers, self.grants = reader, workers, grants
+    def __init__(self, reader: SliceReader, workers: int, cases: CasesReader) -> None:
+        self.reader, self.workers, self.read_cases = reader, workers, cases
         self._pool: ProcessPoolExecutor | None = None
-        self._grants: list[Future[list[Broken]]] = []
+        self._cases: list[Future[CasesResult]] = []
 
     def __enter__(self) -> Workers:
         context = multiprocessing.get_context("spawn")
@@ -172,12 +172,12 @@ class Workers:
 
     def __exit__(self, *_exc: object) -> None:
         assert self._pool is not None
-        for future in self._grants:
+        for future in self._cases:
             future.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def checked(self, slices: Iterable[Slice]) -> Iterator[SliceResult]:
-        """Each slice's result, in the order of `slices`; the grants' ranges are handed out
+        """Each slice's result, in the order of `slices`; the ranges of cases are handed out
         after the last slice."""
         pool = self._pool
         assert pool is not None, "use Workers in a with block"
@@ -188,21 +188,18 @@ class Workers:
                 if len(in_flight) >= 2 * self.workers:
                     yield _result(in_flight.popleft())
             ranges = case_ranges(RANGES_PER_WORKER * self.workers)
-            self._grants = [pool.submit(_grants, self.reader, self.grants, low, high)
-                            for low, high in ranges]  # fmt: skip
+            self._cases = [pool.submit(_cases, self.reader, self.read_cases, low, high)
+                           for low, high in ranges]  # fmt: skip
             while in_flight:
                 yield _result(in_flight.popleft())
         finally:
             for future in in_flight:
                 future.cancel()
 
-    def grant_problems(self, skip: set[str]) -> Iterator[Broken]:
-        """The grants' problems, in case order, but those of a case in `skip` (its stream is
-        already reported broken), as `grants.check_cases` leaves them out."""
-        for future in self._grants:
-            for problem in _result(future):
-                if grants.case_key(problem.case_id) not in skip:
-                    yield problem
+    def cases(self) -> Iterator[CasesResult]:
+        """Each range's cases, in case order (after `checked`)."""
+        for future in self._cases:
+            yield _result(future)
 
 
 def _result(future: Future[Any]) -> Any:

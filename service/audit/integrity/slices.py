@@ -6,24 +6,31 @@ spans two slices. `check_slice` reads one slice's rows in seq order and does, fo
 what `Verifier.event` does, with what the slice alone can know:
 
 - the event's hash recomputed from its canonical bytes (chain.canonical's exact rule);
-- each stream's links inside the slice (`stream_seq`, `prev_hash`), from its second event in
-  the slice on;
+- the links (`stream_seq`, `prev_hash`) of each named stream ("users", "units", ...) inside
+  the slice, from its second event in the slice on;
 - the Merkle count, root and last seq of the events before each checkpoint position.
 
-What it cannot know, the stream's state before the slice, it hands back: each stream's first
+What it cannot know, a named stream's state before the slice, it hands back: the stream's first
 event in the slice (`Opening`), and its state after the slice (`Closing`). The parent
 (`Verifier.slice`) checks each opening against the stream as the earlier slices left it, in seq
 order among the slice's own findings, then checks the checkpoints in their place: the problems,
 their order and the verdict are the serial walk's.
 
+A case's stream is not followed here: its links are checked with its head and grants, case by
+case (integrity/case_streams.py), so that what the parent holds is bounded by the few named
+streams, not by the cases. That split needs every event where it belongs: an event of a case
+(a `case_id`) on that case's stream, an event without one on a named stream.
+
 A row the serial walk would find malformed (a field of the wrong type: only SQLite can store
-one) is not judged here: the slice is marked `irregular`, and the caller verifies the whole log
-serially instead, so that such a log is reported exactly as before.
+one), or an event without a case on a stream named like a case's, is not judged here: the slice
+is marked `irregular`, and the caller verifies the whole log serially instead, so that such a
+log is reported exactly as the walk reports it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -45,6 +52,7 @@ HASH_MISMATCH = "hash_mismatch"
 _CHUNK = 4096  # leaves hashed into a perfect subtree at once (a power of two)
 _PLAIN = frozenset({str, int, bool, type(None)})  # values orjson writes as json.dumps does
 LINK = 1  # a link problem comes after the hash problem of the same event, as in Verifier.event
+CASE_STREAM = re.compile(r"[0-9a-f]{32}")  # a case's stream is its id in hex; others are named
 
 
 # What the parent needs of each stream the slice touches, as plain tuples: they cross from the
@@ -177,20 +185,23 @@ def _check(
         if sha256(canonical).hexdigest() != stored:
             findings.append(Finding(seq, 0, HASH_MISMATCH, "its content does not match its hash",
                                     stream, stream_seq, case_id))  # fmt: skip
-        state = streams.get(stream)
-        if state is None:
-            openings.append((seq, stream, stream_seq, prev_hash, case_id))
-            streams[stream] = [stream_seq, stored, seq, to_state,
-                               1 if kind in VERSION_KINDS else 0]  # fmt: skip
-        else:
-            if stream_seq != state[0] + 1 or prev_hash != state[1]:
-                code, reason = link_problem(state[0], state[1], stream_seq, prev_hash)
-                findings.append(Finding(seq, LINK, code, reason, stream, stream_seq, case_id))
-            state[0], state[1], state[2] = stream_seq, stored, seq
-            if to_state is not None:
-                state[3] = to_state
-            if kind in VERSION_KINDS:
-                state[4] += 1
+        if case_id is None:  # a named stream (case_streams.py follows the cases' streams)
+            state = streams.get(stream)
+            if state is None:
+                if CASE_STREAM.fullmatch(stream):  # an event left without its case
+                    raise ValueError("an event without a case on a case's stream")
+                openings.append((seq, stream, stream_seq, prev_hash, case_id))
+                streams[stream] = [stream_seq, stored, seq, to_state,
+                                   1 if kind in VERSION_KINDS else 0]  # fmt: skip
+            else:
+                if stream_seq != state[0] + 1 or prev_hash != state[1]:
+                    code, reason = link_problem(state[0], state[1], stream_seq, prev_hash)
+                    findings.append(Finding(seq, LINK, code, reason, stream, stream_seq, None))
+                state[0], state[1], state[2] = stream_seq, stored, seq
+                if to_state is not None:
+                    state[3] = to_state
+                if kind in VERSION_KINDS:
+                    state[4] += 1
         try:  # merkle.event_leaf, inline
             leaves.append(sha256(b"\x00" + seq.to_bytes(8, "big") + fromhex(stored)).digest())
         except ValueError:

@@ -21,12 +21,15 @@ A problem does not stop the walk: the stream resynchronises on the event as foun
 tampering gives one local report. `first_broken` is the problem at the lowest `seq`, or if no
 single event can be named (a sealed range changed behind a recomputed chain), the first
 checkpoint that refuses its range.
+
+The verdict lists problems in the order the walk finds them. A problem found elsewhere (a
+case's links and head, checked case by case in worker processes: integrity/case_streams.py) is
+given its place in that order (`Place`): the phase of the walk, then its position in the phase.
 """
 
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -35,6 +38,7 @@ from service.audit.integrity.chain import event_hash
 from service.audit.integrity.merkle import TreeBuilder, leaf_of
 from service.audit.integrity.signing import GENESIS, checkpoint_hash, signature_valid
 from service.audit.integrity.slices import (
+    CASE_STREAM,
     LINK,
     VERSION_KINDS,
     Closing,
@@ -46,7 +50,13 @@ from service.audit.integrity.slices import (
 )
 
 MAX_REPORTED = 100
-_CASE_STREAM = re.compile(r"[0-9a-f]{32}")
+# The phases of the walk, in order: what is reported before the events (the witness), the
+# events and checkpoints (by seq), the heads (case rows by id, then named streams), the grants
+# (by case), the identity-access seal, and what `finish` reports (missing heads by the seq of
+# their stream's first event, then cut-back checkpoints, then the witness's newer ones).
+BEFORE, EVENTS, HEADS, GRANTS, SEAL, FINISH = range(6)
+HASH, CHECKPOINT = 0, 2  # after the hash problem (0) and the link problem (LINK, 1) of an event
+Place = tuple[Any, ...]  # (phase, position in it...); equal places keep the order reported
 Record = Mapping[str, Any]
 
 
@@ -98,11 +108,14 @@ class Verdict:
         return self.problem_count == 0
 
 
-class _Stream:
-    __slots__ = ("case_id", "count", "head", "last_seq", "state", "transitions")
+class StreamState:
+    """A stream as the walk has seen it so far."""
 
-    def __init__(self, case_id: str | None) -> None:
+    __slots__ = ("case_id", "count", "first_seq", "head", "last_seq", "state", "transitions")
+
+    def __init__(self, case_id: str | None, first_seq: int | None = None) -> None:
         self.case_id = case_id
+        self.first_seq = first_seq
         self.count = 0
         self.head = GENESIS
         self.last_seq: int | None = None
@@ -150,7 +163,7 @@ class Verifier:
     ) -> None:
         self._keys = dict(public_keys)
         self._trusted = {c["number"]: c["hash"] for c in trusted}
-        self._streams: dict[str, _Stream] = {}
+        self._streams: dict[str, StreamState] = {}
         self._headed: set[str] = set()
         self._last_seq = 0
         self._cp_number = 0
@@ -159,12 +172,14 @@ class Verifier:
         self._pending: _Tree = TreeBuilder()
         self._pending_last: int | None = None
         self._sealed_position: int | None = None
-        self._problems: list[Broken] = []
+        self._problems: list[tuple[Place, int, Broken]] = []  # the first MAX_REPORTED, and more
         self._problem_count = 0
-        self._first: Broken | None = None
+        self._first: tuple[tuple[int, int], Place, int, Broken] | None = None
+        self.place: Place = (BEFORE,)  # where the problems reported now go in the walk's order
         self.events_checked = 0
         self.checkpoints_checked = 0
         self.broken_streams: set[str] = set()  # streams with a problem reported already
+        self._streams_elsewhere = 0
         self._witness = iter(witnessed)
         self._witnessed = self._next_witnessed()
 
@@ -186,14 +201,25 @@ class Verifier:
                                 checkpoint=number if type(number) is int else None))  # fmt: skip
         return None
 
-    def problem(self, broken: Broken) -> None:
+    def problem(self, broken: Broken, place: Place | None = None) -> None:
+        """Report a problem where the walk is now, or at `place` (found out of the walk's order)."""
         if broken.stream is not None:
             self.broken_streams.add(broken.stream)
+        where = self.place if place is None else place
+        number = self._problem_count
         self._problem_count += 1
-        if len(self._problems) < MAX_REPORTED:
-            self._problems.append(broken)
-        if self._first is None or _rank(broken) < _rank(self._first):
-            self._first = broken
+        entry = (where, number, broken)
+        problems = self._problems
+        problems.append(entry)
+        if len(problems) >= 8 * MAX_REPORTED:  # keep the first MAX_REPORTED in the walk's order
+            self._problems = heapq.nsmallest(MAX_REPORTED, problems)
+        first = (_rank(broken), where, number, broken)
+        if self._first is None or first[:3] < self._first[:3]:
+            self._first = first
+
+    def add_streams(self, count: int) -> None:
+        """Streams checked elsewhere (case by case), for the verdict's count."""
+        self._streams_elsewhere += count
 
     def event(self, e: Record) -> None:
         """One event; the hot path, so the problem's details are only gathered if there is one."""
@@ -218,7 +244,8 @@ class Verifier:
         state = self._streams.get(stream)
         if state is None:
             case_id = e["case_id"]
-            state = self._streams[stream] = _Stream(None if case_id is None else str(case_id))
+            case_text = None if case_id is None else str(case_id)
+            state = self._streams[stream] = StreamState(case_text, seq)
         if stream_seq != state.count + 1 or e["prev_hash"] != state.head:
             self._link(state, e, _where(e))
         state.count, state.head, state.last_seq = stream_seq, stored, seq
@@ -232,7 +259,7 @@ class Verifier:
         pending.add(leaf_of(seq, stored))
         self._pending_last = seq
 
-    def _link(self, state: _Stream, e: Record, where: dict[str, Any]) -> None:
+    def _link(self, state: StreamState, e: Record, where: dict[str, Any]) -> None:
         code, reason = link_problem(state.count, state.head, e["stream_seq"], e["prev_hash"])
         self.problem(Broken(code, reason, **where))
 
@@ -256,7 +283,8 @@ class Verifier:
                 upcoming = next(pending, None)
             if isinstance(item, Finding):
                 self.problem(Broken(item.code, item.reason, seq=item.seq, stream=item.stream,
-                                    stream_seq=item.stream_seq, case_id=item.case_id))  # fmt: skip
+                                    stream_seq=item.stream_seq, case_id=item.case_id),
+                             (EVENTS, seq, item.order))  # fmt: skip
             else:
                 self._open(item, closings[item[1]])
         while upcoming is not None:
@@ -270,11 +298,11 @@ class Verifier:
         seq, stream, stream_seq, prev_hash, case_id = opening
         state = self._streams.get(stream)
         if state is None:
-            state = self._streams[stream] = _Stream(case_id)
+            state = self._streams[stream] = StreamState(case_id, seq)
         if stream_seq != state.count + 1 or prev_hash != state.head:
             code, reason = link_problem(state.count, state.head, stream_seq, prev_hash)
             self.problem(Broken(code, reason, seq=seq, stream=stream, stream_seq=stream_seq,
-                                case_id=case_id))  # fmt: skip
+                                case_id=case_id), (EVENTS, seq, LINK))  # fmt: skip
         state.count, state.head, state.last_seq, to_state, transitions = closing
         if to_state is not None:
             state.state = to_state
@@ -283,6 +311,7 @@ class Verifier:
     def _sealed(self, segments: Mapping[int, Segment], position: int, c: Record) -> None:
         """A checkpoint at its position: the first one there gets the events before it, as
         the slice counted them; any other there, none (the previous one took them)."""
+        self.place = (EVENTS, position, CHECKPOINT)
         if position != self._sealed_position:
             if isinstance(self._pending, _Counted) and self._pending.count:
                 raise RuntimeError("a checkpoint after a slice cut mid-range")  # planner's bug
@@ -354,55 +383,20 @@ class Verifier:
 
     def head(self, h: Record) -> None:
         try:
-            self._head(h)
-        except (TypeError, ValueError, AttributeError, OverflowError):  # garbage stored
-            self.problem(Broken("head_mismatch", "a field of the wrong type",
-                                stream=str(h.get("stream")), case_id=h.get("case_id")))  # fmt: skip
-
-    def _head(self, h: Record) -> None:
-        stream = h["stream"]
-        self._headed.add(stream)
-        state = self._streams.get(stream) or _Stream(h["case_id"])
-        where = {"seq": state.last_seq, "stream": stream, "case_id": h["case_id"]}
-        recorded = h["event_count"]
-        if _case_of(stream) != h["case_id"] or (
-            h["case_id"] is None and (h["version"], h["state"]) != (None, None)
-        ):
-            self.problem(Broken("head_mismatch", "the head names another case", **where))
-        elif recorded != state.count or h["head_hash"] != state.head:
-            self.problem(Broken("head_mismatch", _head_reason(recorded, state), **where))
-        elif h["case_id"] is not None:
-            if h["version"] != 1 + state.transitions:
-                self.problem(
-                    Broken(
-                        "head_version",
-                        f"the case row is at version {h['version']} but its log holds "
-                        f"{state.transitions} transition(s)",
-                        **where,
-                    )
-                )
-            if h["state"] != state.state:
-                self.problem(
-                    Broken(
-                        "head_state",
-                        f"the case row is in {h['state']!r} but its log ends in {state.state!r}",
-                        **where,
-                    )
-                )
+            stream = h["stream"]
+            self._headed.add(stream)
+            state = self._streams.get(stream)
+        except (TypeError, KeyError):  # garbage stored: head_problems says so
+            state = None
+        for broken in head_problems(h, state):
+            self.problem(broken)
 
     def finish(self, *, heads_given: bool = True) -> Verdict:
         if heads_given:
             for stream, state in self._streams.items():
                 if stream not in self._headed:
-                    self.problem(
-                        Broken(
-                            "head_missing",
-                            f"its {state.count} event(s) belong to no case row or stream head",
-                            seq=state.last_seq,
-                            stream=stream,
-                            case_id=state.case_id,
-                        )
-                    )
+                    self.problem(head_missing(stream, state), (FINISH, 0, state.first_seq))
+        self.place = (FINISH, 1)
         for number in sorted(self._trusted):
             self.problem(
                 Broken(
@@ -411,6 +405,7 @@ class Verifier:
                     checkpoint=number,
                 )
             )
+        self.place = (FINISH, 2)
         newest = self._witnessed
         while (following := self._next_witnessed()) is not None:
             newest = following
@@ -428,12 +423,55 @@ class Verifier:
         return Verdict(
             events_checked=self.events_checked,
             checkpoints_checked=self.checkpoints_checked,
-            streams_checked=len(self._streams),
+            streams_checked=len(self._streams) + self._streams_elsewhere,
             unsealed_events=self._pending.count,
             problem_count=self._problem_count,
-            problems=tuple(self._problems),
-            first_broken=self._first,
+            problems=tuple(b for _place, _n, b in heapq.nsmallest(MAX_REPORTED, self._problems)),
+            first_broken=None if self._first is None else self._first[3],
         )
+
+    @property
+    def streams_held(self) -> int:
+        """How many streams this verifier keeps the state of (until `finish`)."""
+        return len(self._streams)
+
+
+def head_problems(h: Record, state: StreamState | None) -> list[Broken]:
+    """A head (a case row's or named stream's count, last hash, and for a case its version and
+    state) against its stream as the log left it (None: no event)."""
+    try:
+        return _head_problems(h, state or StreamState(h["case_id"]))
+    except (TypeError, ValueError, AttributeError, OverflowError, KeyError):  # garbage stored
+        return [Broken("head_mismatch", "a field of the wrong type",
+                       stream=str(h.get("stream")), case_id=h.get("case_id"))]  # fmt: skip
+
+
+def _head_problems(h: Record, state: StreamState) -> list[Broken]:
+    stream = h["stream"]
+    where = {"seq": state.last_seq, "stream": stream, "case_id": h["case_id"]}
+    recorded = h["event_count"]
+    if _case_of(stream) != h["case_id"] or (
+        h["case_id"] is None and (h["version"], h["state"]) != (None, None)
+    ):
+        return [Broken("head_mismatch", "the head names another case", **where)]
+    if recorded != state.count or h["head_hash"] != state.head:
+        return [Broken("head_mismatch", _head_reason(recorded, state), **where)]
+    problems = []
+    if h["case_id"] is not None:
+        if h["version"] != 1 + state.transitions:
+            reason = (f"the case row is at version {h['version']} but its log holds "
+                      f"{state.transitions} transition(s)")  # fmt: skip
+            problems.append(Broken("head_version", reason, **where))
+        if h["state"] != state.state:
+            reason = f"the case row is in {h['state']!r} but its log ends in {state.state!r}"
+            problems.append(Broken("head_state", reason, **where))
+    return problems
+
+
+def head_missing(stream: str, state: StreamState) -> Broken:
+    """A stream whose events no head accounts for (a case row deleted, or a stream's head)."""
+    return Broken("head_missing", f"its {state.count} event(s) belong to no case row or stream "
+                  "head", seq=state.last_seq, stream=stream, case_id=state.case_id)  # fmt: skip
 
 
 def interleave(
@@ -469,7 +507,7 @@ def _where(e: Record) -> dict[str, Any]:
     }
 
 
-def _head_reason(recorded: int, state: _Stream) -> str:
+def _head_reason(recorded: int, state: StreamState) -> str:
     if state.count == 0:
         return f"the row records {recorded} event(s) but the log holds none: they were deleted"
     if recorded > state.count:
@@ -494,6 +532,6 @@ def _rank(broken: Broken) -> tuple[int, int]:
 
 def _case_of(stream: str) -> str | None:
     """A case's stream is its id in hex; any other stream is a named one."""
-    if not _CASE_STREAM.fullmatch(stream):
+    if not CASE_STREAM.fullmatch(stream):
         return None
     return f"{stream[:8]}-{stream[8:12]}-{stream[12:16]}-{stream[16:20]}-{stream[20:]}"
