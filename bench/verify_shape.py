@@ -5,9 +5,9 @@
 
 `make bench`'s data set is a million cases with one event each (one in ten has two): for the
 verifier the worst case, since besides each event's hash, link and Merkle leaf it checks each
-case once (its row's head against its stream, its ministries and units against its events),
-and those per-case checks run in the parent process after the slices. A real case gathers
-tens of events over its life. Each shape here is a fresh database of `--events` events in
+case once (its row's head against its stream, its ministries and units against its events:
+four reads by case id, integrity/case_streams.py). A real case gathers tens of events over
+its life. Each shape here is a fresh database of `--events` events in
 cases of N events each (`bench/bulk.py`'s loader: a referral and N - 1 police reports, hashed
 and chained, the case rows agreeing), sealed into checkpoints of 1,000, then verified with
 `--workers` processes (default one per CPU) and timed.

@@ -106,7 +106,8 @@ def _check(
         for _case, tag, value in items:
             found[tag].append(value)
         case_heads, case_events, case_ministries, case_units = found
-        state, broken, replay = _stream(result, case, case_events)
+        case_id = grants.case_id_of(case)
+        state, broken, replay = _stream(result, case, case_id, case_events)
         for head in case_heads:  # one at most: the case row's
             for problem in head_problems(head, state):
                 result.problems.append(((HEADS, 0, case), problem))
@@ -118,19 +119,19 @@ def _check(
         rows = {code: grants.UnitRow(referred, since, left, withdrawn)
                 for code, referred, since, left, withdrawn in case_units}  # fmt: skip
         want = grants.expected(replay, lead_ministry)
-        for problem in grants.compare(grants.case_id_of(case), want, case_ministries, rows):
+        for problem in grants.compare(case_id, want, case_ministries, rows):
             result.problems.append(((GRANTS, case), problem))
 
 
 def _stream(
-    result: CasesResult, case: str, rows: list[Sequence[Any]]
+    result: CasesResult, case: str, case_id: str, rows: list[Sequence[Any]]
 ) -> tuple[StreamState | None, bool, list[Record]]:
     """One case's events in seq order: its stream as the walk leaves it (None: no event),
     whether a link is broken, and the events as the grants replay them."""
     if not rows:
         return None, False, []
     result.streams += 1
-    state = StreamState(grants.case_id_of(case), rows[0][0])
+    state = StreamState(case_id, rows[0][0])
     broken = False
     replay: list[Record] = []
     for row in rows:

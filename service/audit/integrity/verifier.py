@@ -55,7 +55,7 @@ MAX_REPORTED = 100
 # (by case), the identity-access seal, and what `finish` reports (missing heads by the seq of
 # their stream's first event, then cut-back checkpoints, then the witness's newer ones).
 BEFORE, EVENTS, HEADS, GRANTS, SEAL, FINISH = range(6)
-HASH, CHECKPOINT = 0, 2  # after the hash problem (0) and the link problem (LINK, 1) of an event
+CHECKPOINT = 2  # a checkpoint's problems follow its last event's hash (0) and link (LINK, 1)
 Place = tuple[Any, ...]  # (phase, position in it...); equal places keep the order reported
 Record = Mapping[str, Any]
 
