@@ -27,8 +27,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.audit.integrity import grants
 from service.audit.integrity.export_format import head_record
+from service.audit.integrity.grants import (
+    LeadMinistry,
+    UnitRow,
+    case_id_of,
+    case_key,
+    compare,
+    expected,
+)
 from service.audit.integrity.slices import LINK, VERSION_KINDS, link_problem, payload_value
 from service.audit.integrity.verifier import (
     EVENTS,
@@ -71,7 +78,7 @@ def check_cases(
     heads: Iterable[Record],
     ministries: Iterable[tuple[str, str]],
     units: Iterable[tuple[str, tuple[str, bool, Any, Any, Any]]],
-    lead_ministry: grants.LeadMinistry,
+    lead_ministry: LeadMinistry,
 ) -> CasesResult:
     """The cases of the four inputs, each in the order of the case id column: `events` rows as
     EVENT_COLUMNS (`at` canonical text, the payload as stored text), `heads` the case rows as
@@ -91,9 +98,9 @@ def _check(
     heads: Iterable[Record],
     ministries: Iterable[tuple[str, str]],
     units: Iterable[tuple[str, tuple[str, bool, Any, Any, Any]]],
-    lead_ministry: grants.LeadMinistry,
+    lead_ministry: LeadMinistry,
 ) -> None:
-    key = grants.case_key
+    key = case_key
     tagged = heapq.merge(
         ((head["stream"], 0, head) for head in heads),
         ((key(row[3]), 1, row) for row in events),
@@ -106,7 +113,7 @@ def _check(
         for _case, tag, value in items:
             found[tag].append(value)
         case_heads, case_events, case_ministries, case_units = found
-        case_id = grants.case_id_of(case)
+        case_id = case_id_of(case)
         state, broken, replay = _stream(result, case, case_id, case_events)
         for head in case_heads:  # one at most: the case row's
             for problem in head_problems(head, state):
@@ -116,10 +123,10 @@ def _check(
             result.problems.append(((FINISH, 0, state.first_seq), head_missing(case, state)))
         if broken:
             continue
-        rows = {code: grants.UnitRow(referred, since, left, withdrawn)
+        rows = {code: UnitRow(referred, since, left, withdrawn)
                 for code, referred, since, left, withdrawn in case_units}  # fmt: skip
-        want = grants.expected(replay, lead_ministry)
-        for problem in grants.compare(case_id, want, case_ministries, rows):
+        want = expected(replay, lead_ministry)
+        for problem in compare(case_id, want, case_ministries, rows):
             result.problems.append(((GRANTS, case), problem))
 
 
