@@ -91,7 +91,7 @@ def test_a_transition_commits_while_a_verify_is_reading(
     transaction would keep every writer waiting until it ends, then 503)."""
     context = committed_context()
     reading, release = threading.Event(), threading.Event()
-    real_heads = audit_repository.heads
+    real_heads = audit_repository.stream_heads  # the named streams' heads: read by every path
 
     def heads_after_a_pause(session: Any) -> Any:
         reading.set()
@@ -102,7 +102,7 @@ def test_a_transition_commits_while_a_verify_is_reading(
         actors = Actors(client, context)
         worker, auditor = actors.worker("KEMENPPPA"), actors.auditor()
         case = register(client, actors.worker("KEMLU"))
-        monkeypatch.setattr(audit_repository, "heads", heads_after_a_pause)
+        monkeypatch.setattr(audit_repository, "stream_heads", heads_after_a_pause)
         with ThreadPoolExecutor(2) as pool:
             verifying = pool.submit(client.get, "/api/v1/audit/verify", headers=auditor.headers)
             assert reading.wait(30), "the verify never started reading"
