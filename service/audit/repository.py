@@ -186,11 +186,13 @@ def case_statements(
         .order_by(t.c.case_id, t.c.seq)
     )
     case_heads = case_heads_statement(postgres)
-    _walk_s_events, ministries, units = grant_statements(postgres, case_range)
+    ministries, units = _grant_rows(postgres)
     if case_range:
         low, high = bindparam("low", type_=Uuid), bindparam("high", type_=Uuid)
         events = events.where(t.c.case_id.between(low, high))
         case_heads = case_heads.where(col(CaseFile.id).between(low, high))
+        ministries = ministries.where(col(CaseMinistry.case_id).between(low, high))
+        units = units.where(col(CaseUnit.case_id).between(low, high))
     return events, case_heads, ministries, units
 
 
@@ -268,12 +270,9 @@ def case_unit_rows(session: Session) -> Iterator[tuple[str, tuple[str, bool, Any
     return (grants.unit_item(row) for row in rows)
 
 
-def grant_statements(
-    postgres: bool, case_range: bool = False
-) -> tuple[Select[Any], Select[Any], Select[Any]]:
-    """The three reads the grants are checked from (events, `case_ministry`, `case_unit`), each
-    by case. With `case_range`, of the cases whose id lies between the bound parameters `low`
-    and `high` (both included: a worker's share, service/audit/verify_pool.py)."""
+def grant_statements(postgres: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The three reads the walk checks the grants from (events, `case_ministry`, `case_unit`),
+    each by case."""
     t, as_text, instant = _events, _as_text(postgres), _instant_text
     events = (
         select(as_text(t.c.case_id), t.c.kind, t.c.ministry, t.c.to_state,
@@ -281,6 +280,12 @@ def grant_statements(
         .where(t.c.case_id.is_not(None))
         .order_by(t.c.case_id, t.c.stream_seq)
     )  # fmt: skip
+    return (events, *_grant_rows(postgres))
+
+
+def _grant_rows(postgres: bool) -> tuple[Select[Any], Select[Any]]:
+    """The `case_ministry` and `case_unit` rows, by case, the instants as canonical text."""
+    as_text, instant = _as_text(postgres), _instant_text
     ministries = select(as_text(col(CaseMinistry.case_id)), col(CaseMinistry.ministry))
     ministries = ministries.order_by(col(CaseMinistry.case_id))
     units = (
@@ -290,12 +295,7 @@ def grant_statements(
         .join(Unit, col(Unit.id) == col(CaseUnit.unit_id))
         .order_by(col(CaseUnit.case_id))
     )  # fmt: skip
-    if case_range:
-        low, high = bindparam("low", type_=Uuid), bindparam("high", type_=Uuid)
-        events = events.where(t.c.case_id.between(low, high))
-        ministries = ministries.where(col(CaseMinistry.case_id).between(low, high))
-        units = units.where(col(CaseUnit.case_id).between(low, high))
-    return events, ministries, units
+    return ministries, units
 
 
 def _streamed(

@@ -34,7 +34,6 @@ import psycopg
 from psycopg import sql
 
 from service.audit.integrity import case_streams, grants
-from service.audit.integrity.case_streams import CasesResult
 from service.audit.integrity.slices import SliceResult, check_slice
 
 FETCH = 5000
@@ -91,7 +90,7 @@ def _check(reader: SliceReader, after: int, upto: int, positions: Sequence[int])
             return check_slice(after, upto, positions, cursor)
 
 
-def _cases(reader: SliceReader, read: CasesReader, low: str, high: str) -> CasesResult:
+def _cases(reader: SliceReader, read: CasesReader, low: str, high: str) -> case_streams.CasesResult:
     """The cases whose id lies in [low, high], each checked on its own."""
     connection = _connection
     assert connection is not None, "the worker's initializer opens the connection"
@@ -154,7 +153,7 @@ class Workers:
     def __init__(self, reader: SliceReader, workers: int, cases: CasesReader) -> None:
         self.reader, self.workers, self.read_cases = reader, workers, cases
         self._pool: ProcessPoolExecutor | None = None
-        self._cases: list[Future[CasesResult]] = []
+        self._cases: list[Future[case_streams.CasesResult]] = []
 
     def __enter__(self) -> Workers:
         context = multiprocessing.get_context("spawn")
@@ -196,7 +195,7 @@ class Workers:
             for future in in_flight:
                 future.cancel()
 
-    def cases(self) -> Iterator[CasesResult]:
+    def cases(self) -> Iterator[case_streams.CasesResult]:
         """Each range's cases, in case order (after `checked`)."""
         for future in self._cases:
             yield _result(future)

@@ -100,10 +100,9 @@ def _check(
     units: Iterable[tuple[str, tuple[str, bool, Any, Any, Any]]],
     lead_ministry: LeadMinistry,
 ) -> None:
-    key = case_key
     tagged = heapq.merge(
         ((head["stream"], 0, head) for head in heads),
-        ((key(row[3]), 1, row) for row in events),
+        ((case_key(row[3]), 1, row) for row in events),
         ((case, 2, ministry) for case, ministry in ministries),
         ((case, 3, unit) for case, unit in units),
         key=lambda item: item[0],
